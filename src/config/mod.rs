@@ -1,0 +1,119 @@
+//! Configuration in two layers: raw serde structs (`raw`, `deny_unknown_fields`,
+//! located errors) → this validated [`Config`] that the rest of the program uses.
+//! The embedded default (`default.yaml`) is what `certvigil` runs with when given
+//! nothing, and what `print-default-config` prints.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::SourceKind;
+
+/// The embedded default configuration (valid input for `--config`).
+pub const DEFAULT_YAML: &str = include_str!("default.yaml");
+
+/// Validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub scan: ScanConfig,
+    pub server: ServerConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
+    /// File-like sources (`kind: file` and `kind: kubeconfig`), in config order.
+    pub files: Vec<FileSourceConfig>,
+    pub trust: TrustConfig,
+    pub revocation: RevocationConfig,
+    pub report: ReportConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanConfig {
+    /// Time between the start of two scans. Default 5m.
+    pub interval: Duration,
+    /// Limit for one source's scan. Default 2m.
+    pub source_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Default `:9793` (all interfaces).
+    pub listen: String,
+    /// exporter-toolkit web configuration (TLS, basic auth).
+    pub web_config_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsConfig {
+    /// Value of the `cluster` label on per-certificate series. Default "".
+    pub cluster: String,
+    /// `x509_cert_expires_in_seconds`, `x509_cert_valid_since_seconds`. Default false.
+    pub expose_relative: bool,
+    /// `x509_cert_error`. Default false.
+    pub expose_per_cert_error: bool,
+    /// `x509_cert_not_before`. Default true.
+    pub expose_not_before: bool,
+    /// `x509_cert_expired`. Default true.
+    pub expose_expired: bool,
+    /// Leading path components removed from `filepath`. Default 0.
+    pub trim_path_components: usize,
+    /// At most this many DNS names in the `dns_names` label of `x509_cert_info`. Default 10.
+    pub max_dns_names_in_label: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// tracing filter directive, default `info`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A `file` or `kubeconfig` source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSourceConfig {
+    /// `SourceKind::File` or `SourceKind::Kubeconfig`.
+    pub kind: SourceKind,
+    pub name: String,
+    /// Files, directories (scanned recursively) or globs (`*`, `?`, `**`).
+    /// `~` at the start is the home directory. Missing paths are skipped quietly.
+    pub paths: Vec<String>,
+    /// Globs of paths to leave out.
+    pub exclude: Vec<String>,
+    /// Follow symlinks (with loop detection). Default true.
+    pub follow_symlinks: bool,
+    /// Files larger than this are reported as `too_large`. Default 1 MiB.
+    pub max_file_size: u64,
+    /// Passwords tried for PKCS#12 files.
+    pub pkcs12_passwords: Vec<String>,
+    /// Also try the empty password. Default true.
+    pub try_empty_password: bool,
+    /// Largest number of files one walk visits before it stops with an error.
+    /// Default 200000.
+    pub max_files: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TrustConfig {
+    /// PEM files or directories of trust anchors; empty = system trust store.
+    pub roots: Vec<PathBuf>,
+    /// Extra untrusted intermediates for chain building.
+    pub intermediates: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RevocationConfig {
+    /// Local CRL files (PEM or DER).
+    pub crl_files: Vec<PathBuf>,
+    /// Never fetch CRLs or OCSP over the network.
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportConfig {
+    /// `expiring_soon` window. Default 28 days.
+    pub warning_window: Duration,
+}

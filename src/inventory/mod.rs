@@ -1,0 +1,114 @@
+//! The snapshot: the immutable result of one complete scan that every output reads
+//! (metrics, HTTP, CLI, reports). Stable ordering: by notAfter, then location, then
+//! index. Published behind an `Arc` and swapped atomically by the scraper.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{CertEntry, ErrorEntry, Reason, SourceKind};
+
+/// Health and counters of one (source kind, source name) pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStatus {
+    pub kind: SourceKind,
+    pub name: String,
+    /// The last scan of this source completed without a source-level failure.
+    pub up: bool,
+    /// Certificates currently held from this source.
+    pub certificates: usize,
+    /// Objects (files, secrets, ...) currently held.
+    pub objects: usize,
+    /// Cumulative error counts since start, every reason present (pre-created at 0).
+    pub errors_total: BTreeMap<Reason, u64>,
+}
+
+/// One complete inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Evaluation instant of the scan (`--at` or the scan's start).
+    pub generated_at: DateTime<Utc>,
+    /// Sorted by (not_after, location, index_in_bundle).
+    pub certificates: Vec<CertEntry>,
+    /// Current errors (objects that failed in their last (re)parse, failed sources).
+    pub errors: Vec<ErrorEntry>,
+    pub sources: Vec<SourceStatus>,
+    /// Wall time of the scan that produced this snapshot.
+    pub scan_duration_seconds: f64,
+    /// Completion time of the scan (Unix seconds, real clock).
+    pub completed_at_unix: f64,
+}
+
+impl Snapshot {
+    /// An empty snapshot (before the first scan).
+    pub fn empty(now: DateTime<Utc>) -> Self {
+        Snapshot {
+            generated_at: now,
+            certificates: Vec::new(),
+            errors: Vec::new(),
+            sources: Vec::new(),
+            scan_duration_seconds: 0.0,
+            completed_at_unix: 0.0,
+        }
+    }
+
+    /// Put certificates and errors into their stable output order.
+    pub fn sort(&mut self) {
+        self.certificates.sort_by(|a, b| {
+            a.cert
+                .not_after
+                .cmp(&b.cert.not_after)
+                .then_with(|| a.source.location.cmp(&b.source.location))
+                .then_with(|| a.index_in_bundle.cmp(&b.index_in_bundle))
+                .then_with(|| a.source.kind.cmp(&b.source.kind))
+                .then_with(|| a.source.name.cmp(&b.source.name))
+        });
+        self.errors.sort_by(|a, b| {
+            (a.source.kind, &a.source.name, &a.source.location, a.reason).cmp(&(
+                b.source.kind,
+                &b.source.name,
+                &b.source.location,
+                b.reason,
+            ))
+        });
+        self.sources
+            .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    }
+}
+
+/// The published snapshot: readers clone the `Arc` and never block the scraper.
+#[derive(Debug, Clone)]
+pub struct SnapshotCell {
+    inner: Arc<RwLock<Option<Arc<Snapshot>>>>,
+}
+
+impl Default for SnapshotCell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SnapshotCell {
+    pub fn new() -> Self {
+        SnapshotCell {
+            inner: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// The last complete snapshot, `None` before the first scan completed.
+    pub fn get(&self) -> Option<Arc<Snapshot>> {
+        match self.inner.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn publish(&self, snap: Snapshot) {
+        let snap = Arc::new(snap);
+        match self.inner.write() {
+            Ok(mut g) => *g = Some(snap),
+            Err(poisoned) => *poisoned.into_inner() = Some(snap),
+        }
+    }
+}

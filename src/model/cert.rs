@@ -1,0 +1,171 @@
+//! A parsed certificate summary (IO-free) and its inventory entry with check results.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::SourceRef;
+
+/// A distinguished name: the RFC 4514-style rendering plus the fields the
+/// established exporter labels (first value of each attribute; CN = last CN).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct DistinguishedName {
+    /// e.g. `CN=web.example.com,O=Example` (raw decoded values; escaped on output).
+    pub rendered: String,
+    pub c: String,
+    pub st: String,
+    pub l: String,
+    pub o: String,
+    pub ou: String,
+    pub cn: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyAlgorithm {
+    Rsa,
+    Ecdsa,
+    Ed25519,
+    Ed448,
+    Dsa,
+    Unknown,
+}
+
+impl KeyAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlgorithm::Rsa => "rsa",
+            KeyAlgorithm::Ecdsa => "ecdsa",
+            KeyAlgorithm::Ed25519 => "ed25519",
+            KeyAlgorithm::Ed448 => "ed448",
+            KeyAlgorithm::Dsa => "dsa",
+            KeyAlgorithm::Unknown => "unknown",
+        }
+    }
+}
+
+/// Everything certvigil keeps about one certificate, independent of where it was found.
+/// Produced by `parse::x509::summarize`; never holds private key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCert {
+    pub subject: DistinguishedName,
+    pub issuer: DistinguishedName,
+    /// Decimal serial (big integer, as the established exporter labels it).
+    pub serial_number: String,
+    /// Colon-separated lowercase hex of the serial's content bytes.
+    pub serial_hex: String,
+    /// Unix seconds.
+    pub not_before: i64,
+    /// Unix seconds.
+    pub not_after: i64,
+    /// 64 lowercase hex chars of SHA-256 over the DER.
+    pub sha256_fingerprint: String,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    pub key_algorithm: KeyAlgorithm,
+    pub key_bits: u32,
+    /// Well-known name (`sha256WithRSAEncryption`, `ecdsa-with-SHA256`, `ED25519`) or dotted OID.
+    pub signature_algorithm: String,
+    pub is_ca: bool,
+    /// Subject == issuer and the signature verifies with its own key.
+    pub self_signed: bool,
+    /// The certificate's DER (public data; needed for chain building).
+    pub der: Arc<[u8]>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustStatus {
+    Trusted,
+    Untrusted,
+    Incomplete,
+    SelfSigned,
+    Unknown,
+}
+
+impl TrustStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustStatus::Trusted => "trusted",
+            TrustStatus::Untrusted => "untrusted",
+            TrustStatus::Incomplete => "incomplete",
+            TrustStatus::SelfSigned => "self_signed",
+            TrustStatus::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trust {
+    pub status: TrustStatus,
+    pub detail: String,
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Trust {
+            status: TrustStatus::Unknown,
+            detail: "chain verification not performed".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStatus {
+    Good,
+    Revoked,
+    Unknown,
+    NotChecked,
+}
+
+impl RevocationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationStatus::Good => "good",
+            RevocationStatus::Revoked => "revoked",
+            RevocationStatus::Unknown => "unknown",
+            RevocationStatus::NotChecked => "not_checked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevocationMethod {
+    Crl,
+    Ocsp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revocation {
+    pub status: RevocationStatus,
+    pub method: Option<RevocationMethod>,
+    /// RFC 3339 UTC, second precision.
+    pub revoked_at: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Default for Revocation {
+    fn default() -> Self {
+        Revocation {
+            status: RevocationStatus::NotChecked,
+            method: None,
+            revoked_at: None,
+            reason: None,
+        }
+    }
+}
+
+/// One certificate as found in one place, with the results of the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertEntry {
+    pub source: Arc<SourceRef>,
+    /// Position of the certificate inside its object (PEM bundle order, chain order).
+    pub index_in_bundle: usize,
+    pub cert: Arc<ParsedCert>,
+    /// notAfter before the evaluation instant.
+    pub expired: bool,
+    pub trust: Trust,
+    pub revocation: Revocation,
+}

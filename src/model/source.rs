@@ -1,0 +1,109 @@
+//! Where a certificate came from: the source (kind + configured name) and the object
+//! inside it (a path, `namespace/name:key`, `container:/path`, `host:port`), plus the
+//! location labels the established exporter puts on its series.
+
+use serde::Serialize;
+
+use super::Reason;
+
+/// Longest human message kept for one error (bytes).
+pub const MAX_MESSAGE_LEN: usize = 512;
+
+/// `source_kind` values (INTERFACE.md). Extend only by adding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    File,
+    Kubeconfig,
+    KubernetesSecret,
+    KubernetesConfigmap,
+    KubernetesCabundle,
+    KubernetesCsr,
+    DockerSecret,
+    DockerConfig,
+    DockerContainer,
+    DockerNode,
+    TlsEndpoint,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::File => "file",
+            SourceKind::Kubeconfig => "kubeconfig",
+            SourceKind::KubernetesSecret => "kubernetes_secret",
+            SourceKind::KubernetesConfigmap => "kubernetes_configmap",
+            SourceKind::KubernetesCabundle => "kubernetes_cabundle",
+            SourceKind::KubernetesCsr => "kubernetes_csr",
+            SourceKind::DockerSecret => "docker_secret",
+            SourceKind::DockerConfig => "docker_config",
+            SourceKind::DockerContainer => "docker_container",
+            SourceKind::DockerNode => "docker_node",
+            SourceKind::TlsEndpoint => "tls_endpoint",
+        }
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One object of a source that holds zero or more certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceRef {
+    pub kind: SourceKind,
+    /// Configured source name (`source_name` label).
+    pub name: String,
+    /// Human/object location: a path, `namespace/name:key`, `container:/path`, ...
+    pub location: String,
+    /// Location labels of the compatible schema that this object sets, e.g.
+    /// `filename`, `filepath`, `embedded_kind`, `embedded_key`, `secret_namespace`, ...
+    /// Names must be valid Prometheus label names; values are raw (escaped on output).
+    /// Labels of the fixed schema that are absent here are rendered as `""`.
+    pub labels: Vec<(String, String)>,
+}
+
+impl SourceRef {
+    pub fn new(kind: SourceKind, name: impl Into<String>, location: impl Into<String>) -> Self {
+        SourceRef {
+            kind,
+            name: name.into(),
+            location: location.into(),
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn with_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One failure: an object that could not be read or parsed, a source that is down,
+/// a check that could not complete. `message` is bounded and never holds key material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorEntry {
+    #[serde(skip)]
+    pub source: SourceRef,
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl ErrorEntry {
+    pub fn new(source: SourceRef, reason: Reason, message: impl AsRef<str>) -> Self {
+        ErrorEntry {
+            source,
+            reason,
+            message: super::bounded(message.as_ref(), MAX_MESSAGE_LEN),
+        }
+    }
+}
