@@ -344,3 +344,177 @@ fn parse_one((key, version, items, errors): Fresh, opts: &ParseOptions) -> (Stri
     }
     (key, cached)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::BoxFuture;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// A scripted source: each scan pops the next output; `delay` simulates a slow source.
+    struct Scripted {
+        outputs: Mutex<Vec<SourceOutput>>,
+        delay_ms: std::sync::atomic::AtomicU64,
+        scans: AtomicUsize,
+        opts: ParseOptions,
+    }
+
+    impl Scripted {
+        fn new(mut outputs: Vec<SourceOutput>, delay: Duration) -> Arc<Self> {
+            outputs.reverse();
+            Arc::new(Scripted {
+                outputs: Mutex::new(outputs),
+                delay_ms: std::sync::atomic::AtomicU64::new(delay.as_millis() as u64),
+                scans: AtomicUsize::new(0),
+                opts: ParseOptions::default(),
+            })
+        }
+    }
+
+    impl Source for Scripted {
+        fn kinds(&self) -> Vec<SourceKind> {
+            vec![SourceKind::File]
+        }
+        fn name(&self) -> &str {
+            "scripted"
+        }
+        fn parse_options(&self) -> &ParseOptions {
+            &self.opts
+        }
+        fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput> {
+            Box::pin(async move {
+                self.scans.fetch_add(1, Ordering::SeqCst);
+                let delay = self.delay_ms.load(Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                let mut out = self
+                    .outputs
+                    .lock()
+                    .map(|mut o| o.pop().unwrap_or_default())
+                    .unwrap_or_default();
+                // Behave like a real source: unchanged versions are not re-read.
+                for obj in &mut out.objects {
+                    if obj.version.is_some()
+                        && ctx.prev_versions.get(&obj.key) == obj.version.as_ref()
+                    {
+                        obj.content = Content::Unchanged;
+                    }
+                }
+                out
+            })
+        }
+    }
+
+    fn broken(key: &str, version: &str) -> Object {
+        Object {
+            key: key.into(),
+            version: Some(version.into()),
+            content: Content::Fresh {
+                items: Vec::new(),
+                errors: vec![ErrorEntry::new(
+                    SourceRef::new(SourceKind::File, "scripted", key),
+                    Reason::PermissionDenied,
+                    "permission denied",
+                )],
+            },
+        }
+    }
+
+    fn errors_of(snap: &Snapshot, reason: Reason) -> u64 {
+        snap.sources[0].errors_total[&reason]
+    }
+
+    #[tokio::test]
+    async fn unchanged_broken_object_is_counted_once_but_still_reported() {
+        let out = |v: &str| SourceOutput {
+            objects: vec![broken("/a", v)],
+            failure: None,
+        };
+        let src = Scripted::new(vec![out("v1"), out("v1"), out("v2")], Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src.clone()], Duration::from_secs(5));
+        let now = Utc::now();
+
+        let s1 = scraper.scan(now).await;
+        assert_eq!(s1.errors.len(), 1);
+        assert_eq!(errors_of(&s1, Reason::PermissionDenied), 1);
+        // Every reason is pre-created at zero.
+        assert_eq!(s1.sources[0].errors_total.len(), Reason::ALL.len());
+        assert_eq!(errors_of(&s1, Reason::BadPem), 0);
+        assert!(s1.sources[0].up);
+
+        let s2 = scraper.scan(now).await;
+        assert_eq!(s2.errors.len(), 1, "cached error still reported");
+        assert_eq!(errors_of(&s2, Reason::PermissionDenied), 1, "not recounted");
+
+        let s3 = scraper.scan(now).await;
+        assert_eq!(
+            errors_of(&s3, Reason::PermissionDenied),
+            2,
+            "changed: recounted"
+        );
+        assert_eq!(src.scans.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn disappeared_objects_are_forgotten() {
+        let first = SourceOutput {
+            objects: vec![broken("/a", "1"), broken("/b", "1")],
+            failure: None,
+        };
+        let second = SourceOutput {
+            objects: vec![broken("/b", "1")],
+            failure: None,
+        };
+        let src = Scripted::new(vec![first, second], Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src], Duration::from_secs(5));
+        assert_eq!(scraper.scan(Utc::now()).await.errors.len(), 2);
+        let s = scraper.scan(Utc::now()).await;
+        assert_eq!(s.errors.len(), 1);
+        assert_eq!(s.errors[0].source.location, "/b");
+    }
+
+    #[tokio::test]
+    async fn timed_out_source_is_down_and_keeps_previous_results() {
+        let first = SourceOutput {
+            objects: vec![broken("/a", "1")],
+            failure: None,
+        };
+        let src = Scripted::new(vec![first], Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src.clone()], Duration::from_millis(200));
+        let s1 = scraper.scan(Utc::now()).await;
+        assert!(s1.sources[0].up);
+        assert_eq!(s1.errors.len(), 1);
+
+        // The source becomes far slower than the timeout.
+        src.delay_ms.store(3_600_000, Ordering::SeqCst);
+        let s2 = scraper.scan(Utc::now()).await;
+        assert!(!s2.sources[0].up);
+        assert_eq!(errors_of(&s2, Reason::Timeout), 1);
+        assert!(s2.errors.iter().any(|e| e.reason == Reason::Timeout));
+        assert!(
+            s2.errors.iter().any(|e| e.source.location == "/a"),
+            "previous results of the timed-out source are kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn source_failure_flips_up_and_recovers() {
+        let down = SourceOutput {
+            objects: Vec::new(),
+            failure: Some(ErrorEntry::new(
+                SourceRef::new(SourceKind::File, "scripted", "scripted"),
+                Reason::SourceUnavailable,
+                "daemon gone",
+            )),
+        };
+        let src = Scripted::new(vec![down, SourceOutput::default()], Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src], Duration::from_secs(5));
+        let s1 = scraper.scan(Utc::now()).await;
+        assert!(!s1.sources[0].up);
+        assert_eq!(errors_of(&s1, Reason::SourceUnavailable), 1);
+        let s2 = scraper.scan(Utc::now()).await;
+        assert!(s2.sources[0].up);
+        assert!(s2.errors.is_empty());
+        assert_eq!(errors_of(&s2, Reason::SourceUnavailable), 1, "counter kept");
+    }
+}
