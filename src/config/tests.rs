@@ -455,3 +455,30 @@ fn messages_are_single_line() {
         assert!(!e.message.contains('\n'), "{e:?}");
     }
 }
+
+#[test]
+fn documentation_examples_are_valid() {
+    let doc = include_str!("../../docs/configuration.md");
+    let mut blocks = 0;
+    let mut rest = doc;
+    while let Some(start) = rest.find("```yaml\n") {
+        let body = &rest[start + 8..];
+        let Some(end) = body.find("```") else { break };
+        let yaml = &body[..end];
+        from_yaml_str(yaml, "docs").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        blocks += 1;
+        rest = &body[end..];
+    }
+    assert!(blocks >= 3, "found {blocks} yaml examples");
+}
+
+#[test]
+fn documented_error_lines_match() {
+    // The check-config sample in docs/configuration.md comes from this input.
+    let text = "scan:\n  interval: 500ms\n";
+    let errs = errors_of(text);
+    assert_eq!(
+        errs.to_string(),
+        "test.yaml:2:3: scan.interval: \"500ms\" is too short (at least 1s)"
+    );
+}
