@@ -3,6 +3,22 @@
 //! The embedded default (`default.yaml`) is what `certvigil` runs with when given
 //! nothing, and what `print-default-config` prints.
 
+pub mod duration;
+mod errors;
+mod load;
+mod locate;
+pub mod raw;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use duration::{format_duration, parse_duration, parse_size};
+pub use errors::{ConfigError, ConfigErrors};
+pub use load::{
+    default_config, from_yaml_str, load_file, to_yaml, DEFAULT_ORIGIN, MAX_CONFIG_BYTES,
+};
+pub use validate::{check_listen, check_log_level, check_source_name};
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -1,0 +1,341 @@
+//! Raw configuration as written in YAML: serde structs with `deny_unknown_fields`, every
+//! key optional (`Option`), no semantic checks. [`super::validate`] turns a [`RawConfig`]
+//! into the validated [`super::Config`], filling absent keys from [`defaults`] (the one
+//! place where default values live) and collecting every problem with its YAML path.
+//!
+//! Sources are one flat struct ([`RawSource`]) with a `kind` field rather than an
+//! internally-tagged enum: serde's internally-tagged enums buffer their content and lose
+//! both `deny_unknown_fields` precision and locations. Which keys are meaningful for
+//! which kind is checked in validation ([`RawSource::allowed_keys`]).
+//!
+//! Adding a section (e.g. `docker:`): add an `Option<RawDocker>` field here with
+//! `#[serde(default, skip_serializing_if = "Option::is_none")]`, its defaults in
+//! [`defaults`], and its validation in `validate.rs`.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Default values of every key, in one place. `default.yaml` shows the same values
+/// (a unit test checks they agree).
+pub mod defaults {
+    use std::time::Duration;
+
+    pub const SCAN_INTERVAL: Duration = Duration::from_secs(5 * 60);
+    pub const SOURCE_TIMEOUT: Duration = Duration::from_secs(2 * 60);
+    pub const LISTEN: &str = ":9793";
+    pub const CLUSTER: &str = "";
+    pub const EXPOSE_RELATIVE: bool = false;
+    pub const EXPOSE_PER_CERT_ERROR: bool = false;
+    pub const EXPOSE_NOT_BEFORE: bool = true;
+    pub const EXPOSE_EXPIRED: bool = true;
+    pub const TRIM_PATH_COMPONENTS: usize = 0;
+    pub const MAX_DNS_NAMES_IN_LABEL: usize = 10;
+    pub const LOG_LEVEL: &str = "info";
+    pub const LOG_FORMAT: &str = "text";
+    pub const FOLLOW_SYMLINKS: bool = true;
+    pub const MAX_FILE_SIZE: u64 = 1 << 20;
+    pub const TRY_EMPTY_PASSWORD: bool = true;
+    pub const MAX_FILES: usize = 200_000;
+    pub const REVOCATION_OFFLINE: bool = false;
+    pub const WARNING_WINDOW: Duration = Duration::from_secs(28 * 86_400);
+}
+
+/// The whole document. An absent section means all its defaults; an absent `sources`
+/// key means the sources of the embedded default configuration (`sources: []` means none).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<RawScan>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<RawServer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<RawMetrics>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<RawLog>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<RawSource>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<RawTrust>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RawRevocation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<RawReport>,
+}
+
+/// `scan:` — durations as text (`5m`), parsed in validation so every bad value is reported.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScan {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_timeout: Option<String>,
+}
+
+/// `server:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_config_file: Option<String>,
+}
+
+/// `metrics:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_relative: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_per_cert_error: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_not_before: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_expired: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trim_path_components: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dns_names_in_label: Option<usize>,
+}
+
+/// `log:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+/// One entry of `sources:`. `kind` selects the source type; keys that do not apply to
+/// that kind are rejected in validation.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_symlinks: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<RawSize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs12_passwords: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub try_empty_password: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_files: Option<usize>,
+}
+
+/// Source kinds accepted in `sources[].kind`.
+pub const SOURCE_KINDS: &[&str] = &["file", "kubeconfig"];
+
+impl RawSource {
+    /// Keys that are meaningful for `kind` (besides `kind` and `name`), or `None` for an
+    /// unknown kind.
+    pub fn allowed_keys(kind: &str) -> Option<&'static [&'static str]> {
+        match kind {
+            "file" => Some(&[
+                "paths",
+                "exclude",
+                "follow_symlinks",
+                "max_file_size",
+                "pkcs12_passwords",
+                "try_empty_password",
+                "max_files",
+            ]),
+            "kubeconfig" => Some(&[
+                "paths",
+                "exclude",
+                "follow_symlinks",
+                "max_file_size",
+                "max_files",
+            ]),
+            _ => None,
+        }
+    }
+
+    /// Keys present in this entry (besides `kind` and `name`), in declaration order.
+    pub fn present_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let mut add = |present: bool, key: &'static str| {
+            if present {
+                keys.push(key);
+            }
+        };
+        add(self.paths.is_some(), "paths");
+        add(self.exclude.is_some(), "exclude");
+        add(self.follow_symlinks.is_some(), "follow_symlinks");
+        add(self.max_file_size.is_some(), "max_file_size");
+        add(self.pkcs12_passwords.is_some(), "pkcs12_passwords");
+        add(self.try_empty_password.is_some(), "try_empty_password");
+        add(self.max_files.is_some(), "max_files");
+        keys
+    }
+}
+
+/// `trust:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrust {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roots: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intermediates: Option<Vec<String>>,
+}
+
+/// `revocation:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRevocation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl_files: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<bool>,
+}
+
+/// `report:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning_window: Option<String>,
+}
+
+/// A byte size as written: an integer number of bytes, or text with a unit (`1MiB`).
+/// Negative integers are kept so validation can report them precisely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawSize {
+    Bytes(u64),
+    Negative(i64),
+    Text(String),
+}
+
+impl Serialize for RawSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RawSize::Bytes(n) => s.serialize_u64(*n),
+            RawSize::Negative(n) => s.serialize_i64(*n),
+            RawSize::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a size in bytes or a string like 1MiB")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawSize, E> {
+                Ok(match u64::try_from(v) {
+                    Ok(u) => RawSize::Bytes(u),
+                    Err(_) => RawSize::Negative(v),
+                })
+            }
+            fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<RawSize, E> {
+                Err(E::custom("size is too large"))
+            }
+            fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<RawSize, E> {
+                if v < 0 {
+                    Ok(RawSize::Negative(i64::try_from(v).unwrap_or(i64::MIN)))
+                } else {
+                    Err(E::custom("size is too large"))
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSize, E> {
+                Ok(RawSize::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl RawConfig {
+    /// The raw form of a validated config with every key written out; serializing it
+    /// gives YAML that parses back to the same [`super::Config`].
+    pub fn from_config(c: &super::Config) -> RawConfig {
+        use super::duration::format_duration;
+        let paths = |v: &[std::path::PathBuf]| -> Option<Vec<String>> {
+            Some(v.iter().map(|p| p.display().to_string()).collect())
+        };
+        RawConfig {
+            scan: Some(RawScan {
+                interval: Some(format_duration(c.scan.interval)),
+                source_timeout: Some(format_duration(c.scan.source_timeout)),
+            }),
+            server: Some(RawServer {
+                listen: Some(c.server.listen.clone()),
+                web_config_file: c
+                    .server
+                    .web_config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            }),
+            metrics: Some(RawMetrics {
+                cluster: Some(c.metrics.cluster.clone()),
+                expose_relative: Some(c.metrics.expose_relative),
+                expose_per_cert_error: Some(c.metrics.expose_per_cert_error),
+                expose_not_before: Some(c.metrics.expose_not_before),
+                expose_expired: Some(c.metrics.expose_expired),
+                trim_path_components: Some(c.metrics.trim_path_components),
+                max_dns_names_in_label: Some(c.metrics.max_dns_names_in_label),
+            }),
+            log: Some(RawLog {
+                level: Some(c.log.level.clone()),
+                format: Some(
+                    match c.log.format {
+                        super::LogFormat::Text => "text",
+                        super::LogFormat::Json => "json",
+                    }
+                    .to_string(),
+                ),
+            }),
+            sources: Some(
+                c.files
+                    .iter()
+                    .map(|f| {
+                        let is_file = f.kind == crate::model::SourceKind::File;
+                        RawSource {
+                            kind: Some(f.kind.as_str().to_string()),
+                            name: Some(f.name.clone()),
+                            paths: Some(f.paths.clone()),
+                            exclude: Some(f.exclude.clone()),
+                            follow_symlinks: Some(f.follow_symlinks),
+                            max_file_size: Some(RawSize::Bytes(f.max_file_size)),
+                            pkcs12_passwords: is_file.then(|| f.pkcs12_passwords.clone()),
+                            try_empty_password: is_file.then_some(f.try_empty_password),
+                            max_files: Some(f.max_files),
+                        }
+                    })
+                    .collect(),
+            ),
+            trust: Some(RawTrust {
+                roots: paths(&c.trust.roots),
+                intermediates: paths(&c.trust.intermediates),
+            }),
+            revocation: Some(RawRevocation {
+                crl_files: paths(&c.revocation.crl_files),
+                offline: Some(c.revocation.offline),
+            }),
+            report: Some(RawReport {
+                warning_window: Some(format_duration(c.report.warning_window)),
+            }),
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! Tests of the whole config layer: the embedded default, round trips, located errors,
+//! hostile input.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw::defaults;
+use super::*;
+use crate::model::SourceKind;
+
+fn errors_of(text: &str) -> ConfigErrors {
+    match from_yaml_str(text, "test.yaml") {
+        Ok(c) => panic!("expected errors, got {c:?}"),
+        Err(e) => e,
+    }
+}
+
+fn find<'a>(errs: &'a ConfigErrors, path: &str) -> &'a ConfigError {
+    errs.iter()
+        .find(|e| e.path == path)
+        .unwrap_or_else(|| panic!("no error at {path}; got:\n{errs}"))
+}
+
+#[test]
+fn default_yaml_parses_and_validates() {
+    let c = from_yaml_str(DEFAULT_YAML, DEFAULT_ORIGIN).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c, default_config());
+    assert_eq!(c.files.len(), 2);
+    let files = &c.files[0];
+    assert_eq!(files.kind, SourceKind::File);
+    assert_eq!(files.name, "host-files");
+    for p in [
+        "/etc/ssl",
+        "/etc/pki",
+        "/etc/letsencrypt/live",
+        "/etc/kubernetes/pki",
+        "/var/lib/kubelet/pki",
+        "/etc/docker",
+        "/var/lib/docker/swarm/certificates",
+        "~/.docker",
+    ] {
+        assert!(files.paths.iter().any(|x| x == p), "{p} missing");
+    }
+    for x in ["/etc/ssl/certs/**", "/etc/pki/ca-trust/**", "**/*.key"] {
+        assert!(files.exclude.iter().any(|e| e == x), "{x} not excluded");
+    }
+    let kc = &c.files[1];
+    assert_eq!(kc.kind, SourceKind::Kubeconfig);
+    assert_eq!(kc.name, "host-kubeconfigs");
+    assert_eq!(kc.paths, vec!["/etc/kubernetes/*.conf", "~/.kube/config"]);
+}
+
+#[test]
+fn default_yaml_shows_the_code_defaults() {
+    // An empty document (all keys absent) must equal the embedded default, so the
+    // values shown in default.yaml and those in `raw::defaults` cannot drift apart.
+    let empty = from_yaml_str("", "empty").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(empty, default_config());
+    let braces = from_yaml_str("{}\n", "braces").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(braces, default_config());
+    assert_eq!(empty.scan.interval, Duration::from_secs(300));
+    assert_eq!(empty.scan.source_timeout, Duration::from_secs(120));
+    assert_eq!(empty.server.listen, ":9793");
+    assert_eq!(
+        empty.report.warning_window,
+        Duration::from_secs(28 * 86_400)
+    );
+    assert_eq!(empty.files[0].max_file_size, defaults::MAX_FILE_SIZE);
+    assert_eq!(empty.files[0].max_files, 200_000);
+    assert!(empty.trust.roots.is_empty());
+    assert!(!empty.revocation.offline);
+}
+
+#[test]
+fn empty_sources_means_none() {
+    let c = from_yaml_str("sources: []\n", "t").unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.files.is_empty());
+}
+
+const EVERY_KEY: &str = r#"
+scan:
+  interval: 1h30m
+  source_timeout: 45s
+server:
+  listen: "[::1]:9999"
+  web_config_file: /etc/certvigil/web.yml
+metrics:
+  cluster: prod-eu
+  expose_relative: true
+  expose_per_cert_error: true
+  expose_not_before: false
+  expose_expired: false
+  trim_path_components: 2
+  max_dns_names_in_label: 3
+log:
+  level: certvigil=debug,info
+  format: json
+sources:
+  - kind: file
+    name: web
+    paths: [/srv/tls, "/opt/*/certs"]
+    exclude: ["**/*.key"]
+    follow_symlinks: false
+    max_file_size: 512KiB
+    pkcs12_passwords: [changeit, secret]
+    try_empty_password: false
+    max_files: 1000
+  - kind: kubeconfig
+    name: kube.admin:1
+    paths: [~/.kube/config]
+    max_file_size: 4096
+trust:
+  roots: [/etc/certvigil/roots.pem]
+  intermediates: [/etc/certvigil/int.pem]
+revocation:
+  crl_files: [/var/lib/crl/a.crl, /var/lib/crl/b.pem]
+  offline: true
+report:
+  warning_window: 2w
+"#;
+
+fn every_key_expected() -> Config {
+    Config {
+        scan: ScanConfig {
+            interval: Duration::from_secs(5400),
+            source_timeout: Duration::from_secs(45),
+        },
+        server: ServerConfig {
+            listen: "[::1]:9999".into(),
+            web_config_file: Some(PathBuf::from("/etc/certvigil/web.yml")),
+        },
+        metrics: MetricsConfig {
+            cluster: "prod-eu".into(),
+            expose_relative: true,
+            expose_per_cert_error: true,
+            expose_not_before: false,
+            expose_expired: false,
+            trim_path_components: 2,
+            max_dns_names_in_label: 3,
+        },
+        log: LogConfig {
+            level: "certvigil=debug,info".into(),
+            format: LogFormat::Json,
+        },
+        files: vec![
+            FileSourceConfig {
+                kind: SourceKind::File,
+                name: "web".into(),
+                paths: vec!["/srv/tls".into(), "/opt/*/certs".into()],
+                exclude: vec!["**/*.key".into()],
+                follow_symlinks: false,
+                max_file_size: 512 * 1024,
+                pkcs12_passwords: vec!["changeit".into(), "secret".into()],
+                try_empty_password: false,
+                max_files: 1000,
+            },
+            FileSourceConfig {
+                kind: SourceKind::Kubeconfig,
+                name: "kube.admin:1".into(),
+                paths: vec!["~/.kube/config".into()],
+                exclude: vec![],
+                follow_symlinks: true,
+                max_file_size: 4096,
+                pkcs12_passwords: vec![],
+                try_empty_password: true,
+                max_files: 200_000,
+            },
+        ],
+        trust: TrustConfig {
+            roots: vec![PathBuf::from("/etc/certvigil/roots.pem")],
+            intermediates: vec![PathBuf::from("/etc/certvigil/int.pem")],
+        },
+        revocation: RevocationConfig {
+            crl_files: vec![
+                PathBuf::from("/var/lib/crl/a.crl"),
+                PathBuf::from("/var/lib/crl/b.pem"),
+            ],
+            offline: true,
+        },
+        report: ReportConfig {
+            warning_window: Duration::from_secs(14 * 86_400),
+        },
+    }
+}
+
+#[test]
+fn every_key_is_read() {
+    let c = from_yaml_str(EVERY_KEY, "t").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c, every_key_expected());
+}
+
+#[test]
+fn every_key_round_trips_through_yaml() {
+    for cfg in [every_key_expected(), default_config()] {
+        let text = to_yaml(&cfg).unwrap();
+        let back = from_yaml_str(&text, "round-trip").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, cfg, "{text}");
+    }
+}
+
+#[test]
+fn unknown_top_level_key_is_located() {
+    let errs = errors_of("scan:\n  interval: 5m\nbogus: 1\n");
+    assert_eq!(errs.len(), 1);
+    let e = &errs.0[0];
+    assert_eq!(e.path, "bogus");
+    assert_eq!(e.line, Some(3));
+    assert_eq!(e.column, Some(1));
+    assert!(e.message.contains("bogus"), "{e}");
+    let shown = errs.to_string();
+    assert!(shown.starts_with("test.yaml:3:1: bogus: "), "{shown}");
+}
+
+#[test]
+fn unknown_key_inside_a_source_is_located() {
+    let text = "sources:\n  - kind: file\n    name: a\n    paths: [/x]\n  - kind: file\n    name: b\n    pathz: [/y]\n";
+    let errs = errors_of(text);
+    assert_eq!(errs.len(), 1, "{errs}");
+    let e = &errs.0[0];
+    assert_eq!(e.path, "sources[1].pathz");
+    assert_eq!(e.line, Some(7));
+    assert_eq!(e.column, Some(5));
+    assert!(e.message.contains("pathz"), "{e}");
+    assert!(e.message.contains("paths"), "expected keys listed: {e}");
+}
+
+#[test]
+fn unknown_key_as_first_key_of_a_source() {
+    let errs = errors_of("sources:\n  - knd: file\n");
+    let e = &errs.0[0];
+    assert_eq!(e.path, "sources[0].knd");
+    assert_eq!(e.line, Some(2));
+}
+
+#[test]
+fn unknown_key_in_flow_style_source() {
+    let errs = errors_of("sources: [{kind: file, paths: [/a], colour: red}]\n");
+    let e = &errs.0[0];
+    assert_eq!(e.path, "sources[0].colour");
+    assert_eq!(e.line, Some(1));
+}
+
+#[test]
+fn type_error_is_located() {
+    let errs = errors_of("metrics:\n  expose_relative: maybe\n");
+    let e = &errs.0[0];
+    assert_eq!(e.path, "metrics.expose_relative");
+    assert_eq!(e.line, Some(2));
+}
+
+#[test]
+fn semantic_errors_are_all_reported_with_paths_and_lines() {
+    let text = "\
+scan:
+  interval: 500ms
+  source_timeout: forever
+server:
+  listen: \"::1:9793\"
+log:
+  level: \"\"
+  format: xml
+sources:
+  - kind: file
+    name: dup
+    paths: []
+    max_file_size: 2GiB
+  - kind: file
+    name: dup
+    paths: [\"\"]
+  - kind: floppy
+    name: f
+  - name: no-kind
+    paths: [/a]
+  - kind: kubeconfig
+    name: bad name!
+    paths: [/b]
+    pkcs12_passwords: [x]
+report:
+  warning_window: 0s
+";
+    let errs = errors_of(text);
+    let expect = [
+        ("scan.interval", 2),
+        ("scan.source_timeout", 3),
+        ("server.listen", 5),
+        ("log.level", 7),
+        ("log.format", 8),
+        ("sources[0].paths", 12),
+        ("sources[0].max_file_size", 13),
+        ("sources[1].name", 15),
+        ("sources[1].paths[0]", 16),
+        ("sources[2].kind", 17),
+        // Absent key: points at its source entry.
+        ("sources[3].kind", 19),
+        ("sources[4].pkcs12_passwords", 24),
+        ("sources[4].name", 22),
+        ("report.warning_window", 26),
+    ];
+    for (path, line) in expect {
+        let e = find(&errs, path);
+        assert_eq!(e.line, Some(line), "{path}: {e}");
+        assert!(e.column.is_some(), "{e}");
+        assert_eq!(e.origin, "test.yaml");
+    }
+    assert_eq!(errs.len(), expect.len(), "{errs}");
+    assert!(find(&errs, "sources[1].name").message.contains("duplicate"));
+    assert!(find(&errs, "sources[2].kind").message.contains("floppy"));
+    // One line per problem, each prefixed with origin:line:col.
+    let shown = errs.to_string();
+    assert_eq!(shown.lines().count(), expect.len());
+    assert!(shown
+        .lines()
+        .any(|l| l.starts_with("test.yaml:5:3: server.listen: ")));
+}
+
+#[test]
+fn syntax_error_has_a_line() {
+    let errs = errors_of("scan:\n  interval: 5m\n   bad: [unclosed\nserver: {}\n");
+    assert_eq!(errs.len(), 1);
+    let e = &errs.0[0];
+    assert!(e.line.is_some_and(|l| l >= 3), "{e}");
+    assert!(!e.message.is_empty());
+    assert!(!e.message.contains('\n'));
+}
+
+#[test]
+fn duplicate_keys_are_rejected() {
+    let errs = errors_of("scan:\n  interval: 5m\n  interval: 6m\n");
+    assert_eq!(errs.0[0].line, Some(3), "{errs}");
+}
+
+#[test]
+fn null_sections_and_lists_take_defaults() {
+    let c = from_yaml_str("scan:\nserver: ~\nsources:\n", "t").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c, default_config());
+}
+
+#[test]
+fn sizes_in_sources() {
+    for (text, bytes) in [
+        ("1MiB", 1 << 20),
+        ("1048576", 1 << 20),
+        ("2MB", 2_000_000),
+        ("1GiB", 1 << 30),
+    ] {
+        let yaml = format!("sources: [{{kind: file, paths: [/a], max_file_size: {text}}}]\n");
+        let c = from_yaml_str(&yaml, "t").unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(c.files[0].max_file_size, bytes, "{text}");
+    }
+    for bad in ["0", "-1", "1.5MiB", "2GiB", "lots", "1TiB"] {
+        let yaml = format!("sources: [{{kind: file, paths: [/a], max_file_size: {bad}}}]\n");
+        let errs = errors_of(&yaml);
+        assert_eq!(errs.0[0].path, "sources[0].max_file_size", "{bad}: {errs}");
+    }
+}
+
+#[test]
+fn load_file_reads_and_reports_io_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, "log:\n  format: json\n").unwrap();
+    assert_eq!(load_file(&good).unwrap().log.format, LogFormat::Json);
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "log:\n  format: yaml\n").unwrap();
+    let errs = load_file(&bad).unwrap_err();
+    assert!(
+        errs.to_string()
+            .starts_with(&format!("{}:2:3: log.format: ", bad.display())),
+        "{errs}"
+    );
+
+    let missing = dir.path().join("missing.yaml");
+    let errs = load_file(&missing).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert!(errs.to_string().contains("missing.yaml"), "{errs}");
+
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, vec![b'#'; MAX_CONFIG_BYTES + 10]).unwrap();
+    let errs = load_file(&big).unwrap_err();
+    assert!(errs.to_string().contains("larger"), "{errs}");
+
+    let binary = dir.path().join("bin.yaml");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    assert!(load_file(&binary).is_err());
+}
+
+#[test]
+fn hostile_deep_nesting() {
+    let text = format!("sources: {}", "[".repeat(100_000));
+    let errs = errors_of(&text);
+    assert_eq!(errs.len(), 1);
+    let text = format!("sources: {}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert_eq!(errors_of(&text).len(), 1);
+    let mut block = String::from("scan:\n");
+    for i in 1..200 {
+        block.push_str(&" ".repeat(i * 2));
+        block.push_str("a:\n");
+    }
+    assert_eq!(errors_of(&block).len(), 1);
+}
+
+#[test]
+fn hostile_huge_input() {
+    let text = format!(
+        "metrics:\n  cluster: \"{}\"\n",
+        "x".repeat(10 * 1024 * 1024)
+    );
+    let errs = errors_of(&text);
+    assert_eq!(errs.len(), 1);
+    assert!(errs.0[0].message.contains("larger"), "{errs}");
+}
+
+#[test]
+fn hostile_billion_laughs() {
+    let mut text = String::from(
+        "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for i in 1..10 {
+        let prev = format!("*a{}", i - 1);
+        let items = [prev.as_str(); 9].join(",");
+        text.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+    }
+    let errs = errors_of(&text);
+    assert_eq!(errs.len(), 1);
+    // The amplification that fits this schema: one big anchored string aliased many
+    // times into a list of strings (100 KiB x 5000 = 500 MB if expanded).
+    let mut bomb = format!(
+        "metrics:\n  cluster: &s \"{}\"\nsources:\n  - kind: file\n    paths: [/x]\n    exclude: [",
+        "x".repeat(100 * 1024)
+    );
+    bomb.push_str(&["*s"; 5000].join(","));
+    bomb.push_str("]\n");
+    let errs = errors_of(&bomb);
+    assert_eq!(errs.len(), 1);
+    assert!(errs.0[0].message.contains("limits"), "{errs}");
+    assert!(errs.0[0].line.is_some(), "{errs}");
+}
+
+#[test]
+fn many_problems_are_capped() {
+    let mut text = String::from("sources:\n");
+    for _ in 0..300 {
+        text.push_str("  - kind: nope\n");
+    }
+    let errs = errors_of(&text);
+    assert!(errs.len() <= super::errors::MAX_ERRORS + 1);
+    assert!(errs.to_string().contains("more problems"));
+}
+
+#[test]
+fn messages_are_single_line() {
+    let errs = errors_of("log:\n  level: \"a\\nb\"\n");
+    for e in errs.iter() {
+        assert!(!e.message.contains('\n'), "{e:?}");
+    }
+}
+
+#[test]
+fn documentation_examples_are_valid() {
+    let doc = include_str!("../../docs/configuration.md");
+    let mut blocks = 0;
+    let mut rest = doc;
+    while let Some(start) = rest.find("```yaml\n") {
+        let body = &rest[start + 8..];
+        let Some(end) = body.find("```") else { break };
+        let yaml = &body[..end];
+        from_yaml_str(yaml, "docs").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        blocks += 1;
+        rest = &body[end..];
+    }
+    assert!(blocks >= 3, "found {blocks} yaml examples");
+}
+
+#[test]
+fn documented_error_lines_match() {
+    // The check-config sample in docs/configuration.md comes from this input.
+    let text = "scan:\n  interval: 500ms\n";
+    let errs = errors_of(text);
+    assert_eq!(
+        errs.to_string(),
+        "test.yaml:2:3: scan.interval: \"500ms\" is too short (at least 1s)"
+    );
+}

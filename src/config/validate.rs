@@ -1,0 +1,473 @@
+//! Semantic validation: [`RawConfig`] → [`Config`]. Absent keys take their value from
+//! [`defaults`]; every problem is collected (not just the first) with its YAML path, so
+//! `check-config` can print them all. Lines are attached later by the loader.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::duration::{parse_duration, parse_size, MAX_SIZE_LIMIT};
+use super::errors::ConfigError;
+use super::raw::{defaults, RawConfig, RawSize, RawSource, SOURCE_KINDS};
+use super::{
+    Config, FileSourceConfig, LogConfig, LogFormat, MetricsConfig, ReportConfig, RevocationConfig,
+    ScanConfig, ServerConfig, TrustConfig,
+};
+use crate::model::SourceKind;
+
+/// Longest source name accepted (bytes).
+pub const MAX_SOURCE_NAME: usize = 128;
+/// Shortest accepted `scan.interval` and `scan.source_timeout`.
+pub const MIN_SCAN_DURATION: Duration = Duration::from_secs(1);
+
+/// Collects problems with their YAML paths.
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigError::new(path, message));
+    }
+}
+
+/// Validate `raw`. `default_sources` is used when the `sources` key is absent.
+pub fn validate(
+    raw: &RawConfig,
+    default_sources: impl FnOnce() -> Vec<FileSourceConfig>,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut p = Problems::default();
+
+    let scan_raw = raw.scan.clone().unwrap_or_default();
+    let scan = ScanConfig {
+        interval: duration(
+            &mut p,
+            "scan.interval",
+            scan_raw.interval.as_deref(),
+            defaults::SCAN_INTERVAL,
+            MIN_SCAN_DURATION,
+        ),
+        source_timeout: duration(
+            &mut p,
+            "scan.source_timeout",
+            scan_raw.source_timeout.as_deref(),
+            defaults::SOURCE_TIMEOUT,
+            MIN_SCAN_DURATION,
+        ),
+    };
+
+    let server_raw = raw.server.clone().unwrap_or_default();
+    let listen = server_raw
+        .listen
+        .unwrap_or_else(|| defaults::LISTEN.to_string());
+    if let Err(e) = check_listen(&listen) {
+        p.add("server.listen", e);
+    }
+    let web_config_file = match server_raw.web_config_file {
+        Some(f) if f.is_empty() => {
+            p.add(
+                "server.web_config_file",
+                "must not be empty (use null for none)",
+            );
+            None
+        }
+        Some(f) => Some(PathBuf::from(f)),
+        None => None,
+    };
+    let server = ServerConfig {
+        listen,
+        web_config_file,
+    };
+
+    let m = raw.metrics.clone().unwrap_or_default();
+    let metrics = MetricsConfig {
+        cluster: m.cluster.unwrap_or_else(|| defaults::CLUSTER.to_string()),
+        expose_relative: m.expose_relative.unwrap_or(defaults::EXPOSE_RELATIVE),
+        expose_per_cert_error: m
+            .expose_per_cert_error
+            .unwrap_or(defaults::EXPOSE_PER_CERT_ERROR),
+        expose_not_before: m.expose_not_before.unwrap_or(defaults::EXPOSE_NOT_BEFORE),
+        expose_expired: m.expose_expired.unwrap_or(defaults::EXPOSE_EXPIRED),
+        trim_path_components: m
+            .trim_path_components
+            .unwrap_or(defaults::TRIM_PATH_COMPONENTS),
+        max_dns_names_in_label: m
+            .max_dns_names_in_label
+            .unwrap_or(defaults::MAX_DNS_NAMES_IN_LABEL),
+    };
+    if metrics.cluster.chars().any(char::is_control) {
+        p.add("metrics.cluster", "must not contain control characters");
+    }
+
+    let l = raw.log.clone().unwrap_or_default();
+    let level = l.level.unwrap_or_else(|| defaults::LOG_LEVEL.to_string());
+    if let Err(e) = check_log_level(&level) {
+        p.add("log.level", e);
+    }
+    let format_text = l.format.unwrap_or_else(|| defaults::LOG_FORMAT.to_string());
+    let format = match format_text.as_str() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            p.add(
+                "log.format",
+                format!("unknown log format {other:?} (expected text or json)"),
+            );
+            LogFormat::Text
+        }
+    };
+    let log = LogConfig { level, format };
+
+    let files = match &raw.sources {
+        None => default_sources(),
+        Some(list) => sources(&mut p, list),
+    };
+
+    let t = raw.trust.clone().unwrap_or_default();
+    let trust = TrustConfig {
+        roots: path_list(&mut p, "trust.roots", t.roots.as_deref()),
+        intermediates: path_list(&mut p, "trust.intermediates", t.intermediates.as_deref()),
+    };
+
+    let r = raw.revocation.clone().unwrap_or_default();
+    let revocation = RevocationConfig {
+        crl_files: path_list(&mut p, "revocation.crl_files", r.crl_files.as_deref()),
+        offline: r.offline.unwrap_or(defaults::REVOCATION_OFFLINE),
+    };
+
+    let rep = raw.report.clone().unwrap_or_default();
+    let report = ReportConfig {
+        warning_window: duration(
+            &mut p,
+            "report.warning_window",
+            rep.warning_window.as_deref(),
+            defaults::WARNING_WINDOW,
+            Duration::from_millis(1),
+        ),
+    };
+
+    if !p.0.is_empty() {
+        return Err(p.0);
+    }
+    Ok(Config {
+        scan,
+        server,
+        metrics,
+        log,
+        files,
+        trust,
+        revocation,
+        report,
+    })
+}
+
+fn duration(
+    p: &mut Problems,
+    path: &str,
+    text: Option<&str>,
+    default: Duration,
+    min: Duration,
+) -> Duration {
+    let Some(text) = text else {
+        return default;
+    };
+    match parse_duration(text) {
+        Ok(d) if d < min => {
+            if min == Duration::from_millis(1) {
+                p.add(path, "must be greater than zero");
+            } else {
+                p.add(
+                    path,
+                    format!(
+                        "{text:?} is too short (at least {})",
+                        super::duration::format_duration(min)
+                    ),
+                );
+            }
+            default
+        }
+        Ok(d) => d,
+        Err(e) => {
+            p.add(path, e);
+            default
+        }
+    }
+}
+
+fn path_list(p: &mut Problems, path: &str, list: Option<&[String]>) -> Vec<PathBuf> {
+    let list = list.unwrap_or_default();
+    for (i, s) in list.iter().enumerate() {
+        if let Err(e) = check_path_text(s) {
+            p.add(format!("{path}[{i}]"), e);
+        }
+    }
+    list.iter().map(PathBuf::from).collect()
+}
+
+fn check_path_text(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("must be a non-empty path".into());
+    }
+    if s.contains('\0') {
+        return Err("must not contain NUL characters".into());
+    }
+    Ok(())
+}
+
+fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
+    let mut out = Vec::new();
+    // name -> index of first use
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, s) in list.iter().enumerate() {
+        let base = format!("sources[{i}]");
+        let kind_text = match s.kind.as_deref() {
+            Some(k) => k,
+            None => {
+                p.add(
+                    format!("{base}.kind"),
+                    format!(
+                        "missing required key kind (one of: {})",
+                        SOURCE_KINDS.join(", ")
+                    ),
+                );
+                continue;
+            }
+        };
+        let Some(allowed) = RawSource::allowed_keys(kind_text) else {
+            p.add(
+                format!("{base}.kind"),
+                format!(
+                    "unknown source kind {kind_text:?} (expected one of: {})",
+                    SOURCE_KINDS.join(", ")
+                ),
+            );
+            continue;
+        };
+        for key in s.present_keys() {
+            if !allowed.contains(&key) {
+                p.add(
+                    format!("{base}.{key}"),
+                    format!("key {key} does not apply to sources of kind {kind_text}"),
+                );
+            }
+        }
+        let kind = match kind_text {
+            "kubeconfig" => SourceKind::Kubeconfig,
+            _ => SourceKind::File,
+        };
+
+        let name = s.name.clone().unwrap_or_else(|| kind_text.to_string());
+        if let Err(e) = check_source_name(&name) {
+            p.add(format!("{base}.name"), e);
+        } else if let Some(first) = seen.get(&name) {
+            p.add(
+                format!("{base}.name"),
+                format!("duplicate source name {name:?} (already used by sources[{first}])"),
+            );
+        } else {
+            seen.insert(name.clone(), i);
+        }
+
+        let paths = s.paths.clone().unwrap_or_default();
+        if paths.is_empty() {
+            p.add(
+                format!("{base}.paths"),
+                "at least one path is required".to_string(),
+            );
+        }
+        for (j, path) in paths.iter().enumerate() {
+            if let Err(e) = check_path_text(path) {
+                p.add(format!("{base}.paths[{j}]"), e);
+            }
+        }
+        let exclude = s.exclude.clone().unwrap_or_default();
+        for (j, pat) in exclude.iter().enumerate() {
+            if let Err(e) = check_path_text(pat) {
+                p.add(format!("{base}.exclude[{j}]"), e);
+            }
+        }
+
+        let max_file_size = match &s.max_file_size {
+            None => defaults::MAX_FILE_SIZE,
+            Some(raw) => {
+                let parsed = match raw {
+                    RawSize::Bytes(n) => Ok(*n),
+                    RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
+                    RawSize::Text(t) => parse_size(t),
+                };
+                match parsed {
+                    Ok(0) => {
+                        p.add(format!("{base}.max_file_size"), "must be greater than zero");
+                        defaults::MAX_FILE_SIZE
+                    }
+                    Ok(n) if n > MAX_SIZE_LIMIT => {
+                        p.add(
+                            format!("{base}.max_file_size"),
+                            format!("{n} bytes is more than the limit of 1GiB"),
+                        );
+                        defaults::MAX_FILE_SIZE
+                    }
+                    Ok(n) => n,
+                    Err(e) => {
+                        p.add(format!("{base}.max_file_size"), e);
+                        defaults::MAX_FILE_SIZE
+                    }
+                }
+            }
+        };
+
+        let max_files = s.max_files.unwrap_or(defaults::MAX_FILES);
+        if max_files == 0 {
+            p.add(format!("{base}.max_files"), "must be greater than zero");
+        }
+
+        out.push(FileSourceConfig {
+            kind,
+            name,
+            paths,
+            exclude,
+            follow_symlinks: s.follow_symlinks.unwrap_or(defaults::FOLLOW_SYMLINKS),
+            max_file_size,
+            pkcs12_passwords: s.pkcs12_passwords.clone().unwrap_or_default(),
+            try_empty_password: s.try_empty_password.unwrap_or(defaults::TRY_EMPTY_PASSWORD),
+            max_files,
+        });
+    }
+    out
+}
+
+/// `^[a-zA-Z0-9_.:-]+$`, at most [`MAX_SOURCE_NAME`] bytes.
+pub fn check_source_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > MAX_SOURCE_NAME {
+        return Err(format!("is longer than {MAX_SOURCE_NAME} characters"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')))
+    {
+        return Err(format!(
+            "{name:?} contains {c:?}; names may only use letters, digits, '_', '.', ':' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// `[host]:port` where host is empty (all interfaces), an IPv4 address, a bracketed
+/// IPv6 address or a DNS name; port 0–65535.
+pub fn check_listen(addr: &str) -> Result<(), String> {
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(format!(
+            "{addr:?} is not [host]:port (e.g. :9793, 0.0.0.0:9793, [::1]:9793)"
+        ));
+    };
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err()
+    {
+        return Err(format!(
+            "{addr:?}: port {port:?} is not a number from 0 to 65535"
+        ));
+    }
+    if host.is_empty() {
+        return Ok(());
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        let Some(v6) = inner.strip_suffix(']') else {
+            return Err(format!("{addr:?}: unclosed '[' in host"));
+        };
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .map(|_| ())
+            .map_err(|_| format!("{addr:?}: {v6:?} is not an IPv6 address"));
+    }
+    if host.contains(':') {
+        return Err(format!(
+            "{addr:?}: IPv6 addresses must be written in brackets, e.g. [::1]:9793"
+        ));
+    }
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    let valid_name = host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if valid_name {
+        Ok(())
+    } else {
+        Err(format!(
+            "{addr:?}: {host:?} is not a valid host name or address"
+        ))
+    }
+}
+
+/// The level must be a valid `tracing_subscriber::EnvFilter` directive.
+pub fn check_log_level(level: &str) -> Result<(), String> {
+    if level.trim().is_empty() {
+        return Err("must not be empty (e.g. info, debug, certvigil=debug,info)".into());
+    }
+    if level.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(level)
+        .map(|_| ())
+        .map_err(|e| format!("{level:?} is not a valid log filter: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_forms() {
+        for ok in [
+            ":9793",
+            "0.0.0.0:9793",
+            "[::1]:9793",
+            "[::]:0",
+            "localhost:9793",
+            "my-host.example.com:65535",
+        ] {
+            assert_eq!(check_listen(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "9793",
+            ":",
+            ":65536",
+            ":-1",
+            "::1:9793",
+            "[::1:9793",
+            "[zz]:9793",
+            "host name:80",
+            "a..b:80",
+            "localhost:http",
+        ] {
+            assert!(check_listen(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn source_names() {
+        assert!(check_source_name("host-files").is_ok());
+        assert!(check_source_name("a_b.c:d-9").is_ok());
+        assert!(check_source_name("").is_err());
+        assert!(check_source_name("with space").is_err());
+        assert!(check_source_name("ünicode").is_err());
+        assert!(check_source_name(&"a".repeat(MAX_SOURCE_NAME + 1)).is_err());
+    }
+
+    #[test]
+    fn log_levels() {
+        assert!(check_log_level("info").is_ok());
+        assert!(check_log_level("certvigil=debug,hyper=warn").is_ok());
+        assert!(check_log_level("").is_err());
+        assert!(check_log_level("info\n").is_err());
+        assert!(check_log_level("certvigil=notalevel").is_err());
+    }
+}
