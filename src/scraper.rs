@@ -164,14 +164,13 @@ impl Scraper {
     /// unchanged ones, forget objects that disappeared.
     async fn absorb(&mut self, src: &dyn Source, out: SourceOutput) {
         let name = src.name().to_string();
-        let prev = self
+        let mut prev = self
             .state
             .get_mut(&name)
             .map(|st| std::mem::take(&mut st.objects))
             .unwrap_or_default();
         let mut next: HashMap<String, CachedObject> = HashMap::with_capacity(out.objects.len());
-        let mut fresh: Vec<(String, Option<String>, Vec<Item>, Vec<ErrorEntry>)> = Vec::new();
-        let mut prev = prev;
+        let mut fresh: Vec<Fresh> = Vec::new();
         let mut reused = 0usize;
         for Object {
             key,
