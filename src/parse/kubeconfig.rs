@@ -238,8 +238,19 @@ pub fn split(data: &[u8]) -> Result<Vec<Result<KubeconfigEntry, EntryError>>, Pa
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options())
-        .map_err(|e| decode_failed(format!("invalid kubeconfig YAML: {e}")))?;
+    // The YAML error's text is not used: it may quote the input (a snippet of the
+    // offending line), and that line may hold `client-key-data`. Position only.
+    let raw: RawConfig =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+            match e.location() {
+                Some(l) => decode_failed(format!(
+                    "invalid kubeconfig YAML (line {}, column {})",
+                    l.line(),
+                    l.column()
+                )),
+                None => decode_failed("invalid kubeconfig YAML"),
+            }
+        })?;
     let mut out = Vec::new();
     let mut push =
         |kind: EmbeddedKind, name: &str, field: &'static str, data: Lenient, file: bool| {
@@ -309,7 +320,7 @@ mod tests {
     #[test]
     fn splits_embedded_and_referenced() {
         let ca = STANDARD.encode(CERT);
-        let y = kubeconfig(&ca, &ca, "!!!not base64 and never decoded!!!");
+        let y = kubeconfig(&ca, &ca, "'!!!not base64 and never decoded!!!'");
         assert!(looks_like_kubeconfig(y.as_bytes()));
         let entries = split(y.as_bytes()).unwrap();
         assert_eq!(entries.len(), 3);
@@ -330,7 +341,7 @@ mod tests {
     #[test]
     fn bad_base64_is_per_entry() {
         let ca = STANDARD.encode(CERT);
-        let y = kubeconfig("%%%notbase64", &ca, "x");
+        let y = kubeconfig("'%%%notbase64'", &ca, "x");
         let entries = split(y.as_bytes()).unwrap();
         assert_eq!(entries.len(), 3);
         let err = entries[0].as_ref().unwrap_err();
@@ -396,6 +407,15 @@ mod tests {
             }
             assert!(!e.field.contains("key"));
         }
+    }
+
+    #[test]
+    fn yaml_errors_never_quote_the_input() {
+        let y = b"users:\n- name: a\n  user:\n    client-key-data: SECRETKEYBYTES: [ }\n";
+        let e = split(y).unwrap_err();
+        assert_eq!(e.reason, Reason::DecodeFailed);
+        assert!(!e.message.contains("SECRETKEY"), "{}", e.message);
+        assert!(e.message.contains("line"), "{}", e.message);
     }
 
     #[test]

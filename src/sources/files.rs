@@ -175,18 +175,8 @@ impl FileSource {
             src: self,
             prev,
             cancel,
-            excludes: self
-                .cfg
-                .exclude
-                .iter()
-                .map(|e| glob::expand_tilde(e))
-                .collect(),
-            patterns: self
-                .cfg
-                .paths
-                .iter()
-                .map(|p| glob::expand_tilde(p))
-                .collect(),
+            excludes: self.cfg.exclude.iter().map(glob::expand_tilde).collect(),
+            patterns: self.cfg.paths.iter().map(glob::expand_tilde).collect(),
             seen_files: HashSet::new(),
             visited_dirs: HashSet::new(),
             emitted: HashSet::new(),
@@ -304,6 +294,8 @@ struct Frame {
     dir: PathBuf,
     mode: Mode,
     names: std::vec::IntoIter<OsString>,
+    /// The listing stopped early because of `max_files`.
+    truncated: bool,
 }
 
 enum RootOutcome {
@@ -462,6 +454,7 @@ impl Walk<'_> {
             .saturating_sub(self.entries)
             .saturating_add(1);
         let mut names = Vec::new();
+        let mut truncated = false;
         for entry in fs::read_dir(fs_path(dir))? {
             match entry {
                 Ok(e) => names.push(e.file_name()),
@@ -476,6 +469,7 @@ impl Walk<'_> {
                 }
             }
             if names.len() >= budget {
+                truncated = true;
                 break;
             }
         }
@@ -484,6 +478,7 @@ impl Walk<'_> {
             dir: dir.to_path_buf(),
             mode,
             names: names.into_iter(),
+            truncated,
         });
         Ok(())
     }
@@ -498,6 +493,11 @@ impl Walk<'_> {
                 return;
             };
             let Some(name) = frame.names.next() else {
+                if frame.truncated {
+                    // More names than `max_files` in one listing (some were excluded).
+                    let dir = frame.dir.clone();
+                    self.limit_reached(&dir);
+                }
                 self.stack.pop();
                 continue;
             };
@@ -505,6 +505,17 @@ impl Walk<'_> {
             let mode = frame.mode;
             self.entry(&child, mode);
         }
+    }
+
+    fn limit_reached(&mut self, path: &Path) {
+        let msg = format!(
+            "file limit reached: more than {} entries; walk stopped at {}",
+            self.cfg().max_files,
+            show(path)
+        );
+        let e = ErrorEntry::new(self.src.file_sref(path), Reason::ReadFailed, msg);
+        self.push_object(error_object(LIMIT_KEY.to_string(), e));
+        self.stopped = true;
     }
 
     fn entry(&mut self, path: &Path, mode: Mode) {
@@ -519,14 +530,7 @@ impl Walk<'_> {
         }
         self.entries += 1;
         if self.entries > self.cfg().max_files {
-            let msg = format!(
-                "file limit reached: more than {} entries; walk stopped at {}",
-                self.cfg().max_files,
-                show(path)
-            );
-            let e = ErrorEntry::new(self.src.file_sref(path), Reason::ReadFailed, msg);
-            self.push_object(error_object(LIMIT_KEY.to_string(), e));
-            self.stopped = true;
+            self.limit_reached(path);
             return;
         }
         let pattern = match mode {
@@ -1321,6 +1325,23 @@ mod tests {
         assert!(msg.contains("file limit reached"), "{msg}");
         assert!(items(&out).len() < 20);
         assert!(out.failure.is_none());
+    }
+
+    #[test]
+    fn file_limit_with_excluded_names_in_one_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        for i in 0..30 {
+            write(&r.join(format!("f{i:02}.key")), b"x");
+        }
+        write(&r.join("z.pem"), b"x");
+        let mut c = cfg(SourceKind::File, &[r]);
+        c.max_files = 5;
+        c.exclude = vec!["*.key".into()];
+        let out = run(c);
+        // z.pem was never listed: that must be visible as the limit error.
+        assert_eq!(errors(&out).len(), 1);
+        assert_eq!(errors(&out)[0].0, Reason::ReadFailed);
     }
 
     #[test]

@@ -23,29 +23,40 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// Replace a leading `~` / `~/` by `$HOME`. Without `HOME`, the pattern is
-/// returned unchanged.
-pub fn expand_tilde(pattern: &str) -> OsString {
+/// returned unchanged. [`literal_prefix`], [`matches`] and [`could_match_below`]
+/// apply it to their pattern themselves.
+pub fn expand_tilde(pattern: impl AsRef<OsStr>) -> OsString {
+    let pattern = pattern.as_ref();
+    if !needs_tilde(pattern.as_bytes()) {
+        return pattern.to_os_string();
+    }
     let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
     expand_tilde_with(pattern, home.as_deref())
 }
 
-fn expand_tilde_with(pattern: &str, home: Option<&OsStr>) -> OsString {
+fn needs_tilde(p: &[u8]) -> bool {
+    p == b"~" || p.starts_with(b"~/")
+}
+
+fn expand_tilde_with(pattern: impl AsRef<OsStr>, home: Option<&OsStr>) -> OsString {
+    let pattern = pattern.as_ref();
+    let bytes = pattern.as_bytes();
     let Some(home) = home else {
-        return OsString::from(pattern);
+        return pattern.to_os_string();
     };
-    if pattern == "~" {
+    if bytes == b"~" {
         return home.to_os_string();
     }
-    if let Some(rest) = pattern.strip_prefix("~/") {
+    if let Some(rest) = bytes.strip_prefix(b"~/") {
         let mut out = home.as_bytes().to_vec();
         while out.len() > 1 && out.last() == Some(&b'/') {
             out.pop();
         }
         out.push(b'/');
-        out.extend_from_slice(rest.as_bytes());
+        out.extend_from_slice(rest);
         return OsString::from_vec(out);
     }
-    OsString::from(pattern)
+    pattern.to_os_string()
 }
 
 /// Whether the pattern contains glob metacharacters (`*`, `?`, `[`).
@@ -71,7 +82,7 @@ fn split(bytes: &[u8]) -> (bool, Vec<&[u8]>) {
 /// itself; for a relative pattern starting with a glob it is the empty path
 /// (meaning the current directory).
 pub fn literal_prefix(pattern: impl AsRef<OsStr>) -> PathBuf {
-    let pattern = pattern.as_ref();
+    let pattern = expand_tilde(pattern);
     let (absolute, comps) = split(pattern.as_bytes());
     let mut out: Vec<u8> = Vec::new();
     if absolute {
@@ -93,7 +104,8 @@ pub fn literal_prefix(pattern: impl AsRef<OsStr>) -> PathBuf {
 
 /// Whether `path` matches `pattern` as a whole (both absolute or both relative).
 pub fn matches(pattern: impl AsRef<OsStr>, path: impl AsRef<Path>) -> bool {
-    let (pa, pc) = split(pattern.as_ref().as_bytes());
+    let pattern = expand_tilde(pattern);
+    let (pa, pc) = split(pattern.as_bytes());
     let (xa, xc) = split(path.as_ref().as_os_str().as_bytes());
     pa == xa && reachable(&pc, &xc).last().copied().unwrap_or(false)
 }
@@ -101,7 +113,8 @@ pub fn matches(pattern: impl AsRef<OsStr>, path: impl AsRef<Path>) -> bool {
 /// Whether some path below directory `dir` (or `dir` itself) could match
 /// `pattern`: used to prune the walk of a glob.
 pub fn could_match_below(pattern: impl AsRef<OsStr>, dir: impl AsRef<Path>) -> bool {
-    let (pa, pc) = split(pattern.as_ref().as_bytes());
+    let pattern = expand_tilde(pattern);
+    let (pa, pc) = split(pattern.as_bytes());
     let (xa, xc) = split(dir.as_ref().as_os_str().as_bytes());
     if pa != xa {
         return false;
