@@ -1057,6 +1057,29 @@ mod tests {
     }
 
     #[test]
+    fn relative_paths_and_globs() {
+        // Relative to the test's working directory (the crate root); no chdir.
+        let t = tempfile::tempdir_in("target").unwrap();
+        let abs = t.path();
+        let name = abs.file_name().unwrap().to_string_lossy().into_owned();
+        write(&abs.join("s/a.pem"), PEM);
+        write(&abs.join("s/b.txt"), PEM);
+        let mut c = cfg(SourceKind::File, &[]);
+        c.paths = vec![
+            format!("target/{name}/s/*.pem"),
+            format!("./target/{name}/s"),
+        ];
+        let out = run(c);
+        assert_eq!(
+            item_paths(&out),
+            vec![
+                format!("./target/{name}/s/b.txt"),
+                format!("target/{name}/s/a.pem"),
+            ]
+        );
+    }
+
+    #[test]
     fn missing_paths_are_quiet() {
         let t = tempfile::tempdir().unwrap();
         let out = run(cfg(
