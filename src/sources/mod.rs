@@ -4,6 +4,7 @@
 //! per-object cache so that an object whose `version` did not change is not re-read.
 
 pub mod files;
+pub mod glob;
 
 use std::collections::HashMap;
 use std::future::Future;
