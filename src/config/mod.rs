@@ -117,3 +117,80 @@ pub struct ReportConfig {
     /// `expiring_soon` window. Default 28 days.
     pub warning_window: Duration,
 }
+
+// ---------------------------------------------------------------------------
+// LOCAL STUBS (h-cli branch): the config branch provides the real versions of
+// everything below; the lead replaces this block at merge.
+// ---------------------------------------------------------------------------
+
+pub mod duration;
+
+/// Every problem of a configuration, one per line with its YAML path and line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for p in &self.0 {
+            writeln!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Parse and validate a YAML configuration (stub).
+pub fn from_yaml_str(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+    let _ = (text, origin);
+    todo!("implemented by the config branch")
+}
+
+/// Read, parse and validate a configuration file (stub).
+pub fn load_file(path: &std::path::Path) -> Result<Config, ConfigErrors> {
+    let _ = path;
+    todo!("implemented by the config branch")
+}
+
+/// The embedded default configuration, validated (stub with the documented defaults).
+pub fn default_config() -> Config {
+    Config {
+        scan: ScanConfig {
+            interval: Duration::from_secs(300),
+            source_timeout: Duration::from_secs(120),
+        },
+        server: ServerConfig {
+            listen: ":9793".to_string(),
+            web_config_file: None,
+        },
+        metrics: MetricsConfig {
+            cluster: String::new(),
+            expose_relative: false,
+            expose_per_cert_error: false,
+            expose_not_before: true,
+            expose_expired: true,
+            trim_path_components: 0,
+            max_dns_names_in_label: 10,
+        },
+        log: LogConfig {
+            level: "info".to_string(),
+            format: LogFormat::Text,
+        },
+        files: vec![FileSourceConfig {
+            kind: SourceKind::File,
+            name: "host-files".to_string(),
+            paths: vec!["/etc/ssl/certs".to_string()],
+            exclude: Vec::new(),
+            follow_symlinks: true,
+            max_file_size: 1024 * 1024,
+            pkcs12_passwords: Vec::new(),
+            try_empty_password: true,
+            max_files: 200_000,
+        }],
+        trust: TrustConfig::default(),
+        revocation: RevocationConfig::default(),
+        report: ReportConfig {
+            warning_window: Duration::from_secs(28 * 86400),
+        },
+    }
+}
