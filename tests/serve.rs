@@ -78,11 +78,11 @@ impl Served {
         assert!(st.success());
     }
 
-    /// Poll the log until it contains `needle`.
-    fn wait_log(&mut self, needle: &str) {
+    /// Poll the log until it contains `needle` at least `n` times.
+    fn wait_log(&mut self, needle: &str, n: usize) {
         loop {
             self.assert_alive();
-            if self.log().contains(needle) {
+            if self.log().matches(needle).count() >= n {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -153,8 +153,14 @@ fn serve_metrics_reload_and_sigterm() {
     assert!(m.body.contains("subject_CN=\"soon.example\""), "{}", m.body);
 
     // Same through SIGHUP.
+    let rejected = s.log().matches("reload rejected").count();
+    assert!(
+        rejected > 0,
+        "the rejected reload was not logged:\n{}",
+        s.log()
+    );
     s.signal("HUP");
-    s.wait_log("reload rejected");
+    s.wait_log("reload rejected", rejected + 1);
     assert_eq!(s.get("/metrics").status, 200);
 
     // A good configuration is accepted and triggers an immediate rescan.
