@@ -294,3 +294,33 @@ fn check_config_names_path_and_line() {
     let o = run(&["scan", "--config", p.to_str().unwrap()]);
     assert_eq!(code(&o), 2, "{}", show(&o));
 }
+
+/// The fixtures themselves: the generated certificates carry the intended dates
+/// and subjects (checked with x509-parser, independent of certvigil's parser).
+#[test]
+fn fixtures_have_the_intended_validity() {
+    let now = now_unix() as i64;
+    for (cn, days) in [
+        ("soon.example", 10i64),
+        ("old.example", -5),
+        ("q\"\n<x>", 100),
+    ] {
+        let pem = cert_expiring_in(cn, days);
+        let der = rustls_pemfile::certs(&mut pem.as_bytes())
+            .next()
+            .unwrap()
+            .unwrap();
+        let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+        let na = cert.validity().not_after.timestamp();
+        assert!((na - (now + days * 86400)).abs() <= 5, "{cn}: {na}");
+        let got_cn = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(got_cn, cn);
+    }
+}

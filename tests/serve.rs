@@ -404,3 +404,50 @@ fn serve_hostile_subjects_scrape_is_valid() {
     let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
     assert_eq!(v["certificates"].as_array().unwrap().len(), hostile.len());
 }
+
+/// The TLS fixture and client used above work against an in-test rustls server,
+/// so a `serve_tls` failure points at certvigil, not at the test's plumbing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_test_plumbing_self_check() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (ca, cert, key) = tls_server_material();
+    let certs: Vec<_> = rustls_pemfile::certs(&mut cert.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = rustls_pemfile::private_key(&mut key.as_bytes())
+        .unwrap()
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        for _ in 0..2 {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            let mut buf = vec![0u8; 1024];
+            let _ = tls.read(&mut buf).await.unwrap();
+            tls.write_all(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            )
+            .await
+            .unwrap();
+            tls.shutdown().await.unwrap();
+        }
+    });
+    let r = https_get(port, &ca, "/").await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "abcde");
+    let (other_ca, _, _) = tls_server_material();
+    assert!(https_get(port, &other_ca, "/").await.is_err());
+    server.await.unwrap();
+}
