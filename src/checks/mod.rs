@@ -3,6 +3,7 @@
 //! `revocation` of every [`CertEntry`]).
 
 pub mod expiry;
+pub mod policy;
 
 use chrono::{DateTime, Utc};
 
