@@ -236,6 +236,7 @@ mod tests {
             Reason::BadPem,
             "no valid PEM block",
         ));
+        snap.sort();
         snap
     }
 
@@ -310,14 +311,14 @@ mod tests {
     #[test]
     fn values_have_contract_formats() {
         let v = inventory_value(&snapshot());
-        let c0 = &v["certificates"][0];
+        let c0 = &v["certificates"][1];
         assert_eq!(c0["not_before"], "2026-01-01T00:00:00Z");
         assert_eq!(c0["not_after"], "2027-01-01T00:00:00Z");
         assert_eq!(c0["key_algorithm"], "rsa");
         assert_eq!(c0["key_bits"], 2048);
         assert_eq!(c0["ip_addresses"], serde_json::json!([]));
         assert_eq!(c0["index_in_bundle"], 0);
-        assert_eq!(v["certificates"][1]["expired"], true);
+        assert_eq!(v["certificates"][0]["expired"], true);
         assert_eq!(v["errors"][0]["reason"], "bad_pem");
     }
 
@@ -371,7 +372,8 @@ mod tests {
 
     #[test]
     fn golden_inventory() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/inventory.json");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/inventory.json");
         let out = render(&snapshot());
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -379,6 +381,9 @@ mod tests {
         }
         let want = std::fs::read_to_string(&path)
             .expect("tests/golden/inventory.json missing; run with UPDATE_GOLDEN=1");
-        assert_eq!(out, want, "golden mismatch; review and run with UPDATE_GOLDEN=1");
+        assert_eq!(
+            out, want,
+            "golden mismatch; review and run with UPDATE_GOLDEN=1"
+        );
     }
 }
