@@ -1,44 +1,540 @@
-//! LOCAL STUB (h-cli branch): the HTTP server; the http branch provides it.
+//! The HTTP server of `certvigil serve` (hyper 1, HTTP/1.1, optional TLS via rustls
+//! with the ring provider, optional basic auth; both from the exporter-toolkit web
+//! configuration, see [`webconfig`]).
+//!
+//! Routes (INTERFACE.md, "HTTP"):
+//!
+//! | path | methods | |
+//! |---|---|---|
+//! | `/metrics` | GET, HEAD | Prometheus text or OpenMetrics (by `Accept`), from the last snapshot |
+//! | `/healthz` | GET, HEAD | `200 ok` |
+//! | `/readyz` | GET, HEAD | `503` until the first snapshot, then `200 ready` |
+//! | `/` | GET, HEAD | HTML inventory page ([`html`]) |
+//! | `/api/v1/certificates` | GET, HEAD | JSON inventory ([`crate::outputs::json`]) |
+//! | `/-/reload` | POST, PUT | asks the app to reload its configuration and reports the outcome |
+//!
+//! Anything else is `404`; a known path with another method is `405` with `Allow`.
+//! Handlers only read the published [`SnapshotCell`]: they never scan. Basic auth,
+//! when configured, protects every path (as exporter-toolkit does).
+//!
+//! Limits: request headers ≤ 16 KiB and read within 10 s (also bounds idle
+//! keep-alive connections), request bodies ≤ 64 KiB (`413`) read within 10 s,
+//! TLS handshakes ≤ 10 s, ≤ 512 concurrent connections (further ones wait in the
+//! listen backlog), ≤ 4 concurrent bcrypt verifications. On shutdown the listener is
+//! closed, in-flight requests get up to 5 s to finish, then connections are dropped.
 
+pub mod html;
 pub mod webconfig;
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
-use crate::inventory::SnapshotCell;
+use crate::inventory::{Snapshot, SnapshotCell};
+use crate::outputs::{json, metrics};
+use webconfig::{BasicAuth, Precheck, WebConfig};
 
-/// A configuration reload asked for over HTTP (`POST /-/reload`).
-#[derive(Debug)]
+/// Concurrent connections served; further ones wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Time allowed to send a request's headers (and idle time between keep-alive requests).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request header block (bytes).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Largest request body accepted (bytes); larger ones get `413`.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bound on finishing in-flight requests after shutdown was requested.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(60);
+const MAX_CONCURRENT_BCRYPT: usize = 4;
+/// Snapshots with more certificates than this are rendered on a blocking thread.
+const BLOCKING_RENDER_THRESHOLD: usize = 1000;
+
+const CT_TEXT: &str = "text/plain; charset=utf-8";
+const CT_HTML: &str = "text/html; charset=utf-8";
+const CT_JSON: &str = "application/json";
+const HTML_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A reload asked for over HTTP; the app answers on `reply` (`Err` = the new
+/// configuration was rejected; the text is shown to the client).
 pub struct ReloadRequest {
     pub reply: oneshot::Sender<Result<(), String>>,
 }
 
-/// What the HTTP handlers share with the rest of the program.
-#[derive(Debug, Clone)]
+/// What the handlers read (and the reload channel they write to).
+#[derive(Clone)]
 pub struct HttpState {
     pub snapshot: SnapshotCell,
-    pub config: Arc<RwLock<Arc<Config>>>,
+    pub config: Arc<std::sync::RwLock<Arc<Config>>>,
     pub reload: mpsc::Sender<ReloadRequest>,
 }
 
-/// Parse a listen address (stub).
-pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    let _ = s;
-    todo!("implemented by the http branch")
+impl HttpState {
+    fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
 }
 
-/// Serve until `shutdown` resolves (stub).
+/// Parse a listen address: `:9793` (all IPv4 interfaces; binding dual-stack `[::]`
+/// first is the caller's choice), `127.0.0.1:0`, `[::1]:9793`, `localhost:9793`,
+/// or `host:port` (resolved; first address).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("listen address {s:?}: expected [host]:port, e.g. :9793"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("listen address {s:?}: invalid port {port:?}"))?;
+    if host.is_empty() || host == "0.0.0.0" {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+    }
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    if host.contains(':') || host.contains('[') || host.contains(']') {
+        return Err(format!(
+            "listen address {s:?}: IPv6 addresses must be written as [addr]:port"
+        ));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("listen address {s:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("listen address {s:?}: {host} resolves to no address"))
+}
+
+/// Per-server state shared by all connections.
+struct Shared {
+    state: HttpState,
+    auth: Option<Arc<BasicAuth>>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    bcrypt_slots: Semaphore,
+}
+
+/// Serve HTTP (or HTTPS when `web` has TLS) on `listener` until `shutdown` completes,
+/// then stop accepting, let in-flight requests finish (bounded by [`SHUTDOWN_GRACE`])
+/// and return.
 pub async fn serve(
     listener: TcpListener,
-    web: Option<webconfig::WebConfig>,
+    web: Option<WebConfig>,
     state: HttpState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let _ = (listener, web, state, shutdown);
-    todo!("implemented by the http branch")
+    let (tls, auth, headers) = match web {
+        Some(w) => (w.tls.map(TlsAcceptor::from), w.basic_auth, w.headers),
+        None => (None, None, Vec::new()),
+    };
+    let shared = Arc::new(Shared {
+        state,
+        auth,
+        headers,
+        bcrypt_slots: Semaphore::new(MAX_CONCURRENT_BCRYPT),
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_headers(100)
+        .max_buf_size(MAX_HEADER_BYTES.max(8192) + 8192)
+        .max_header_size(MAX_HEADER_BYTES);
+    let conn_slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            p = conn_slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break, // never closed
+            },
+        };
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            r = listener.accept() => r,
+        };
+        while tasks.try_join_next().is_some() {}
+        match accepted {
+            Ok((stream, peer)) => {
+                tracing::trace!(%peer, "connection accepted");
+                tasks.spawn(handle_connection(
+                    stream,
+                    tls.clone(),
+                    builder.clone(),
+                    shared.clone(),
+                    stop_rx.clone(),
+                    permit,
+                ));
+            }
+            Err(e) => {
+                // E.g. EMFILE: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                drop(permit);
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+            }
+        }
+    }
+
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            remaining = tasks.len(),
+            "connections still open after the shutdown grace period; closing them"
+        );
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    Ok(())
+}
+
+async fn handle_connection(
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+    builder: http1::Builder,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    match tls {
+        None => serve_io(TokioIo::new(stream), builder, shared, stop).await,
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            let tls_stream = tokio::select! {
+                r = handshake => match r {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!("TLS handshake timed out");
+                        return;
+                    }
+                },
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            serve_io(TokioIo::new(tls_stream), builder, shared, stop).await
+        }
+    }
+}
+
+async fn serve_io<I>(
+    io: I,
+    builder: http1::Builder,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req: Request<Incoming>| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(req, &shared).await) }
+    });
+    let conn = builder.serve_connection(io, svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "connection error");
+            }
+            return;
+        }
+        _ = stop.wait_for(|s| *s) => {
+            conn.as_mut().graceful_shutdown();
+        }
+    }
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "connection error during shutdown");
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn response(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn text(status: StatusCode, body: impl Into<String>) -> Resp {
+    response(status, CT_TEXT, body.into())
+}
+
+async fn handle(req: Request<Incoming>, shared: &Shared) -> Resp {
+    let mut resp = route(req, shared).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (k, v) in &shared.headers {
+        h.insert(k.clone(), v.clone());
+    }
+    resp
+}
+
+async fn authorized(auth: &Arc<BasicAuth>, header: Option<&HeaderValue>, shared: &Shared) -> bool {
+    match auth.precheck(header.map(|h| h.as_bytes())) {
+        Precheck::Reject => false,
+        Precheck::Accept => true,
+        Precheck::Verify(creds) => {
+            let Ok(_slot) = shared.bcrypt_slots.acquire().await else {
+                return false;
+            };
+            let auth = auth.clone();
+            tokio::task::spawn_blocking(move || auth.verify(&creds))
+                .await
+                .unwrap_or(false)
+        }
+    }
+}
+
+/// `Some(405 response)` unless `method` is one of `allowed`.
+fn disallowed(method: &Method, allowed: &[Method]) -> Option<Resp> {
+    if allowed.contains(method) {
+        return None;
+    }
+    let list = allowed
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    if let Ok(v) = HeaderValue::from_str(&list) {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    Some(r)
+}
+
+const GET_HEAD: [Method; 2] = [Method::GET, Method::HEAD];
+
+async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
+    if let Some(auth) = &shared.auth {
+        if !authorized(auth, req.headers().get(header::AUTHORIZATION), shared).await {
+            let mut r = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"certvigil\""),
+            );
+            return r;
+        }
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let refused = match path.as_str() {
+        "/metrics" | "/healthz" | "/readyz" | "/" | "/api/v1/certificates" => {
+            disallowed(&method, &GET_HEAD)
+        }
+        "/-/reload" => disallowed(&method, &[Method::POST, Method::PUT]),
+        _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+    };
+    if let Some(r) = refused {
+        return r;
+    }
+    let state = &shared.state;
+    match path.as_str() {
+        "/metrics" => {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            metrics_page(state, accept.as_deref()).await
+        }
+        "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/readyz" => match state.snapshot.get() {
+            Some(_) => text(StatusCode::OK, "ready\n"),
+            None => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: first scan pending\n",
+            ),
+        },
+        "/" => {
+            let query = req.uri().query().unwrap_or("").to_string();
+            let snap = state.snapshot.get();
+            let body = render_maybe_blocking(snap, move |s| html::render_page(s, &query)).await;
+            let mut r = response(StatusCode::OK, CT_HTML, body);
+            r.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(HTML_CSP),
+            );
+            r
+        }
+        "/api/v1/certificates" => match state.snapshot.get() {
+            Some(snap) => {
+                let body = render_maybe_blocking(Some(snap), |s| match s {
+                    Some(s) => json::render(s),
+                    None => String::new(),
+                })
+                .await;
+                response(StatusCode::OK, CT_JSON, body)
+            }
+            None => response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                CT_JSON,
+                "{\"error\": \"not ready: first scan pending\"}\n",
+            ),
+        },
+        "/-/reload" => reload(req, state).await,
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// Run `f` inline for small snapshots, on a blocking thread for large ones.
+async fn render_maybe_blocking<F>(snap: Option<Arc<Snapshot>>, f: F) -> String
+where
+    F: FnOnce(Option<&Snapshot>) -> String + Send + 'static,
+{
+    let large = snap
+        .as_ref()
+        .is_some_and(|s| s.certificates.len() + s.errors.len() > BLOCKING_RENDER_THRESHOLD);
+    if !large {
+        return f(snap.as_deref());
+    }
+    match tokio::task::spawn_blocking(move || f(snap.as_deref())).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "render task failed");
+            String::new()
+        }
+    }
+}
+
+async fn metrics_page(state: &HttpState, accept: Option<&str>) -> Resp {
+    let openmetrics = metrics::wants_openmetrics(accept);
+    let cfg = state.config();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let snap = state.snapshot.get();
+    let body = render_maybe_blocking(snap, move |s| {
+        metrics::render(s, &cfg.metrics, now, openmetrics)
+    })
+    .await;
+    let ct = if openmetrics {
+        metrics::CONTENT_TYPE_OPENMETRICS
+    } else {
+        metrics::CONTENT_TYPE_TEXT
+    };
+    response(StatusCode::OK, ct, body)
+}
+
+async fn reload(req: Request<Incoming>, state: &HttpState) -> Resp {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+    }
+    // The body carries nothing; read (bounded) and discard it.
+    let body = Limited::new(req.into_body(), MAX_BODY_BYTES).collect();
+    match tokio::time::timeout(BODY_READ_TIMEOUT, body).await {
+        Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "request body timeout\n"),
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+            }
+            return text(StatusCode::BAD_REQUEST, "could not read request body\n");
+        }
+        Ok(Ok(_)) => {}
+    }
+    let (tx, rx) = oneshot::channel();
+    let outcome = tokio::time::timeout(RELOAD_TIMEOUT, async move {
+        if state
+            .reload
+            .send(ReloadRequest { reply: tx })
+            .await
+            .is_err()
+        {
+            return None;
+        }
+        rx.await.ok()
+    })
+    .await;
+    match outcome {
+        Ok(Some(Ok(()))) => {
+            tracing::info!("configuration reloaded via HTTP");
+            text(StatusCode::OK, "configuration reloaded\n")
+        }
+        Ok(Some(Err(e))) => {
+            tracing::warn!(error = %e, "configuration reload via HTTP rejected");
+            text(
+                StatusCode::BAD_REQUEST,
+                format!("failed to reload config: {e}\n"),
+            )
+        }
+        Ok(None) => text(StatusCode::SERVICE_UNAVAILABLE, "reload is not available\n"),
+        Err(_) => text(StatusCode::GATEWAY_TIMEOUT, "reload timed out\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen;
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(parse_listen(":9793").unwrap().to_string(), "0.0.0.0:9793");
+        assert_eq!(
+            parse_listen("127.0.0.1:0").unwrap().to_string(),
+            "127.0.0.1:0"
+        );
+        assert_eq!(
+            parse_listen("[::1]:9793").unwrap().to_string(),
+            "[::1]:9793"
+        );
+        assert_eq!(parse_listen("[::]:1").unwrap().to_string(), "[::]:1");
+        assert_eq!(
+            parse_listen("localhost:9793").unwrap().to_string(),
+            "127.0.0.1:9793"
+        );
+        assert_eq!(
+            parse_listen(" LOCALHOST:1 ").unwrap().to_string(),
+            "127.0.0.1:1"
+        );
+        for bad in ["9793", ":", ":99999", "::1:9793", "1.2.3.4:x", "", "[::1]"] {
+            assert!(parse_listen(bad).is_err(), "{bad}");
+        }
+    }
 }

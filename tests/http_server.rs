@@ -1,0 +1,597 @@
+//! In-process tests of the HTTP server: a listener on 127.0.0.1:0, `serve` spawned
+//! with a hand-built snapshot, and a tiny HTTP/1.1 client over a raw TCP (or
+//! tokio-rustls) stream.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use certvigil::config::{
+    Config, LogConfig, LogFormat, MetricsConfig, ReportConfig, RevocationConfig, ScanConfig,
+    ServerConfig, TrustConfig,
+};
+use certvigil::inventory::{Snapshot, SnapshotCell};
+use certvigil::model::{
+    CertEntry, DistinguishedName, ErrorEntry, KeyAlgorithm, ParsedCert, Reason, Revocation,
+    SourceKind, SourceRef, Trust,
+};
+use certvigil::outputs::http::{serve, webconfig, HttpState, ReloadRequest};
+use certvigil::outputs::metrics;
+use chrono::{TimeZone, Utc};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+// ---------- fixtures ----------
+
+fn config() -> Config {
+    Config {
+        scan: ScanConfig {
+            interval: Duration::from_secs(300),
+            source_timeout: Duration::from_secs(120),
+        },
+        server: ServerConfig {
+            listen: "127.0.0.1:0".into(),
+            web_config_file: None,
+        },
+        metrics: MetricsConfig {
+            cluster: String::new(),
+            expose_relative: false,
+            expose_per_cert_error: false,
+            expose_not_before: true,
+            expose_expired: true,
+            trim_path_components: 0,
+            max_dns_names_in_label: 10,
+        },
+        log: LogConfig {
+            level: "info".into(),
+            format: LogFormat::Text,
+        },
+        files: Vec::new(),
+        trust: TrustConfig::default(),
+        revocation: RevocationConfig::default(),
+        report: ReportConfig {
+            warning_window: Duration::from_secs(28 * 86400),
+        },
+    }
+}
+
+fn dn(cn: &str) -> DistinguishedName {
+    DistinguishedName {
+        rendered: format!("CN={cn},O=Example"),
+        o: "Example".into(),
+        cn: cn.into(),
+        ..Default::default()
+    }
+}
+
+const NOW: i64 = 1_795_428_000; // 2026-11-23T10:00:00Z
+const DAY: i64 = 86_400;
+
+fn entry(kind: SourceKind, location: &str, cn: &str, not_after: i64) -> CertEntry {
+    CertEntry {
+        source: Arc::new(SourceRef::new(kind, "src", location)),
+        index_in_bundle: 0,
+        cert: Arc::new(ParsedCert {
+            subject: dn(cn),
+            issuer: dn("Example Issuing CA"),
+            serial_number: "1".into(),
+            serial_hex: "01".into(),
+            not_before: NOW - 100 * DAY,
+            not_after,
+            sha256_fingerprint: "00".repeat(32),
+            dns_names: vec![format!("{cn}.san.test")],
+            ip_addresses: vec![],
+            key_algorithm: KeyAlgorithm::Ecdsa,
+            key_bits: 256,
+            signature_algorithm: "ecdsa-with-SHA256".into(),
+            is_ca: false,
+            self_signed: false,
+            der: Arc::from(Vec::new()),
+        }),
+        expired: not_after <= NOW,
+        trust: Trust::default(),
+        revocation: Revocation::default(),
+    }
+}
+
+fn snapshot() -> Snapshot {
+    let mut s = Snapshot::empty(Utc.timestamp_opt(NOW, 0).unwrap());
+    s.certificates = vec![
+        entry(
+            SourceKind::File,
+            "/etc/ssl/old.pem",
+            "old-host",
+            NOW - 3 * DAY,
+        ),
+        entry(
+            SourceKind::File,
+            "/etc/ssl/soon.pem",
+            "soon-host",
+            NOW + 3 * DAY,
+        ),
+        entry(
+            SourceKind::KubernetesSecret,
+            "ns/tls:tls.crt",
+            "<script>alert(1)</script>",
+            NOW + 20 * DAY,
+        ),
+        entry(
+            SourceKind::File,
+            "/etc/ssl/fine.pem",
+            "fine-host",
+            NOW + 200 * DAY,
+        ),
+    ];
+    s.errors = vec![ErrorEntry::new(
+        SourceRef::new(SourceKind::File, "src", "/etc/ssl/broken.pem"),
+        Reason::BadPem,
+        "bad <b>pem</b>",
+    )];
+    s.sort();
+    s
+}
+
+// ---------- server harness ----------
+
+struct Server {
+    addr: SocketAddr,
+    cell: SnapshotCell,
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<anyhow::Result<()>>,
+    reload_rx: Option<mpsc::Receiver<ReloadRequest>>,
+}
+
+impl Server {
+    async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.handle.await.unwrap().unwrap();
+    }
+}
+
+async fn start(web: Option<webconfig::WebConfig>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cell = SnapshotCell::new();
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    let state = HttpState {
+        snapshot: cell.clone(),
+        config: Arc::new(RwLock::new(Arc::new(config()))),
+        reload: reload_tx,
+    };
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(serve(listener, web, state, async move {
+        let _ = stop_rx.await;
+    }));
+    Server {
+        addr,
+        cell,
+        stop: Some(stop_tx),
+        handle,
+        reload_rx: Some(reload_rx),
+    }
+}
+
+// ---------- tiny HTTP/1.1 client ----------
+
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_response(raw: &[u8]) -> Resp {
+    let text = String::from_utf8_lossy(raw).to_string();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {text:?}"));
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Resp {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, raw_request: &[u8]) -> Resp {
+    s.write_all(raw_request).await.unwrap();
+    s.flush().await.unwrap();
+    let mut buf = Vec::new();
+    // Read until EOF; a TLS peer closing without close_notify is tolerated.
+    let mut chunk = [0u8; 8192];
+    loop {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    parse_response(&buf)
+}
+
+fn build_request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut r = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        r.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        r.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    r.push_str("\r\n");
+    let mut r = r.into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+async fn req(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let s = TcpStream::connect(addr).await.unwrap();
+    exchange(s, &build_request(method, path, headers, b"")).await
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Resp {
+    req(addr, "GET", path, &[]).await
+}
+
+// ---------- tests ----------
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let srv = start(None).await;
+    let r = get(srv.addr, "/healthz").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok\n"));
+    let r = get(srv.addr, "/readyz").await;
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("not ready: first scan pending"), "{r:?}");
+    // JSON API and HTML page before the first scan.
+    assert_eq!(get(srv.addr, "/api/v1/certificates").await.status, 503);
+    let r = get(srv.addr, "/").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("first scan is still running"));
+
+    srv.cell.publish(snapshot());
+    let r = get(srv.addr, "/readyz").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ready\n"));
+
+    // HEAD: headers, no body.
+    let r = req(srv.addr, "HEAD", "/healthz", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "");
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn metrics_content_negotiation() {
+    let srv = start(None).await;
+    srv.cell.publish(snapshot());
+    let r = get(srv.addr, "/metrics").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some(metrics::CONTENT_TYPE_TEXT));
+    let r = req(
+        srv.addr,
+        "GET",
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some(metrics::CONTENT_TYPE_OPENMETRICS)
+    );
+    assert!(r.body.ends_with("# EOF\n"), "{}", r.body);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn html_page_escapes_and_filters() {
+    let srv = start(None).await;
+    srv.cell.publish(snapshot());
+    let r = get(srv.addr, "/").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(r.header("content-security-policy").is_some());
+    assert!(!r.body.contains("<script>"), "raw script tag in page");
+    assert!(r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(r.body.contains("bad &lt;b&gt;pem&lt;/b&gt;"));
+    for cn in ["old-host", "soon-host", "fine-host"] {
+        assert!(r.body.contains(cn));
+    }
+    // Sorted by expiry.
+    let (a, b, c) = (
+        r.body.find("old-host").unwrap(),
+        r.body.find("soon-host").unwrap(),
+        r.body.find("fine-host").unwrap(),
+    );
+    assert!(a < b && b < c);
+    assert!(r.body.contains("<tr class=\"expired\">"));
+    assert!(r.body.contains("<tr class=\"critical\">"));
+    assert!(r.body.contains("<tr class=\"warning\">"));
+    assert!(r.body.contains("<tr class=\"ok\">"));
+
+    // status=expired → only the expired certificate, no errors table rows.
+    let r = get(srv.addr, "/?status=expired").await;
+    assert!(r.body.contains("old-host"));
+    assert!(!r.body.contains("soon-host") && !r.body.contains("fine-host"));
+    assert!(!r.body.contains("broken.pem"));
+    // status=expiring → 3d and 20d.
+    let r = get(srv.addr, "/?status=expiring").await;
+    assert!(r.body.contains("soon-host") && r.body.contains("&lt;script&gt;"));
+    assert!(!r.body.contains("old-host") && !r.body.contains("fine-host"));
+    // Text search over SANs, case-insensitive, percent-decoded.
+    let r = get(srv.addr, "/?q=FINE-HOST%2Esan").await;
+    assert!(r.body.contains("fine-host"));
+    assert!(!r.body.contains("old-host"));
+    // source_kind filter.
+    let r = get(srv.addr, "/?source_kind=kubernetes_secret&q=").await;
+    assert!(r.body.contains("ns/tls:tls.crt"));
+    assert!(!r.body.contains("/etc/ssl/"));
+    // status=error → errors only.
+    let r = get(srv.addr, "/?status=error").await;
+    assert!(r.body.contains("broken.pem"));
+    assert!(!r.body.contains("fine-host"));
+    // A hostile query is echoed escaped only.
+    let r = get(srv.addr, "/?q=%22%3E%3Cscript%3Ex").await;
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains("<script>"));
+    assert!(r.body.contains("&quot;&gt;&lt;script&gt;x"));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn json_api() {
+    let srv = start(None).await;
+    srv.cell.publish(snapshot());
+    let r = get(srv.addr, "/api/v1/certificates").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["generated_at"], "2026-11-23T10:00:00Z");
+    assert_eq!(v["certificates"].as_array().unwrap().len(), 4);
+    assert_eq!(v["certificates"][0]["subject_cn"], "old-host");
+    assert_eq!(v["certificates"][0]["expired"], true);
+    assert_eq!(v["errors"][0]["reason"], "bad_pem");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn not_found_and_method_not_allowed() {
+    let srv = start(None).await;
+    assert_eq!(get(srv.addr, "/nope").await.status, 404);
+    assert_eq!(get(srv.addr, "/api/v1/report").await.status, 404);
+    assert_eq!(get(srv.addr, "/metrics/").await.status, 404);
+    let r = req(srv.addr, "POST", "/metrics", &[]).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    let r = req(srv.addr, "DELETE", "/", &[]).await;
+    assert_eq!(r.status, 405);
+    let r = get(srv.addr, "/-/reload").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("POST, PUT"));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn reload_success_and_failure() {
+    let mut srv = start(None).await;
+    let mut rx = srv.reload_rx.take().unwrap();
+    let answers = tokio::spawn(async move {
+        let mut n = 0;
+        while let Some(r) = rx.recv().await {
+            n += 1;
+            let outcome = if n == 1 {
+                Ok(())
+            } else {
+                Err("scan.interval: line 3: invalid duration".to_string())
+            };
+            let _ = r.reply.send(outcome);
+        }
+        n
+    });
+    let r = req(srv.addr, "POST", "/-/reload", &[]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("reloaded"));
+    let r = req(srv.addr, "POST", "/-/reload", &[]).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("scan.interval: line 3: invalid duration"),
+        "{r:?}"
+    );
+
+    // Oversized body: 413, and the app is not asked to reload.
+    let s = TcpStream::connect(srv.addr).await.unwrap();
+    let r = exchange(
+        s,
+        b"POST /-/reload HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 100000\r\n\r\n",
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    // A small body is fine.
+    let s = TcpStream::connect(srv.addr).await.unwrap();
+    let r = exchange(s, &build_request("PUT", "/-/reload", &[], b"{}")).await;
+    assert_eq!(r.status, 400); // third answer: the error branch
+    srv.shutdown().await;
+    // The server dropped its sender: the answering task ends.
+    assert_eq!(answers.await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn reload_without_listener_is_unavailable() {
+    let mut srv = start(None).await;
+    drop(srv.reload_rx.take());
+    let r = req(srv.addr, "POST", "/-/reload", &[]).await;
+    assert_eq!(r.status, 503);
+    srv.shutdown().await;
+}
+
+fn basic(user: &str, pass: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
+}
+
+#[tokio::test]
+async fn basic_auth() {
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let yaml = format!("basic_auth_users:\n  alice: '{hash}'\n");
+    let web = webconfig::parse(&yaml, std::path::Path::new(".")).unwrap();
+    let srv = start(Some(web)).await;
+    for path in ["/healthz", "/metrics", "/nope"] {
+        let r = get(srv.addr, path).await;
+        assert_eq!(r.status, 401, "{path}");
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Basic realm=\"certvigil\"")
+        );
+    }
+    let wrong = basic("alice", "nope");
+    let r = req(srv.addr, "GET", "/healthz", &[("Authorization", &wrong)]).await;
+    assert_eq!(r.status, 401);
+    let unknown = basic("mallory", "s3cret");
+    let r = req(srv.addr, "GET", "/healthz", &[("Authorization", &unknown)]).await;
+    assert_eq!(r.status, 401);
+    let right = basic("alice", "s3cret");
+    for _ in 0..2 {
+        // Second time served from the verification cache.
+        let r = req(srv.addr, "GET", "/healthz", &[("Authorization", &right)]).await;
+        assert_eq!((r.status, r.body.as_str()), (200, "ok\n"));
+    }
+    let r = req(srv.addr, "GET", "/nope", &[("Authorization", &right)]).await;
+    assert_eq!(r.status, 404);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
+    let web_path = dir.path().join("web.yml");
+    std::fs::write(
+        &web_path,
+        "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nhttp_server_config:\n  headers:\n    Strict-Transport-Security: max-age=31536000\n",
+    )
+    .unwrap();
+    let web = webconfig::load(&web_path).unwrap();
+    let srv = start(Some(web)).await;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = TcpStream::connect(srv.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = connector.connect(name, tcp).await.unwrap();
+    let r = exchange(tls, &build_request("GET", "/healthz", &[], b"")).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok\n"));
+    assert_eq!(
+        r.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+
+    // Plain HTTP to the TLS port gets no HTTP response.
+    let s = TcpStream::connect(srv.addr).await.unwrap();
+    let mut s = s;
+    s.write_all(&build_request("GET", "/healthz", &[], b""))
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_closes_idle_keepalive_connections() {
+    let srv = start(None).await;
+    // An idle keep-alive connection after one complete request.
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let addr = srv.addr;
+    srv.shutdown().await; // returns: `serve` completed
+                          // The idle connection was closed and the listener is gone.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest).await;
+    assert!(rest.is_empty());
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let mut srv = start(None).await;
+    let mut rx = srv.reload_rx.take().unwrap();
+    let addr = srv.addr;
+    let client = tokio::spawn(async move { req(addr, "POST", "/-/reload", &[]).await });
+    // The reload request is now in flight, waiting for the app's answer.
+    let pending = rx.recv().await.unwrap();
+    let _ = srv.stop.take().unwrap().send(());
+    // Wait until the server stopped accepting (the listener is closed).
+    while TcpStream::connect(addr).await.is_ok() {
+        tokio::task::yield_now().await;
+    }
+    assert!(!srv.handle.is_finished());
+    let _ = pending.reply.send(Ok(()));
+    let r = client.await.unwrap();
+    assert_eq!(r.status, 200);
+    srv.handle.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn oversized_headers_are_rejected() {
+    let srv = start(None).await;
+    let big = "a".repeat(20 * 1024);
+    let s = TcpStream::connect(srv.addr).await.unwrap();
+    let mut s = s;
+    s.write_all(&build_request("GET", "/healthz", &[("X-Big", &big)], b""))
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(!text.contains("200 OK"), "{text}");
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{text}"
+    );
+    // The server is still fine afterwards.
+    assert_eq!(get(srv.addr, "/healthz").await.status, 200);
+    srv.shutdown().await;
+}
