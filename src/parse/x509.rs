@@ -541,8 +541,9 @@ pub fn signature_algorithm_name(oid: &Oid<'_>) -> String {
 
 /// Subject == issuer and the certificate's signature verifies with its own key.
 /// When the signature algorithm is one ring cannot verify (MD5, P-521, Ed448,
-/// ...), a subject == issuer certificate counts as self-signed unless its
-/// authority key identifier names another key.
+/// RSASSA-PSS with a salt length other than the digest length, ...), a
+/// subject == issuer certificate counts as self-signed unless its authority key
+/// identifier names another key.
 fn is_self_signed(
     cert: &X509Certificate<'_>,
     subject: &DistinguishedName,
@@ -556,6 +557,10 @@ fn is_self_signed(
     match cert.verify_signature(None) {
         Ok(()) => true,
         Err(X509Error::SignatureUnsupportedAlgorithm) => key_ids_compatible(cert),
+        // ring verifies RSASSA-PSS only with salt length == digest length.
+        Err(_) if cert.signature_algorithm.algorithm.to_id_string() == "1.2.840.113549.1.1.10" => {
+            key_ids_compatible(cert)
+        }
         Err(_) => legacy_rsa_verifies(cert),
     }
 }
