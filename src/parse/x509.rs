@@ -171,25 +171,27 @@ fn decode_value(value: &Any<'_>) -> Option<(String, bool)> {
         (String::from_utf8_lossy(data).into_owned(), true)
     } else if tag == Tag::BmpString {
         let units = data
-            .chunks(2)
-            .map(|c| u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]));
-        (
-            char::decode_utf16(units)
-                .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect(),
-            true,
-        )
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]));
+        let mut text: String = char::decode_utf16(units)
+            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+        if data.len() % 2 != 0 {
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+        (text, true)
     } else if tag == Tag::UniversalString {
-        (
-            data.chunks(4)
-                .map(|c| {
-                    let mut b = [0u8; 4];
-                    b[..c.len()].copy_from_slice(c);
-                    char::from_u32(u32::from_be_bytes(b)).unwrap_or(char::REPLACEMENT_CHARACTER)
-                })
-                .collect(),
-            true,
-        )
+        let mut text: String = data
+            .chunks_exact(4)
+            .map(|c| {
+                char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                    .unwrap_or(char::REPLACEMENT_CHARACTER)
+            })
+            .collect();
+        if data.len() % 4 != 0 {
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+        (text, true)
     } else if tag == Tag::PrintableString
         || tag == Tag::Ia5String
         || tag == Tag::T61String
@@ -598,5 +600,328 @@ fn key_ids_compatible(cert: &X509Certificate<'_>) -> bool {
     match (aki, ski) {
         (Some(a), Some(s)) => a == s,
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString, UniversalString};
+    use rcgen::{
+        date_time_ymd, BasicConstraints, CertificateParams, DnType, DnValue, IsCa, Issuer, KeyPair,
+        SerialNumber, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_ED25519,
+    };
+    use x509_parser::prelude::FromDer;
+
+    fn params(cn: &str) -> CertificateParams {
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p
+    }
+
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let b = (len as u32).to_be_bytes();
+            let skip = b.iter().take_while(|x| **x == 0).count();
+            out.push(0x80 | (4 - skip) as u8);
+            out.extend_from_slice(&b[skip..]);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// Name DER from RDNs of (oid content bytes, value tag, value bytes).
+    fn name_der(rdns: &[&[(&[u8], u8, &[u8])]]) -> Vec<u8> {
+        let mut seq = Vec::new();
+        for rdn in rdns {
+            let mut set = Vec::new();
+            for (oid, tag, value) in rdn.iter() {
+                let mut atv = tlv(0x06, oid);
+                atv.extend(tlv(*tag, value));
+                set.extend(tlv(0x30, &atv));
+            }
+            seq.extend(tlv(0x31, &set));
+        }
+        tlv(0x30, &seq)
+    }
+
+    const CN: &[u8] = &[0x55, 0x04, 0x03];
+    const O: &[u8] = &[0x55, 0x04, 0x0a];
+    const OU: &[u8] = &[0x55, 0x04, 0x0b];
+    const C: &[u8] = &[0x55, 0x04, 0x06];
+
+    fn dn_of(der: &[u8]) -> DistinguishedName {
+        let (_, name) = X509Name::from_der(der).expect("test name parses");
+        distinguished_name(&name)
+    }
+
+    #[test]
+    fn summarizes_every_field_of_an_ecdsa_ca() {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = CertificateParams::new(vec![
+            "web.example.com".to_string(),
+            "192.0.2.7".to_string(),
+            "2001:db8::1".to_string(),
+        ])
+        .unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CountryName, "DE");
+        p.distinguished_name
+            .push(DnType::StateOrProvinceName, "Berlin");
+        p.distinguished_name.push(DnType::LocalityName, "Mitte");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Example");
+        p.distinguished_name
+            .push(DnType::OrganizationalUnitName, "Ops");
+        p.distinguished_name
+            .push(DnType::CommonName, "web.example.com");
+        p.serial_number = Some(SerialNumber::from_slice(&[0x49, 0x96, 0x02, 0xd2]));
+        p.not_before = date_time_ymd(1950, 1, 1);
+        p.not_after = date_time_ymd(9999, 12, 31);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = p.self_signed(&key).unwrap();
+        let der = cert.der().to_vec();
+
+        let pc = summarize(&der).unwrap();
+        assert_eq!(
+            pc.subject.rendered,
+            "CN=web.example.com,OU=Ops,O=Example,L=Mitte,ST=Berlin,C=DE"
+        );
+        assert_eq!(pc.subject.c, "DE");
+        assert_eq!(pc.subject.st, "Berlin");
+        assert_eq!(pc.subject.l, "Mitte");
+        assert_eq!(pc.subject.o, "Example");
+        assert_eq!(pc.subject.ou, "Ops");
+        assert_eq!(pc.subject.cn, "web.example.com");
+        assert_eq!(pc.issuer, pc.subject);
+        assert_eq!(pc.serial_number, "1234567890");
+        assert_eq!(pc.serial_hex, "49:96:02:d2");
+        assert_eq!(pc.not_before, -631_152_000);
+        assert_eq!(pc.not_after, 253_402_214_400);
+        assert_eq!(
+            pc.sha256_fingerprint,
+            hex(ring::digest::digest(&ring::digest::SHA256, &der).as_ref())
+        );
+        assert_eq!(pc.sha256_fingerprint.len(), 64);
+        assert_eq!(pc.dns_names, vec!["web.example.com"]);
+        assert_eq!(pc.ip_addresses, vec!["192.0.2.7", "2001:db8::1"]);
+        assert_eq!(pc.key_algorithm, KeyAlgorithm::Ecdsa);
+        assert_eq!(pc.key_bits, 256);
+        assert_eq!(pc.signature_algorithm, "ecdsa-with-SHA256");
+        assert!(pc.is_ca);
+        assert!(pc.self_signed);
+        assert_eq!(&*pc.der, der.as_slice());
+    }
+
+    #[test]
+    fn leaf_signed_by_ca_is_not_self_signed() {
+        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
+        let mut ca_params = params("Example Issuing CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::OrganizationName, "Example");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        let leaf_key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+        let leaf = params("leaf").signed_by(&leaf_key, &issuer).unwrap();
+        let pc = summarize(leaf.der()).unwrap();
+        assert_eq!(pc.issuer.rendered, "O=Example,CN=Example Issuing CA");
+        assert_eq!(pc.issuer.cn, "Example Issuing CA");
+        assert_eq!(pc.signature_algorithm, "ecdsa-with-SHA384");
+        assert_eq!(pc.key_algorithm, KeyAlgorithm::Ed25519);
+        assert_eq!(pc.key_bits, 256);
+        assert!(!pc.self_signed);
+        assert!(!pc.is_ca);
+
+        let ca = summarize(ca_cert.der()).unwrap();
+        assert_eq!(ca.key_bits, 384);
+        assert!(ca.self_signed && ca.is_ca);
+    }
+
+    #[test]
+    fn same_name_but_other_key_is_not_self_signed() {
+        let ca_key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+        let issuer = Issuer::new(params("twin"), ca_key);
+        let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+        let cert = params("twin").signed_by(&key, &issuer).unwrap();
+        let pc = summarize(cert.der()).unwrap();
+        assert_eq!(pc.subject, pc.issuer);
+        assert!(!pc.self_signed);
+    }
+
+    #[test]
+    fn hostile_subjects_survive_faithfully() {
+        let cn = "a\"b\\c\nd<script>alert(1)</script>\u{202e}gnp.exe\u{1F600}";
+        let o = "O, with + specials; and = signs";
+        let ou = " #lead";
+        let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+        let mut p = params(cn);
+        p.distinguished_name.push(DnType::OrganizationName, o);
+        p.distinguished_name
+            .push(DnType::OrganizationalUnitName, ou);
+        let pc = summarize(p.self_signed(&key).unwrap().der()).unwrap();
+        assert_eq!(pc.subject.cn, cn);
+        assert_eq!(pc.subject.o, o);
+        assert_eq!(pc.subject.ou, ou);
+        assert_eq!(
+            pc.subject.rendered,
+            "OU=\\ #lead,O=O\\, with \\+ specials\\; and = signs,\
+             CN=a\\\"b\\\\c\\0Ad\\<script\\>alert(1)\\</script\\>\u{202e}gnp.exe\u{1F600}"
+        );
+    }
+
+    #[test]
+    fn string_types_decode() {
+        let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(
+            DnType::CommonName,
+            DnValue::BmpString(BmpString::try_from("Zürich Ω").unwrap()),
+        );
+        p.distinguished_name.push(
+            DnType::OrganizationName,
+            DnValue::UniversalString(UniversalString::try_from("emoji \u{1F600}").unwrap()),
+        );
+        p.distinguished_name.push(
+            DnType::OrganizationalUnitName,
+            DnValue::TeletexString(TeletexString::try_from("teletex").unwrap()),
+        );
+        p.distinguished_name.push(
+            DnType::CountryName,
+            DnValue::PrintableString(PrintableString::try_from("CH").unwrap()),
+        );
+        p.distinguished_name.push(
+            DnType::LocalityName,
+            DnValue::Ia5String(Ia5String::try_from("ia5").unwrap()),
+        );
+        let pc = summarize(p.self_signed(&key).unwrap().der()).unwrap();
+        assert_eq!(pc.subject.cn, "Zürich Ω");
+        assert_eq!(pc.subject.o, "emoji \u{1F600}");
+        assert_eq!(pc.subject.ou, "teletex");
+        assert_eq!(pc.subject.c, "CH");
+        assert_eq!(pc.subject.l, "ia5");
+    }
+
+    #[test]
+    fn raw_names_first_values_last_cn_and_odd_encodings() {
+        let der = name_der(&[
+            &[(C, 0x13, b"US")],
+            &[(O, 0x14, &[0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72])], // T61 Latin-1 "Müller"
+            &[(OU, 0x0c, &[0x61, 0xff, 0x62])],                  // invalid UTF-8
+            &[(OU, 0x0c, b"second")],
+            &[(CN, 0x0c, b"first"), (O, 0x0c, b"mv")], // multi-valued RDN
+            &[(CN, 0x1e, &[0x00, 0x41, 0x00])],        // odd-length BMPString
+            &[(CN, 0x02, &[0x05])],                    // INTEGER value
+            &[(&[0x2a, 0x03], 0x0c, b"x")],            // unknown OID 1.2.3
+        ]);
+        let dn = dn_of(&der);
+        assert_eq!(dn.c, "US");
+        assert_eq!(dn.o, "Müller");
+        assert_eq!(dn.ou, "a\u{fffd}b");
+        // Go's CommonName: the last CN attribute.
+        assert_eq!(dn.cn, "#020105");
+        assert_eq!(
+            dn.rendered,
+            "1.2.3=#0C0178,CN=#020105,CN=A\u{fffd},O=mv+CN=first,OU=second,OU=a\u{fffd}b,O=Müller,C=US"
+        );
+        // Empty name.
+        let empty = dn_of(&[0x30, 0x00]);
+        assert_eq!(empty, DistinguishedName::default());
+    }
+
+    #[test]
+    fn rfc2253_escaping_edge_cases() {
+        assert_eq!(escape_rfc2253(""), "");
+        assert_eq!(escape_rfc2253("#"), "#"); // OpenSSL: only the "last" rule applies
+        assert_eq!(escape_rfc2253(" "), "\\ ");
+        assert_eq!(escape_rfc2253("##"), "\\##");
+        assert_eq!(escape_rfc2253("a b"), "a b");
+        assert_eq!(escape_rfc2253("x\u{7f}\u{1}"), "x\\7F\\01");
+        assert_eq!(escape_rfc2253("é,"), "é\\,");
+    }
+
+    #[test]
+    fn serial_numbers() {
+        assert_eq!(serial_decimal(&[]), "0");
+        assert_eq!(serial_decimal(&[0]), "0");
+        assert_eq!(serial_decimal(&[0, 0, 0]), "0");
+        assert_eq!(serial_decimal(&[0x00, 0xff]), "255");
+        assert_eq!(serial_decimal(&[0x49, 0x96, 0x02, 0xd2]), "1234567890");
+        assert_eq!(serial_decimal(&[0x3b, 0x9a, 0xca, 0x00]), "1000000000");
+        assert_eq!(serial_decimal(&[0xff]), "-1");
+        assert_eq!(serial_decimal(&[0x80]), "-128");
+        assert_eq!(serial_decimal(&[0xff, 0x00]), "-256");
+        // 2^160 - 1 (20 bytes of 0xff, positive via a leading zero)
+        let mut max = vec![0u8];
+        max.extend([0xff; 20]);
+        assert_eq!(
+            serial_decimal(&max),
+            "1461501637330902918203684832716283019655932542975"
+        );
+        // Long serials work (bounded by MAX_SERIAL_LEN in summarize).
+        let long = vec![0x7f; MAX_SERIAL_LEN];
+        assert!(serial_decimal(&long).len() > 2000);
+        assert_eq!(hex_colon(&[0x00, 0xab]), "00:ab");
+        assert_eq!(hex_colon(&[]), "");
+    }
+
+    #[test]
+    fn rcgen_serial_with_leading_zero_byte() {
+        let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+        let mut p = params("s");
+        p.serial_number = Some(SerialNumber::from_slice(&[0x00, 0x80, 0x01]));
+        let pc = summarize(p.self_signed(&key).unwrap().der()).unwrap();
+        assert_eq!(pc.serial_hex, "00:80:01");
+        assert_eq!(pc.serial_number, "32769");
+    }
+
+    #[test]
+    fn garbage_and_trailing_bytes() {
+        for bad in [&b""[..], b"\x30", b"\x30\x03\x02\x01\x01", b"hello world"] {
+            let e = summarize(bad).unwrap_err();
+            assert_eq!(e.reason, Reason::BadDer);
+            assert!(!e.message.is_empty() && e.message.len() <= MAX_MESSAGE_LEN + 3);
+        }
+        let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
+        let der = params("t").self_signed(&key).unwrap().der().to_vec();
+        let mut padded = der.clone();
+        padded.extend_from_slice(b"trailing aux data");
+        let a = summarize(&der).unwrap();
+        let b = summarize(&padded).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(&*b.der, der.as_slice());
+    }
+
+    #[test]
+    fn signature_names() {
+        let oid = |s: &str| {
+            Oid::from(
+                &s.split('.')
+                    .map(|p| p.parse().unwrap())
+                    .collect::<Vec<u64>>()[..],
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            signature_algorithm_name(&oid("1.2.840.113549.1.1.11")),
+            "sha256WithRSAEncryption"
+        );
+        assert_eq!(
+            signature_algorithm_name(&oid("1.2.840.113549.1.1.4")),
+            "md5WithRSAEncryption"
+        );
+        assert_eq!(
+            signature_algorithm_name(&oid("1.2.840.10045.4.3.4")),
+            "ecdsa-with-SHA512"
+        );
+        assert_eq!(signature_algorithm_name(&oid("1.2.3.4")), "1.2.3.4");
     }
 }
