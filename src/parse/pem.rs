@@ -472,6 +472,22 @@ mod tests {
     }
 
     #[test]
+    fn adversarial_inputs_scan_in_linear_time() {
+        // Quadratic rescanning would make these take hours; linear work is instant.
+        let many_truncated = b"-----BEGIN CERTIFICATE-----\nAAAA\n".repeat(200_000);
+        let scan1 = scan(&many_truncated);
+        assert_eq!(scan1.blocks.len(), MAX_BLOCKS);
+        assert!(scan1.too_many_blocks);
+        let many_bad_lines = b"-----BEGIN ".repeat(500_000);
+        let scan2 = scan(&many_bad_lines);
+        assert!(scan2.blocks.is_empty() && scan2.unrecognised_begin);
+        let mut keys_then_end = b"-----BEGIN PRIVATE KEY-----\n".repeat(5_000);
+        keys_then_end.extend(b"-----END PRIVATE KEY-----\n".repeat(100_000));
+        let scan3 = scan(&keys_then_end);
+        assert_eq!(scan3.blocks.len(), 5_000);
+    }
+
+    #[test]
     fn long_labels_are_bounded() {
         let label = "A".repeat(200);
         let data = armour(&label, b"x");

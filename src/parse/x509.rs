@@ -176,7 +176,7 @@ fn decode_value(value: &Any<'_>) -> Option<(String, bool)> {
         let mut text: String = char::decode_utf16(units)
             .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
             .collect();
-        if data.len() % 2 != 0 {
+        if !data.len().is_multiple_of(2) {
             text.push(char::REPLACEMENT_CHARACTER);
         }
         (text, true)
@@ -188,7 +188,7 @@ fn decode_value(value: &Any<'_>) -> Option<(String, bool)> {
                     .unwrap_or(char::REPLACEMENT_CHARACTER)
             })
             .collect();
-        if data.len() % 4 != 0 {
+        if !data.len().is_multiple_of(4) {
             text.push(char::REPLACEMENT_CHARACTER);
         }
         (text, true)
@@ -635,8 +635,11 @@ mod tests {
         out
     }
 
-    /// Name DER from RDNs of (oid content bytes, value tag, value bytes).
-    fn name_der(rdns: &[&[(&[u8], u8, &[u8])]]) -> Vec<u8> {
+    /// (OID content bytes, value tag, value bytes).
+    type Atv<'a> = (&'a [u8], u8, &'a [u8]);
+
+    /// Name DER from RDNs of attribute type-and-values.
+    fn name_der(rdns: &[&[Atv<'_>]]) -> Vec<u8> {
         let mut seq = Vec::new();
         for rdn in rdns {
             let mut set = Vec::new();
