@@ -21,9 +21,11 @@
 //!
 //! The per-attribute fields (`c`, `st`, `l`, `o`, `ou`, `cn`) hold the raw decoded
 //! values without any escaping: the first value of each attribute, and for `cn`
-//! the last one (Go's `CommonName`). Every value is bounded to
+//! the last one (Go's `CommonName`); as in Go, attributes whose value is not a
+//! string type do not fill these fields. Every value is bounded to
 //! [`MAX_DN_VALUE_LEN`] bytes and a rendered name to [`MAX_DN_RENDERED_LEN`].
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -104,8 +106,12 @@ pub fn summarize(der: &[u8]) -> Result<ParsedCert, ParseError> {
 /// Build the [`DistinguishedName`] of a parsed name (see the module docs).
 pub fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
     let mut dn = DistinguishedName::default();
-    // (rdn index, rendered attribute) in certificate order.
-    let mut parts: Vec<(usize, String)> = Vec::new();
+    // First value seen for C, ST, L, O, OU (an empty first value stays empty).
+    let mut seen = [false; 5];
+    // (rdn index, rendered attribute) in certificate order. Rendering starts from
+    // the last attribute, so only the tail that can fit is kept.
+    let mut parts: VecDeque<(usize, String)> = VecDeque::new();
+    let mut parts_len = 0usize;
     for (rdn_index, rdn) in name.iter_rdn().enumerate() {
         for attr in rdn.iter() {
             let oid = attr.attr_type().to_id_string();
@@ -116,25 +122,31 @@ pub fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
                 (Some(_), Some((t, true))) => escape_rfc2253(t),
                 _ => dump_der(value),
             };
-            parts.push((
-                rdn_index,
-                format!("{}={}", short.unwrap_or(&oid), rendered_value),
-            ));
+            let part = format!("{}={}", short.unwrap_or(&oid), rendered_value);
+            parts_len += part.len() + 1;
+            parts.push_back((rdn_index, part));
+            while parts_len > MAX_DN_RENDERED_LEN + MAX_DN_VALUE_LEN * 4 {
+                match parts.pop_front() {
+                    Some((_, p)) => parts_len -= p.len() + 1,
+                    None => break,
+                }
+            }
 
-            let field_value = match text {
-                Some((t, _)) => t,
-                None => dump_der(value),
+            // Like Go's pkix.Name: only string values fill the fields.
+            let Some((field_value, _)) = text else {
+                continue;
             };
-            let field = match oid.as_str() {
-                "2.5.4.6" => Some(&mut dn.c),
-                "2.5.4.8" => Some(&mut dn.st),
-                "2.5.4.7" => Some(&mut dn.l),
-                "2.5.4.10" => Some(&mut dn.o),
-                "2.5.4.11" => Some(&mut dn.ou),
+            let slot = match oid.as_str() {
+                "2.5.4.6" => Some((0, &mut dn.c)),
+                "2.5.4.8" => Some((1, &mut dn.st)),
+                "2.5.4.7" => Some((2, &mut dn.l)),
+                "2.5.4.10" => Some((3, &mut dn.o)),
+                "2.5.4.11" => Some((4, &mut dn.ou)),
                 _ => None,
             };
-            if let Some(field) = field {
-                if field.is_empty() {
+            if let Some((i, field)) = slot {
+                if !seen[i] {
+                    seen[i] = true;
                     *field = field_value;
                 }
             } else if oid == "2.5.4.3" {
@@ -829,8 +841,8 @@ mod tests {
         assert_eq!(dn.c, "US");
         assert_eq!(dn.o, "Müller");
         assert_eq!(dn.ou, "a\u{fffd}b");
-        // Go's CommonName: the last CN attribute.
-        assert_eq!(dn.cn, "#020105");
+        // Go's CommonName: the last CN attribute with a string value.
+        assert_eq!(dn.cn, "A\u{fffd}");
         assert_eq!(
             dn.rendered,
             "1.2.3=#0C0178,CN=#020105,CN=A\u{fffd},O=mv+CN=first,OU=second,OU=a\u{fffd}b,O=Müller,C=US"
@@ -838,6 +850,21 @@ mod tests {
         // Empty name.
         let empty = dn_of(&[0x30, 0x00]);
         assert_eq!(empty, DistinguishedName::default());
+    }
+
+    #[test]
+    fn empty_first_value_wins_and_huge_names_are_bounded() {
+        let dn = dn_of(&name_der(&[&[(O, 0x0c, b"")], &[(O, 0x0c, b"second")]]));
+        assert_eq!(dn.o, "");
+        assert_eq!(dn.rendered, "O=second,O=");
+
+        let long = vec![b'x'; 3 * MAX_DN_VALUE_LEN];
+        let atv: [Atv<'_>; 1] = [(OU, 0x0c, &long)];
+        let rdns: Vec<&[Atv<'_>]> = vec![&atv[..]; 50];
+        let dn = dn_of(&name_der(&rdns));
+        assert!(dn.ou.len() <= MAX_DN_VALUE_LEN + 3);
+        assert!(dn.rendered.len() <= MAX_DN_RENDERED_LEN + 3);
+        assert!(dn.rendered.starts_with("OU=xxx"));
     }
 
     #[test]
