@@ -58,8 +58,332 @@ pub struct ParseOutput {
     pub errors: Vec<ParseError>,
 }
 
+/// Largest object `parse_object` accepts (the caller caps sizes too).
+pub const MAX_OBJECT_LEN: usize = 64 * 1024 * 1024;
+
+impl ParseError {
+    /// An error with a bounded message.
+    pub fn new(reason: Reason, message: impl AsRef<str>, index: Option<usize>) -> Self {
+        ParseError {
+            reason,
+            message: crate::model::bounded(message.as_ref(), crate::model::MAX_MESSAGE_LEN),
+            index,
+        }
+    }
+}
+
+impl ParseOutput {
+    fn error(reason: Reason, message: &str) -> Self {
+        ParseOutput {
+            certs: Vec::new(),
+            errors: vec![ParseError::new(reason, message, None)],
+        }
+    }
+}
+
 /// Parse one object's bytes into certificates.
+///
+/// * `Auto`: PEM when the data contains `-----BEGIN `; else PKCS#12 when it
+///   sniffs as a `PFX`; else a DER certificate when it starts with a SEQUENCE;
+///   else `no_certificate_found`.
+/// * PEM: every certificate block (`CERTIFICATE`, `TRUSTED CERTIFICATE`) is one
+///   index, failed ones included; a failed block is an error with that index
+///   (`bad_pem` for armour/base64 problems, `bad_der` when the decoded bytes are
+///   not a certificate). Keys and other blocks are skipped silently, so a
+///   key-only file yields nothing at all.
+/// * DER: index 0. PKCS#12: one index per certificate bag, in bag order.
+///
+/// Total over hostile input: never panics, bounded work and messages.
 pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> ParseOutput {
-    let _ = (data, hint, opts);
-    todo!("implemented by the parse module")
+    if data.len() > MAX_OBJECT_LEN {
+        return ParseOutput::error(
+            Reason::TooLarge,
+            &format!(
+                "object is {} bytes, more than the {MAX_OBJECT_LEN} bytes parsed",
+                data.len()
+            ),
+        );
+    }
+    if data.is_empty() {
+        return ParseOutput::error(Reason::NoCertificateFound, "empty file");
+    }
+    match hint {
+        FormatHint::Pem => parse_pem(data),
+        FormatHint::Der => parse_der(data),
+        FormatHint::Pkcs12 => parse_pkcs12(data, opts),
+        FormatHint::Auto => {
+            if pem::has_pem_armour(data) {
+                parse_pem(data)
+            } else if der::looks_like_pkcs12(data) {
+                parse_pkcs12(data, opts)
+            } else if data.first() == Some(&0x30) {
+                parse_der(data)
+            } else {
+                ParseOutput::error(
+                    Reason::NoCertificateFound,
+                    "no PEM block, not DER, not PKCS#12",
+                )
+            }
+        }
+    }
+}
+
+fn parse_pem(data: &[u8]) -> ParseOutput {
+    let scan = pem::scan(data);
+    let mut out = ParseOutput::default();
+    let mut index = 0;
+    for block in &scan.blocks {
+        if !block.kind.is_certificate() {
+            continue;
+        }
+        let this = index;
+        index += 1;
+        match &block.body {
+            pem::BlockBody::Decoded(bytes) => match x509::summarize(bytes) {
+                Ok(cert) => out.certs.push((this, cert)),
+                Err(e) => out.errors.push(ParseError::new(
+                    Reason::BadDer,
+                    format!("PEM block {this} ({}): {}", block.label, e.message),
+                    Some(this),
+                )),
+            },
+            pem::BlockBody::Error(e) => out.errors.push(ParseError::new(
+                Reason::BadPem,
+                format!("PEM block {this} ({}): {e}", block.label),
+                Some(this),
+            )),
+            pem::BlockBody::Skipped => {}
+        }
+    }
+    if scan.too_many_blocks {
+        out.errors.push(ParseError::new(
+            Reason::TooLarge,
+            format!(
+                "more than {} PEM blocks; the rest was not read",
+                pem::MAX_BLOCKS
+            ),
+            None,
+        ));
+    }
+    if scan.blocks.is_empty() && out.errors.is_empty() {
+        let message = if pem::has_pem_armour(data) {
+            "PEM BEGIN marker without a valid PEM block"
+        } else {
+            "no PEM block found"
+        };
+        let reason = if pem::has_pem_armour(data) {
+            Reason::BadPem
+        } else {
+            Reason::NoCertificateFound
+        };
+        out.errors.push(ParseError::new(reason, message, None));
+    }
+    out
+}
+
+fn parse_der(data: &[u8]) -> ParseOutput {
+    match x509::summarize(data) {
+        Ok(cert) => ParseOutput {
+            certs: vec![(0, cert)],
+            errors: Vec::new(),
+        },
+        Err(e) => ParseOutput {
+            certs: Vec::new(),
+            errors: vec![ParseError::new(Reason::BadDer, &e.message, None)],
+        },
+    }
+}
+
+fn parse_pkcs12(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+    match pkcs12::certificates(data, opts) {
+        Ok(ders) => {
+            let mut out = ParseOutput::default();
+            for (i, der) in ders.iter().enumerate() {
+                match x509::summarize(der) {
+                    Ok(cert) => out.certs.push((i, cert)),
+                    Err(e) => out.errors.push(ParseError::new(
+                        Reason::BadDer,
+                        format!("PKCS#12 certificate bag {i}: {}", e.message),
+                        Some(i),
+                    )),
+                }
+            }
+            out
+        }
+        Err(e) => ParseOutput {
+            certs: Vec::new(),
+            errors: vec![e],
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use rcgen::{CertificateParams, DnType, KeyPair, PKCS_ECDSA_P256_SHA256};
+
+    fn cert(cn: &str) -> (Vec<u8>, String, KeyPair) {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = CertificateParams::new(vec![format!("{cn}.example")]).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        let c = p.self_signed(&key).unwrap();
+        (c.der().to_vec(), c.pem(), key)
+    }
+
+    fn armour(label: &str, der: &[u8]) -> String {
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+    }
+
+    fn auto(data: &[u8]) -> ParseOutput {
+        parse_object(data, FormatHint::Auto, &ParseOptions::default())
+    }
+
+    fn cns(out: &ParseOutput) -> Vec<(usize, String)> {
+        out.certs
+            .iter()
+            .map(|(i, c)| (*i, c.subject.cn.clone()))
+            .collect()
+    }
+
+    fn reasons(out: &ParseOutput) -> Vec<(Reason, Option<usize>)> {
+        out.errors.iter().map(|e| (e.reason, e.index)).collect()
+    }
+
+    #[test]
+    fn bundle_of_three_with_a_key_in_between() {
+        let (_, a, key) = cert("a");
+        let (_, b, _) = cert("b");
+        let (_, c, _) = cert("c");
+        let data = format!("{a}{}{b}\n\n{c}", key.serialize_pem());
+        let out = auto(data.as_bytes());
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(
+            cns(&out),
+            vec![(0, "a".into()), (1, "b".into()), (2, "c".into())]
+        );
+    }
+
+    #[test]
+    fn failed_blocks_keep_their_index() {
+        let (_, a, _) = cert("a");
+        let (_, c, _) = cert("c");
+        let not_a_cert = armour("CERTIFICATE", b"\x30\x03\x02\x01\x01");
+        let bad_b64 = "-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n";
+        let data = format!("{a}{bad_b64}{not_a_cert}{c}-----BEGIN CERTIFICATE-----\nMIIB");
+        let out = auto(data.as_bytes());
+        assert_eq!(cns(&out), vec![(0, "a".into()), (3, "c".into())]);
+        assert_eq!(
+            reasons(&out),
+            vec![
+                (Reason::BadPem, Some(1)),
+                (Reason::BadDer, Some(2)),
+                (Reason::BadPem, Some(4))
+            ]
+        );
+        for e in &out.errors {
+            assert!(!e.message.is_empty() && e.message.len() <= crate::model::MAX_MESSAGE_LEN + 3);
+        }
+    }
+
+    #[test]
+    fn key_only_and_crl_only_pem_yield_nothing() {
+        let (_, _, key) = cert("k");
+        let out = auto(key.serialize_pem().as_bytes());
+        assert_eq!(out, ParseOutput::default());
+        let out = auto(armour("X509 CRL", b"\x30\x00").as_bytes());
+        assert_eq!(out, ParseOutput::default());
+        let out = auto(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nnot base64 at all\n");
+        assert_eq!(out, ParseOutput::default());
+    }
+
+    #[test]
+    fn begin_without_any_block_is_bad_pem() {
+        let out = auto(b"junk -----BEGIN CERTIFICATE\n");
+        assert_eq!(reasons(&out), vec![(Reason::BadPem, None)]);
+        let out = auto(b"-----BEGIN CERTIFICATE-----\nMIIBIjAN");
+        assert_eq!(reasons(&out), vec![(Reason::BadPem, Some(0))]);
+    }
+
+    #[test]
+    fn empty_garbage_der_and_too_large() {
+        let out = auto(b"");
+        assert_eq!(reasons(&out), vec![(Reason::NoCertificateFound, None)]);
+        assert_eq!(out.errors[0].message, "empty file");
+        let out = auto(b"just some text\n");
+        assert_eq!(reasons(&out), vec![(Reason::NoCertificateFound, None)]);
+        assert_eq!(out.errors[0].message, "no PEM block, not DER, not PKCS#12");
+
+        let (der, _, _) = cert("d");
+        let out = auto(&der);
+        assert_eq!(cns(&out), vec![(0, "d".into())]);
+        let out = auto(&der[..der.len() / 2]);
+        assert_eq!(reasons(&out), vec![(Reason::BadDer, None)]);
+        let out = auto(&[0x30, 0x03, 0x02, 0x01, 0x01]);
+        assert_eq!(reasons(&out), vec![(Reason::BadDer, None)]);
+
+        let big = vec![0u8; MAX_OBJECT_LEN + 1];
+        let out = auto(&big);
+        assert_eq!(reasons(&out), vec![(Reason::TooLarge, None)]);
+    }
+
+    #[test]
+    fn trusted_certificate_block_uses_the_leading_certificate() {
+        let (der, _, _) = cert("t");
+        let mut aux = der.clone();
+        // X509_CERT_AUX { trust { serverAuth } }
+        aux.extend_from_slice(&[
+            0x30, 0x0c, 0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01,
+        ]);
+        let out = auto(armour("TRUSTED CERTIFICATE", &aux).as_bytes());
+        assert!(out.errors.is_empty());
+        assert_eq!(cns(&out), vec![(0, "t".into())]);
+        assert_eq!(&*out.certs[0].1.der, der.as_slice());
+    }
+
+    #[test]
+    fn hints_force_the_format() {
+        let (der, pem, _) = cert("h");
+        let o = ParseOptions::default();
+        let out = parse_object(pem.as_bytes(), FormatHint::Der, &o);
+        assert_eq!(reasons(&out), vec![(Reason::BadDer, None)]);
+        let out = parse_object(&der, FormatHint::Pem, &o);
+        assert_eq!(reasons(&out), vec![(Reason::NoCertificateFound, None)]);
+        let out = parse_object(&der, FormatHint::Pkcs12, &o);
+        assert_eq!(reasons(&out), vec![(Reason::BadPkcs12, None)]);
+        let out = parse_object(pem.as_bytes(), FormatHint::Pem, &o);
+        assert_eq!(cns(&out), vec![(0, "h".into())]);
+        let out = parse_object(&der, FormatHint::Der, &o);
+        assert_eq!(cns(&out), vec![(0, "h".into())]);
+    }
+
+    #[test]
+    fn pkcs12_is_sniffed_and_indexed_in_bag_order() {
+        use p12_keystore::{Certificate, KeyStore, KeyStoreEntry};
+        let (a, _, _) = cert("a");
+        let (b, _, _) = cert("b");
+        let mut ks = KeyStore::new();
+        ks.add_entry(
+            "1",
+            KeyStoreEntry::Certificate(Certificate::from_der(&a).unwrap()),
+        );
+        ks.add_entry(
+            "2",
+            KeyStoreEntry::Certificate(Certificate::from_der(&b).unwrap()),
+        );
+        let p12 = ks.writer("pw").write().unwrap();
+        let opts = ParseOptions {
+            pkcs12_passwords: vec!["pw".into()],
+            try_empty_password: true,
+        };
+        let out = parse_object(&p12, FormatHint::Auto, &opts);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(cns(&out), vec![(0, "a".into()), (1, "b".into())]);
+        let out = parse_object(&p12, FormatHint::Auto, &ParseOptions::default());
+        assert_eq!(reasons(&out), vec![(Reason::BadPassphrase, None)]);
+    }
 }
