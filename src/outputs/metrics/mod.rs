@@ -1,1 +1,117 @@
-//! TODO
+//! Prometheus exposition of a [`Snapshot`]: per-certificate series compatible
+//! with the established x509 certificate exporter plus certvigil's self metrics.
+//! Documented in `docs/metrics.md`.
+//!
+//! * [`labels`] — the per-certificate label schema, escaping, collisions.
+//! * [`collector`] — the prometheus-client `Collector` over one snapshot.
+//! * [`text`] — OpenMetrics → Prometheus text 0.0.4 conversion.
+//!
+//! Rendering is a pure function of the snapshot, the metrics configuration and
+//! the clock; it never fails (an encoding error yields the self metrics only)
+//! and never panics on hostile label values.
+
+pub mod collector;
+pub mod labels;
+pub mod text;
+
+use prometheus_client::registry::Registry;
+
+use crate::config::MetricsConfig;
+use crate::inventory::Snapshot;
+
+pub use collector::SnapshotCollector;
+
+/// Content type of the Prometheus text format 0.0.4.
+pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Content type of OpenMetrics 1.0.
+pub const CONTENT_TYPE_OPENMETRICS: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Does this Accept header ask for OpenMetrics (content negotiation as
+/// Prometheus does: `application/openmetrics-text` anywhere with q>0)?
+pub fn wants_openmetrics(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    accept.split(',').any(|part| {
+        let mut params = part.split(';');
+        let media = params.next().unwrap_or("").trim();
+        if !media.eq_ignore_ascii_case("application/openmetrics-text") {
+            return false;
+        }
+        for p in params {
+            let Some((k, v)) = p.split_once('=') else {
+                continue;
+            };
+            if k.trim().eq_ignore_ascii_case("q") {
+                return match v.trim().parse::<f64>() {
+                    Ok(q) => q > 0.0,
+                    Err(_) => false,
+                };
+            }
+        }
+        true
+    })
+}
+
+/// Render the exposition. `snap` None = before the first scan (self metrics
+/// only, no per-cert series, `x509_exporter_ready` 0). `now_unix` = real clock
+/// for relative metrics (`expires_in` / `valid_since` are computed at render
+/// time like the established exporter).
+pub fn render(
+    snap: Option<&Snapshot>,
+    cfg: &MetricsConfig,
+    now_unix: f64,
+    openmetrics: bool,
+) -> String {
+    let om = render_openmetrics(snap, cfg, now_unix).unwrap_or_else(|_| {
+        // Writing into a String cannot fail; keep a valid exposition anyway.
+        render_openmetrics(None, cfg, now_unix).unwrap_or_else(|_| "# EOF\n".to_string())
+    });
+    if openmetrics {
+        om
+    } else {
+        text::openmetrics_to_text(&om)
+    }
+}
+
+fn render_openmetrics(
+    snap: Option<&Snapshot>,
+    cfg: &MetricsConfig,
+    now_unix: f64,
+) -> Result<String, std::fmt::Error> {
+    let collector = SnapshotCollector::build(snap, cfg, now_unix);
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(collector));
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &registry)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_openmetrics;
+
+    #[test]
+    fn negotiates_openmetrics() {
+        assert!(!wants_openmetrics(None));
+        assert!(!wants_openmetrics(Some("")));
+        assert!(!wants_openmetrics(Some("text/plain")));
+        assert!(!wants_openmetrics(Some("*/*")));
+        assert!(wants_openmetrics(Some("application/openmetrics-text")));
+        // What Prometheus 2.x sends.
+        assert!(wants_openmetrics(Some(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        )));
+        assert!(wants_openmetrics(Some(
+            "text/plain;version=0.0.4;q=0.5, Application/OpenMetrics-Text; version=1.0.0; q=0.2"
+        )));
+        assert!(!wants_openmetrics(Some(
+            "application/openmetrics-text; q=0, text/plain"
+        )));
+        assert!(!wants_openmetrics(Some(
+            "application/openmetrics-text;q=abc"
+        )));
+        assert!(!wants_openmetrics(Some("application/openmetrics-textual")));
+    }
+}
