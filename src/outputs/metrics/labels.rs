@@ -530,7 +530,8 @@ mod tests {
     #[test]
     fn discriminators_only_on_collisions() {
         let keys = vec!["a", "b", "a", "c", "a"];
-        let (d, groups) = assign_discriminators(&keys, |i| format!("{i:0>64}"));
+        let (d, groups) =
+            assign_discriminators(&keys, |i| format!("{:08x}{}", i + 1, "0".repeat(56)));
         assert_eq!(d[1], "");
         assert_eq!(d[3], "");
         assert_eq!(groups, vec![(0, 2)]);
