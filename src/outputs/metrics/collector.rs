@@ -32,20 +32,25 @@ pub enum Value {
     Float(f64),
 }
 
-/// A label set already escaped and joined (`a="x",b="y"`).
+/// A label set already escaped and joined (`a="x",b="y"`), in one or two
+/// parts (the second one is appended after a comma when non-empty).
 #[derive(Debug)]
-struct PreEncoded<'a>(&'a str);
+struct PreEncoded<'a>(&'a str, &'a str);
 
 impl EncodeLabelSet for PreEncoded<'_> {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        if self.0.is_empty() {
+        if self.0.is_empty() && self.1.is_empty() {
             return Ok(());
         }
-        // The key encoder writes verbatim; the block is complete `name="value"`
-        // pairs, so no value encoder is opened.
+        // The key encoder writes verbatim; the blocks are complete
+        // `name="value"` pairs, so no value encoder is opened.
         let mut label = encoder.encode_label();
         let mut key = label.encode_label_key()?;
-        key.write_str(self.0)
+        key.write_str(self.0)?;
+        if !self.0.is_empty() && !self.1.is_empty() {
+            key.write_str(",")?;
+        }
+        key.write_str(self.1)
     }
 }
 
@@ -423,6 +428,36 @@ fn encode_value(
     }
 }
 
+impl SnapshotCollector {
+    /// Approximate size of the encoded exposition (bytes), to size the output
+    /// buffer once.
+    pub fn size_hint(&self) -> usize {
+        let mut n = 0;
+        for fam in &self.families {
+            n += fam.name.len() * 2 + fam.help.len() + 40;
+            for s in &fam.series {
+                let labels = match s {
+                    Series::Block { block, .. } => {
+                        self.cert_blocks.get(*block).map_or(0, String::len)
+                    }
+                    Series::ErrorBlock { block, .. } => {
+                        self.error_blocks.get(*block).map_or(0, String::len)
+                    }
+                    Series::Info { block } => {
+                        self.cert_blocks.get(*block).map_or(0, String::len)
+                            + self.info_blocks.get(*block).map_or(0, String::len)
+                    }
+                    Series::Labels { labels, .. } | Series::Counter { labels, .. } => {
+                        labels.iter().map(|(k, v)| k.len() + v.len() + 4).sum()
+                    }
+                };
+                n += fam.name.len() + labels + 32;
+            }
+        }
+        n
+    }
+}
+
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         for fam in &self.families {
@@ -439,11 +474,12 @@ impl Collector for SnapshotCollector {
             for s in &fam.series {
                 match s {
                     Series::Block { block, value } => {
-                        let labels = PreEncoded(self.cert_blocks.get(*block).map_or("", |b| b));
+                        let labels = PreEncoded(self.cert_blocks.get(*block).map_or("", |b| b), "");
                         encode_value(me.encode_family(&labels)?, *value)?;
                     }
                     Series::ErrorBlock { block, value } => {
-                        let labels = PreEncoded(self.error_blocks.get(*block).map_or("", |b| b));
+                        let labels =
+                            PreEncoded(self.error_blocks.get(*block).map_or("", |b| b), "");
                         encode_value(me.encode_family(&labels)?, *value)?;
                     }
                     Series::Labels { labels, value } => {
@@ -454,7 +490,10 @@ impl Collector for SnapshotCollector {
                         }
                     }
                     Series::Info { block } => {
-                        let labels = PreEncoded(self.info_blocks.get(*block).map_or("", |b| b));
+                        let labels = PreEncoded(
+                            self.cert_blocks.get(*block).map_or("", |b| b),
+                            self.info_blocks.get(*block).map_or("", |b| b),
+                        );
                         me.encode_info(&labels)?;
                     }
                     Series::Counter { labels, value } => {

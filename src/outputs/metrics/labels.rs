@@ -8,7 +8,7 @@
 //! (`name="value",...`) so that every metric of a certificate reuses the same
 //! bytes: identical label sets across metrics by construction, and fast.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::config::MetricsConfig;
 use crate::model::{CertEntry, ErrorEntry, ParsedCert, SourceRef};
@@ -197,61 +197,60 @@ impl LabelSchema {
         v
     }
 
-    /// Label values (without `discriminator`) of a certificate found at `src`;
-    /// `cert` None = an object error (certificate fields `""`).
-    pub fn values(
+    /// Append the escaped label pairs of every label except `discriminator`
+    /// for a certificate found at `src` (`cert` None = an object error:
+    /// certificate fields `""`).
+    pub fn encode_base(
         &self,
         cert: Option<&ParsedCert>,
         src: &SourceRef,
         cfg: &MetricsConfig,
-    ) -> Vec<String> {
-        let mut v = Vec::with_capacity(CERT_LABELS.len() + LOCATION_LABELS.len() + 8);
+        out: &mut String,
+    ) {
         match cert {
             Some(c) => {
-                v.push(c.serial_number.clone());
-                for dn in [&c.subject, &c.issuer] {
-                    v.extend([
-                        dn.c.clone(),
-                        dn.st.clone(),
-                        dn.l.clone(),
-                        dn.o.clone(),
-                        dn.ou.clone(),
-                        dn.cn.clone(),
-                    ]);
-                }
+                encode_pairs([("serial_number", c.serial_number.as_str())], out);
+                let (s, i) = (&c.subject, &c.issuer);
+                let values = [
+                    &s.c, &s.st, &s.l, &s.o, &s.ou, &s.cn, &i.c, &i.st, &i.l, &i.o, &i.ou, &i.cn,
+                ];
+                encode_pairs(
+                    CERT_LABELS[1..]
+                        .iter()
+                        .copied()
+                        .zip(values.iter().map(|v| v.as_str())),
+                    out,
+                );
             }
-            None => v.extend(std::iter::repeat_n(String::new(), CERT_LABELS.len())),
+            None => encode_pairs(CERT_LABELS.iter().map(|n| (*n, "")), out),
         }
         for name in LOCATION_LABELS {
             let raw = src.label(name).unwrap_or("");
-            if name == "filepath" {
-                v.push(trim_path_components(raw, cfg.trim_path_components));
+            if name == "filepath" && cfg.trim_path_components > 0 {
+                let trimmed = trim_path_components(raw, cfg.trim_path_components);
+                encode_pairs([(name, trimmed.as_str())], out);
             } else {
-                v.push(raw.to_string());
+                encode_pairs([(name, raw)], out);
             }
         }
         for name in &self.extra {
-            v.push(src.label(name).unwrap_or("").to_string());
+            encode_pairs([(name.as_str(), src.label(name).unwrap_or(""))], out);
         }
-        v.push(src.kind.as_str().to_string());
-        v.push(src.name.clone());
-        v.push(cfg.cluster.clone());
-        v
-    }
-
-    /// Pre-encode `values` plus the discriminator as a label block.
-    pub fn encode(&self, values: &[String], discriminator: &str) -> String {
-        let names = self.names();
-        let mut out = String::with_capacity(512);
         encode_pairs(
-            names
-                .iter()
-                .copied()
-                .zip(values.iter().map(String::as_str).chain([discriminator])),
-            &mut out,
+            [
+                ("source_kind", src.kind.as_str()),
+                ("source_name", src.name.as_str()),
+                ("cluster", cfg.cluster.as_str()),
+            ],
+            out,
         );
-        out
     }
+}
+
+/// Append the `discriminator` pair to a base block.
+pub fn with_discriminator(mut base: String, discriminator: &str) -> String {
+    encode_pairs([(DISCRIMINATOR, discriminator)], &mut base);
+    base
 }
 
 fn is_reserved(name: &str) -> bool {
@@ -294,18 +293,21 @@ pub const DISCRIMINATOR_LEN: usize = 8;
 /// identical too, `-2`, `-3`, ... is appended in order), all others `""`.
 /// Returns the discriminators and, per group, the number of extra entries
 /// (n−1) keyed by the group's first index.
-pub fn assign_discriminators<K: std::hash::Hash + Eq>(
+pub fn assign_discriminators<K: Ord>(
     keys: &[K],
     digest: impl Fn(usize) -> String,
 ) -> (Vec<String>, Vec<(usize, usize)>) {
-    let mut groups: HashMap<&K, Vec<usize>> = HashMap::new();
-    for (i, k) in keys.iter().enumerate() {
-        groups.entry(k).or_default().push(i);
-    }
+    // Sorting indices (memcmp on keys that differ early) is much cheaper than
+    // hashing every full label block.
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+    let mut multi: Vec<&[usize]> = order
+        .chunk_by(|&a, &b| keys[a] == keys[b])
+        .filter(|g| g.len() > 1)
+        .collect();
+    multi.sort_by_key(|g| g[0]);
     let mut out = vec![String::new(); keys.len()];
     let mut collisions = Vec::new();
-    let mut multi: Vec<&Vec<usize>> = groups.values().filter(|g| g.len() > 1).collect();
-    multi.sort_by_key(|g| g[0]);
     for group in multi {
         collisions.push((group[0], group.len() - 1));
         let digests: Vec<String> = group.iter().map(|&i| digest(i)).collect();
@@ -338,7 +340,8 @@ pub fn assign_discriminators<K: std::hash::Hash + Eq>(
 pub struct PreparedLabels {
     /// Identity label block per certificate (snapshot order).
     pub certs: Vec<String>,
-    /// `x509_cert_info` label block per certificate.
+    /// The extra `x509_cert_info` pairs per certificate (appended to the
+    /// identity block on output).
     pub info: Vec<String>,
     /// Identity label block per error (deduplicated; snapshot order).
     pub errors: Vec<String>,
@@ -354,11 +357,16 @@ pub fn prepare(certs: &[CertEntry], errors: &[ErrorEntry], cfg: &MetricsConfig) 
             .map(|c| c.source.as_ref())
             .chain(errors.iter().map(|e| &e.source)),
     );
-    let values: Vec<Vec<String>> = certs
+    // The base block (all labels but the discriminator) is the collision key.
+    let bases: Vec<String> = certs
         .iter()
-        .map(|c| schema.values(Some(&c.cert), &c.source, cfg))
+        .map(|c| {
+            let mut b = String::with_capacity(640);
+            schema.encode_base(Some(&c.cert), &c.source, cfg, &mut b);
+            b
+        })
         .collect();
-    let (disc, groups) = assign_discriminators(&values, |i| {
+    let (disc, groups) = assign_discriminators(&bases, |i| {
         discriminator_digest(
             &certs[i].cert.der,
             &certs[i].source,
@@ -371,15 +379,12 @@ pub fn prepare(certs: &[CertEntry], errors: &[ErrorEntry], cfg: &MetricsConfig) 
             .entry(certs[first].source.kind.as_str())
             .or_insert(0) += extra as u64;
     }
-    let mut prepared_certs = Vec::with_capacity(certs.len());
     let mut info = Vec::with_capacity(certs.len());
-    for ((entry, vals), d) in certs.iter().zip(&values).zip(&disc) {
-        let block = schema.encode(vals, d);
+    for entry in certs {
         let c = &entry.cert;
         let key_bits = c.key_bits.to_string();
         let dns = join_dns_names(&c.dns_names, cfg.max_dns_names_in_label);
-        let mut ib = String::with_capacity(block.len() + 256);
-        ib.push_str(&block);
+        let mut ib = String::with_capacity(256);
         encode_pairs(
             INFO_LABELS.iter().copied().zip([
                 c.sha256_fingerprint.as_str(),
@@ -393,21 +398,32 @@ pub fn prepare(certs: &[CertEntry], errors: &[ErrorEntry], cfg: &MetricsConfig) 
             ]),
             &mut ib,
         );
-        prepared_certs.push(block);
         info.push(ib);
     }
+    let prepared_certs: Vec<String> = bases
+        .into_iter()
+        .zip(&disc)
+        .map(|(b, d)| with_discriminator(b, d))
+        .collect();
     // Errors: one `x509_cert_error` series per distinct label set (several
     // errors of one object merge into one series of value 1). A label set that
     // equals a certificate's gets a discriminator derived from the location.
-    let cert_blocks: BTreeSet<&str> = prepared_certs.iter().map(String::as_str).collect();
-    let mut seen = BTreeSet::new();
+    // Only certificates with an empty serial can share an error's label set
+    // (errors have every certificate field empty).
+    let cert_blocks: HashSet<&str> = prepared_certs
+        .iter()
+        .map(String::as_str)
+        .filter(|b| b.starts_with("serial_number=\"\","))
+        .collect();
+    let mut seen = HashSet::new();
     let mut error_blocks = Vec::new();
     for e in errors {
-        let vals = schema.values(None, &e.source, cfg);
-        let mut block = schema.encode(&vals, "");
+        let mut base = String::with_capacity(640);
+        schema.encode_base(None, &e.source, cfg, &mut base);
+        let mut block = with_discriminator(base.clone(), "");
         if cert_blocks.contains(block.as_str()) {
             let d = discriminator_digest(b"error", &e.source, 0);
-            block = schema.encode(&vals, &d[..DISCRIMINATOR_LEN]);
+            block = with_discriminator(base, &d[..DISCRIMINATOR_LEN]);
         }
         if seen.insert(block.clone()) {
             error_blocks.push(block);

@@ -64,27 +64,30 @@ pub fn render(
     now_unix: f64,
     openmetrics: bool,
 ) -> String {
-    let om = render_openmetrics(snap, cfg, now_unix).unwrap_or_else(|_| {
+    match render_with(snap, cfg, now_unix, openmetrics) {
+        Ok(s) => s,
         // Writing into a String cannot fail; keep a valid exposition anyway.
-        render_openmetrics(None, cfg, now_unix).unwrap_or_else(|_| "# EOF\n".to_string())
-    });
-    if openmetrics {
-        om
-    } else {
-        text::openmetrics_to_text(&om)
+        Err(_) => render_with(None, cfg, now_unix, openmetrics).unwrap_or_default(),
     }
 }
 
-fn render_openmetrics(
+fn render_with(
     snap: Option<&Snapshot>,
     cfg: &MetricsConfig,
     now_unix: f64,
+    openmetrics: bool,
 ) -> Result<String, std::fmt::Error> {
     let collector = SnapshotCollector::build(snap, cfg, now_unix);
+    let mut out = String::with_capacity(collector.size_hint());
     let mut registry = Registry::default();
     registry.register_collector(Box::new(collector));
-    let mut out = String::new();
-    prometheus_client::encoding::text::encode(&mut out, &registry)?;
+    if openmetrics {
+        prometheus_client::encoding::text::encode(&mut out, &registry)?;
+    } else {
+        let mut w = text::TextWriter::new(&mut out);
+        prometheus_client::encoding::text::encode(&mut w, &registry)?;
+        w.finish();
+    }
     Ok(out)
 }
 

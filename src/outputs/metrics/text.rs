@@ -9,39 +9,74 @@
 //! * HELP escaping: OpenMetrics escapes `\`, `"` and line feed, 0.0.4 only `\`
 //!   and line feed, so `\"` is turned back into `"`.
 //!
+//! Conversion happens while prometheus-client writes ([`TextWriter`]).
 //! Sample lines are copied verbatim: label value escaping (`\\`, `\"`, `\n`) and
 //! number syntax are the same in both formats.
+
+use std::fmt::Write as _;
 
 /// Convert an OpenMetrics exposition (as written by prometheus-client) to the
 /// Prometheus text format 0.0.4.
 pub fn openmetrics_to_text(om: &str) -> String {
     let mut out = String::with_capacity(om.len());
-    // HELP precedes TYPE: hold it until the TYPE line tells how to rename.
-    let mut pending_help: Option<(&str, &str)> = None;
-    let mut rest = om;
-    while !rest.is_empty() {
-        // Copy the run of sample lines up to the next comment line in one go.
-        let next_comment = if rest.starts_with('#') {
-            0
-        } else {
-            match rest.find("\n#") {
-                Some(i) => i + 1,
-                None => rest.len(),
-            }
-        };
-        if next_comment > 0 {
-            out.push_str(&rest[..next_comment]);
-            rest = &rest[next_comment..];
-            continue;
+    let mut w = TextWriter::new(&mut out);
+    // Writing into a String cannot fail.
+    let _ = w.write_str(om);
+    w.finish();
+    out
+}
+
+/// A [`std::fmt::Write`] adapter that receives OpenMetrics text (in chunks of
+/// any size) and appends its Prometheus 0.0.4 conversion to a `String`, so the
+/// encoder's output is converted while it is written, without a second pass.
+/// Sample lines are passed through; only comment lines are buffered.
+#[derive(Debug)]
+pub struct TextWriter<'a> {
+    out: &'a mut String,
+    at_line_start: bool,
+    in_comment: bool,
+    comment: String,
+    pending_help: Option<(String, String)>,
+}
+
+impl<'a> TextWriter<'a> {
+    pub fn new(out: &'a mut String) -> Self {
+        TextWriter {
+            out,
+            at_line_start: true,
+            in_comment: false,
+            comment: String::new(),
+            pending_help: None,
         }
-        let (line, tail) = match rest.find('\n') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, ""),
-        };
-        rest = tail;
+    }
+
+    /// Flush an unterminated last comment line (not produced by
+    /// prometheus-client, handled for completeness).
+    pub fn finish(mut self) {
+        if self.in_comment {
+            let line = std::mem::take(&mut self.comment);
+            self.comment_line(&line);
+        }
+        if let Some((name, text)) = self.pending_help.take() {
+            self.push_help(&name, &text);
+        }
+    }
+
+    fn push_help(&mut self, name: &str, text: &str) {
+        self.out.push_str("# HELP ");
+        self.out.push_str(name);
+        self.out.push(' ');
+        self.out.push_str(&text.replace("\\\"", "\""));
+        self.out.push('\n');
+    }
+
+    fn comment_line(&mut self, line: &str) {
         if let Some(h) = line.strip_prefix("# HELP ") {
             let (name, text) = h.split_once(' ').unwrap_or((h, ""));
-            pending_help = Some((name, text));
+            if let Some((n, t)) = self.pending_help.take() {
+                self.push_help(&n, &t);
+            }
+            self.pending_help = Some((name.to_string(), text.to_string()));
         } else if let Some(t) = line.strip_prefix("# TYPE ") {
             let (name, typ) = t.split_once(' ').unwrap_or((t, "untyped"));
             let (name, typ) = match typ {
@@ -50,31 +85,62 @@ pub fn openmetrics_to_text(om: &str) -> String {
                 "unknown" => (name.to_string(), "untyped"),
                 other => (name.to_string(), other),
             };
-            if let Some((_, text)) = pending_help.take() {
-                out.push_str("# HELP ");
-                out.push_str(&name);
-                out.push(' ');
-                out.push_str(&text.replace("\\\"", "\""));
-                out.push('\n');
+            if let Some((_, text)) = self.pending_help.take() {
+                self.push_help(&name, &text);
             }
-            out.push_str("# TYPE ");
-            out.push_str(&name);
-            out.push(' ');
-            out.push_str(typ);
-            out.push('\n');
+            self.out.push_str("# TYPE ");
+            self.out.push_str(&name);
+            self.out.push(' ');
+            self.out.push_str(typ);
+            self.out.push('\n');
         } else if line == "# EOF" || line.starts_with("# UNIT ") {
             // Not part of 0.0.4.
         } else {
-            out.push_str(line);
-            out.push('\n');
+            self.out.push_str(line);
+            self.out.push('\n');
         }
     }
-    out
+}
+
+impl std::fmt::Write for TextWriter<'_> {
+    fn write_str(&mut self, mut s: &str) -> std::fmt::Result {
+        while !s.is_empty() {
+            if self.at_line_start {
+                self.in_comment = s.starts_with('#');
+                self.at_line_start = false;
+            }
+            let (chunk, eol) = match s.find('\n') {
+                Some(i) => (&s[..i], true),
+                None => (s, false),
+            };
+            s = &s[chunk.len() + usize::from(eol)..];
+            if self.in_comment {
+                self.comment.push_str(chunk);
+                if eol {
+                    let line = std::mem::take(&mut self.comment);
+                    self.comment_line(&line);
+                    self.comment = line;
+                    self.comment.clear();
+                }
+            } else {
+                self.out.push_str(chunk);
+                if eol {
+                    self.out.push('\n');
+                }
+            }
+            if eol {
+                self.at_line_start = true;
+                self.in_comment = false;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::openmetrics_to_text;
+    use super::{openmetrics_to_text, TextWriter};
+    use std::fmt::Write;
 
     #[test]
     fn converts_metadata() {
@@ -87,6 +153,27 @@ mod tests {
             "# HELP a_seconds Some \"help\".\n# TYPE a_seconds gauge\na_seconds 1.5\n\
 # HELP c_total Errors.\n# TYPE c_total counter\nc_total{r=\"x\\\"y\"} 3\n\
 # HELP b_info Build.\n# TYPE b_info gauge\nb_info{v=\"1\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn converts_in_arbitrary_chunks() {
+        let om = "# HELP c Errors.\n# TYPE c counter\nc_total{r=\"#x\"} 3\n# HELP g G.\n# TYPE g gauge\ng 1\n# EOF\n";
+        let whole = openmetrics_to_text(om);
+        for size in 1..8 {
+            let mut out = String::new();
+            let mut w = TextWriter::new(&mut out);
+            let chars: Vec<char> = om.chars().collect();
+            for piece in chars.chunks(size) {
+                let piece: String = piece.iter().collect();
+                w.write_str(&piece).unwrap();
+            }
+            w.finish();
+            assert_eq!(out, whole, "chunk size {size}");
+        }
+        assert_eq!(
+            whole,
+            "# HELP c_total Errors.\n# TYPE c_total counter\nc_total{r=\"#x\"} 3\n# HELP g G.\n# TYPE g gauge\ng 1\n"
         );
     }
 
