@@ -570,4 +570,71 @@ mod tests {
         assert_eq!(d[0], "f".repeat(64));
         assert_eq!(d[1], format!("{}-2", "f".repeat(64)));
     }
+
+    fn test_cfg() -> MetricsConfig {
+        MetricsConfig {
+            cluster: String::new(),
+            expose_relative: false,
+            expose_per_cert_error: true,
+            expose_not_before: true,
+            expose_expired: true,
+            trim_path_components: 0,
+            max_dns_names_in_label: 10,
+        }
+    }
+
+    fn entry_at(src: &SourceRef, serial: &str, index: usize) -> CertEntry {
+        use crate::model::{KeyAlgorithm, Revocation, Trust};
+        use std::sync::Arc;
+        CertEntry {
+            source: Arc::new(src.clone()),
+            index_in_bundle: index,
+            cert: Arc::new(ParsedCert {
+                subject: Default::default(),
+                issuer: Default::default(),
+                serial_number: serial.into(),
+                serial_hex: String::new(),
+                not_before: 0,
+                not_after: 1,
+                sha256_fingerprint: String::new(),
+                dns_names: Vec::new(),
+                ip_addresses: Vec::new(),
+                key_algorithm: KeyAlgorithm::Unknown,
+                key_bits: 0,
+                signature_algorithm: String::new(),
+                is_ca: false,
+                self_signed: false,
+                der: Arc::from(&b"x"[..]),
+            }),
+            expired: false,
+            trust: Trust::default(),
+            revocation: Revocation::default(),
+        }
+    }
+
+    #[test]
+    fn prepare_counts_collisions_and_separates_errors() {
+        let src = SourceRef::new(SourceKind::File, "f", "/a.pem").with_label("filename", "a.pem");
+        // Three identical entries (indexes differ) and one with an empty serial.
+        let certs = vec![
+            entry_at(&src, "1", 0),
+            entry_at(&src, "1", 1),
+            entry_at(&src, "1", 2),
+            entry_at(&src, "", 3),
+        ];
+        let errors = vec![
+            ErrorEntry::new(src.clone(), crate::model::Reason::BadPem, "x"),
+            ErrorEntry::new(src.clone(), crate::model::Reason::BadDer, "y"),
+        ];
+        let p = prepare(&certs, &errors, &test_cfg());
+        assert_eq!(p.collisions.get("file"), Some(&2));
+        let uniq: BTreeSet<&String> = p.certs.iter().collect();
+        assert_eq!(uniq.len(), 4);
+        assert!(p.certs[3].ends_with("discriminator=\"\""));
+        // Both errors merge into one series, which differs from the empty-serial
+        // certificate's label set thanks to a discriminator.
+        assert_eq!(p.errors.len(), 1);
+        assert!(!p.certs.contains(&p.errors[0]));
+        assert!(!p.errors[0].ends_with("discriminator=\"\""));
+    }
 }
