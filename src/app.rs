@@ -205,11 +205,7 @@ fn scan_main(opts: ScanOptions, level: Option<&str>) -> u8 {
 }
 
 /// One complete scan of `cfg`'s sources at `at` (the `scan` and `report` path).
-fn one_scan(
-    rt: &tokio::runtime::Runtime,
-    cfg: &Config,
-    at: chrono::DateTime<Utc>,
-) -> Snapshot {
+fn one_scan(rt: &tokio::runtime::Runtime, cfg: &Config, at: chrono::DateTime<Utc>) -> Snapshot {
     rt.block_on(async {
         let mut scraper = Scraper::new(sources::build_sources(cfg), cfg.scan.source_timeout);
         scraper.scan(at).await

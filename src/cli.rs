@@ -404,9 +404,7 @@ fn parse_at(at: Option<String>) -> Result<Option<DateTime<Utc>>, String> {
         Some(a) => Ok(Some(
             DateTime::parse_from_rfc3339(a.trim())
                 .map_err(|e| {
-                    format!(
-                        "--at {a:?}: not an RFC 3339 instant ({e}); e.g. 2026-11-23T10:00:00Z"
-                    )
+                    format!("--at {a:?}: not an RFC 3339 instant ({e}); e.g. 2026-11-23T10:00:00Z")
                 })?
                 .with_timezone(&Utc),
         )),

@@ -641,6 +641,9 @@ async fn report_api_formats() {
     let r = get(srv.addr, "/api/v1/report?format=HTML%00").await;
     assert_eq!(r.status, 400);
     assert!(r.body.contains("unknown report format"));
-    assert_eq!(req(srv.addr, "POST", "/api/v1/report", &[]).await.status, 405);
+    assert_eq!(
+        req(srv.addr, "POST", "/api/v1/report", &[]).await.status,
+        405
+    );
     srv.shutdown().await;
 }

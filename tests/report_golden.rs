@@ -4,6 +4,8 @@
 //! Regenerate with `UPDATE_GOLDEN=1 cargo test --test report_golden` and review
 //! the diff.
 
+mod support_rfc4180;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use certvigil::model::{
 };
 use certvigil::outputs::report::{self, FindingId, ReportFormat};
 use chrono::{TimeZone, Utc};
+use support_rfc4180::parse_rfc4180;
 
 const DAY: i64 = 86_400;
 
@@ -140,22 +143,58 @@ pub fn snapshot() -> Snapshot {
     let now = now_t.timestamp();
     let mut s = Snapshot::empty(now_t);
     let certs = vec![
-        base("web.example.com", ts(2026, 9, 1), ts(2027, 3, 1), '1', "/etc/ssl/web.pem"),
+        base(
+            "web.example.com",
+            ts(2026, 9, 1),
+            ts(2027, 3, 1),
+            '1',
+            "/etc/ssl/web.pem",
+        ),
         C {
             dns: &["*.apps.example.com", "apps.example.com"],
-            ..base("apps.example.com", ts(2026, 11, 1), ts(2026, 12, 10), '2', "/etc/ssl/apps|wild.pem")
+            ..base(
+                "apps.example.com",
+                ts(2026, 11, 1),
+                ts(2026, 12, 10),
+                '2',
+                "/etc/ssl/apps|wild.pem",
+            )
         },
-        base("old.example.com", ts(2025, 12, 1), ts(2026, 11, 1), '3', "/etc/ssl/old.pem"),
-        base("future.example.com", now + 5 * DAY, now + 90 * DAY, '4', "/etc/ssl/future.pem"),
+        base(
+            "old.example.com",
+            ts(2025, 12, 1),
+            ts(2026, 11, 1),
+            '3',
+            "/etc/ssl/old.pem",
+        ),
+        base(
+            "future.example.com",
+            now + 5 * DAY,
+            now + 90 * DAY,
+            '4',
+            "/etc/ssl/future.pem",
+        ),
         C {
             revoked: true,
             kind: SourceKind::KubernetesSecret,
             source: "cluster-secrets",
-            ..base("revoked.example.com", ts(2026, 8, 1), ts(2027, 2, 1), '5', "prod/api-tls:tls.crt")
+            ..base(
+                "revoked.example.com",
+                ts(2026, 8, 1),
+                ts(2027, 2, 1),
+                '5',
+                "prod/api-tls:tls.crt",
+            )
         },
         C {
             trust: TrustStatus::Incomplete,
-            ..base("internal.example.com", ts(2026, 10, 1), ts(2027, 1, 15), '6', "/etc/ssl/internal.pem")
+            ..base(
+                "internal.example.com",
+                ts(2026, 10, 1),
+                ts(2027, 1, 15),
+                '6',
+                "/etc/ssl/internal.pem",
+            )
         },
         C {
             self_signed: true,
@@ -163,14 +202,26 @@ pub fn snapshot() -> Snapshot {
             alg: KeyAlgorithm::Rsa,
             bits: 1024,
             sig: "sha1WithRSAEncryption",
-            ..base("legacy \"device\", rack 4\nunit 2", ts(2024, 1, 1), ts(2029, 1, 1), '7', "/etc/ssl/legacy.pem")
+            ..base(
+                "legacy \"device\", rack 4\nunit 2",
+                ts(2024, 1, 1),
+                ts(2029, 1, 1),
+                '7',
+                "/etc/ssl/legacy.pem",
+            )
         },
         C {
             alg: KeyAlgorithm::Rsa,
             bits: 2048,
             sig: "md5WithRSAEncryption",
             trust: TrustStatus::Untrusted,
-            ..base("md5.example.com", ts(2026, 6, 1), ts(2027, 6, 1), '8', "/etc/ssl/md5.pem")
+            ..base(
+                "md5.example.com",
+                ts(2026, 6, 1),
+                ts(2027, 6, 1),
+                '8',
+                "/etc/ssl/md5.pem",
+            )
         },
         C {
             ca: true,
@@ -178,9 +229,21 @@ pub fn snapshot() -> Snapshot {
             alg: KeyAlgorithm::Rsa,
             bits: 4096,
             sig: "sha1WithRSAEncryption",
-            ..base("Example Root CA", ts(2016, 1, 1), ts(2036, 1, 1), '9', "/etc/ssl/root.pem")
+            ..base(
+                "Example Root CA",
+                ts(2016, 1, 1),
+                ts(2036, 1, 1),
+                '9',
+                "/etc/ssl/root.pem",
+            )
         },
-        base("exact398.example.com", now - DAY, now - DAY + 398 * DAY, 'a', "/etc/ssl/exact398.pem"),
+        base(
+            "exact398.example.com",
+            now - DAY,
+            now - DAY + 398 * DAY,
+            'a',
+            "/etc/ssl/exact398.pem",
+        ),
     ];
     s.certificates = certs.into_iter().map(|c| entry(c, now)).collect();
     s.errors.push(ErrorEntry::new(
@@ -199,7 +262,9 @@ fn cfg() -> ReportConfig {
 }
 
 fn golden(name: &str, out: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, out).unwrap();
     }
@@ -262,72 +327,6 @@ fn every_finding_id_is_exercised() {
     );
 }
 
-/// A strict RFC 4180 reader: CRLF record ends (also after the last record), fields
-/// quoted with `"` when they contain `,`, `"`, CR or LF, doubled quotes inside;
-/// rejects bare CR/LF outside quotes, quotes inside unquoted fields, characters
-/// after a closing quote, an unterminated quote and a missing final CRLF.
-fn parse_rfc4180(s: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut records = Vec::new();
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = s.char_indices().peekable();
-    #[derive(PartialEq)]
-    enum St {
-        FieldStart,
-        Unquoted,
-        Quoted,
-        AfterQuote,
-    }
-    let mut st = St::FieldStart;
-    while let Some((i, c)) = chars.next() {
-        match st {
-            St::Quoted => {
-                if c == '"' {
-                    if chars.peek().map(|p| p.1) == Some('"') {
-                        chars.next();
-                        cur.push('"');
-                    } else {
-                        st = St::AfterQuote;
-                    }
-                } else {
-                    cur.push(c);
-                }
-            }
-            _ => match c {
-                '"' if st == St::FieldStart => st = St::Quoted,
-                '"' => return Err(format!("quote inside an unquoted field at {i}")),
-                ',' => {
-                    fields.push(std::mem::take(&mut cur));
-                    st = St::FieldStart;
-                }
-                '\r' => {
-                    if chars.next().map(|p| p.1) != Some('\n') {
-                        return Err(format!("bare CR at {i}"));
-                    }
-                    fields.push(std::mem::take(&mut cur));
-                    records.push(std::mem::take(&mut fields));
-                    st = St::FieldStart;
-                }
-                '\n' => return Err(format!("bare LF at {i}")),
-                _ if st == St::AfterQuote => {
-                    return Err(format!("character after closing quote at {i}"))
-                }
-                c => {
-                    cur.push(c);
-                    st = St::Unquoted;
-                }
-            },
-        }
-    }
-    if st == St::Quoted {
-        return Err("unterminated quoted field".into());
-    }
-    if !fields.is_empty() || !cur.is_empty() {
-        return Err("last record not terminated by CRLF".into());
-    }
-    Ok(records)
-}
-
 #[test]
 fn strict_parser_rejects_malformed_csv() {
     assert!(parse_rfc4180("a,b\r\n").is_ok());
@@ -368,7 +367,10 @@ fn csv_report_is_rfc4180_one_row_per_certificate() {
         .iter()
         .find(|r| r[col("subject_cn")].starts_with("legacy"))
         .unwrap();
-    assert_eq!(legacy[col("subject_cn")], "legacy \"device\", rack 4\nunit 2");
+    assert_eq!(
+        legacy[col("subject_cn")],
+        "legacy \"device\", rack 4\nunit 2"
+    );
     assert_eq!(
         legacy[col("findings")],
         "self_signed_leaf;weak_rsa_key;weak_signature_sha1;long_validity"

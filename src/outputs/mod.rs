@@ -4,6 +4,6 @@
 pub mod csv;
 pub mod http;
 pub mod json;
-pub mod report;
 pub mod metrics;
+pub mod report;
 pub mod table;

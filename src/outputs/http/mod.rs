@@ -439,9 +439,7 @@ async fn report_page(state: &HttpState, query: &str) -> Resp {
                 let shown: String = f.chars().take(64).collect();
                 return text(
                     StatusCode::BAD_REQUEST,
-                    format!(
-                        "unknown report format {shown:?}; use one of: json, csv, md, html\n"
-                    ),
+                    format!("unknown report format {shown:?}; use one of: json, csv, md, html\n"),
                 );
             }
         },
@@ -570,7 +568,10 @@ mod tests {
         assert_eq!(query_format(""), None);
         assert_eq!(query_format("format=csv").as_deref(), Some("csv"));
         assert_eq!(query_format("a=1&format=md").as_deref(), Some("md"));
-        assert_eq!(query_format("format=json&format=html").as_deref(), Some("html"));
+        assert_eq!(
+            query_format("format=json&format=html").as_deref(),
+            Some("html")
+        );
         assert_eq!(query_format("format=%68tml").as_deref(), Some("html"));
         assert_eq!(query_format("format").as_deref(), Some(""));
         assert_eq!(query_format("formats=csv"), None);

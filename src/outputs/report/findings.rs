@@ -248,10 +248,7 @@ fn evaluate(e: &CertEntry, now: i64, window: i64) -> Vec<(FindingId, String)> {
     if c.key_algorithm == KeyAlgorithm::Rsa && c.key_bits > 0 && c.key_bits < MIN_RSA_BITS {
         out.push((
             FindingId::WeakRsaKey,
-            format!(
-                "RSA key of {} bits (minimum {MIN_RSA_BITS})",
-                c.key_bits
-            ),
+            format!("RSA key of {} bits (minimum {MIN_RSA_BITS})", c.key_bits),
         ));
     }
     let trust_anchor = c.self_signed && c.is_ca;
@@ -298,8 +295,7 @@ mod tests {
 
     use super::*;
     use crate::model::{
-        DistinguishedName, ParsedCert, Revocation, RevocationMethod, SourceKind, SourceRef,
-        Trust,
+        DistinguishedName, ParsedCert, Revocation, RevocationMethod, SourceKind, SourceRef, Trust,
     };
 
     const NOW: i64 = 1_795_428_000; // 2026-11-23T10:00:00Z
@@ -367,7 +363,10 @@ mod tests {
         e.expired = true;
         assert_eq!(ids(&e), ["expired"]);
         // Window boundary: exactly 28 days is inside, one second more is outside.
-        assert_eq!(ids(&with(|c| c.not_after = NOW + WINDOW)), ["expiring_soon"]);
+        assert_eq!(
+            ids(&with(|c| c.not_after = NOW + WINDOW)),
+            ["expiring_soon"]
+        );
         assert!(ids(&with(|c| c.not_after = NOW + WINDOW + 1)).is_empty());
         // Not yet valid.
         let e = with(|c| c.not_before = NOW + 1);
@@ -421,10 +420,7 @@ mod tests {
 
     #[test]
     fn self_signed_leaf_ca_exemption() {
-        assert_eq!(
-            ids(&with(|c| c.self_signed = true)),
-            ["self_signed_leaf"]
-        );
+        assert_eq!(ids(&with(|c| c.self_signed = true)), ["self_signed_leaf"]);
         assert!(ids(&with(|c| {
             c.self_signed = true;
             c.is_ca = true;

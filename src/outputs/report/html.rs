@@ -36,6 +36,9 @@ code{font-size:.95em}
 .sev.critical{background:#fbd5d5;color:#8a1111}.sev.warning{background:#fdefc3;color:#6b4a00}.sev.info{background:#d6e6f7;color:#0d3f73}
 tr.expired td.st{background:#fbd5d5}tr.expiring_soon td.st{background:#fdefc3}tr.not_yet_valid td.st{background:#e6dcf5}tr.valid td.st{background:#d5efd6}
 .none{color:#2e7d32}
+table.inv{font-size:.78em}
+td.fp{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all;min-width:9em;max-width:12em}
+td.ids .sev{display:inline-block;margin:1px 0}
 @media print{
  body{margin:0;font-size:9pt}
  .cards{gap:.3em}
@@ -105,7 +108,11 @@ pub fn render(report: &Report<'_>) -> String {
             "warning",
             s.by_trust.get("untrusted") + s.by_trust.get("incomplete"),
         ),
-        ("Critical findings", "critical", s.by_severity.get("critical")),
+        (
+            "Critical findings",
+            "critical",
+            s.by_severity.get("critical"),
+        ),
         ("Warning findings", "warning", s.by_severity.get("warning")),
         ("Info findings", "info", s.by_severity.get("info")),
         ("Read errors", "", s.errors),
@@ -200,7 +207,7 @@ pub fn render(report: &Report<'_>) -> String {
         "<h2 id=\"inventory\">Certificates ({})</h2>",
         snap.certificates.len()
     );
-    h.push_str("<table class=\"full\" id=\"certificates\"><thead><tr><th>#</th><th>status</th><th>days left</th><th>owner / location</th><th>subject</th><th>issuer</th><th>valid from</th><th>valid until</th><th>key</th><th>signature</th><th>SANs</th><th>trust</th><th>revocation</th><th>findings</th><th>fingerprint / serial</th></tr></thead><tbody>\n");
+    h.push_str("<table class=\"full inv\" id=\"certificates\"><thead><tr><th>#</th><th>status</th><th>days left</th><th>owner / location</th><th>subject</th><th>issuer</th><th>valid from</th><th>valid until</th><th>key</th><th>signature</th><th>SANs</th><th>trust</th><th>revocation</th><th>findings</th><th>fingerprint / serial</th></tr></thead><tbody>\n");
     for (i, e) in snap.certificates.iter().enumerate() {
         let c = &e.cert;
         let status = expiry_status(e, report.now, report.window_secs);
@@ -246,8 +253,8 @@ pub fn render(report: &Report<'_>) -> String {
 <td class=\"num\">{n}</td><td class=\"st\">{status}</td><td class=\"num\">{days}</td>\
 <td class=\"wrap\">{kind}/{sname}<br>{loc}{idx}</td><td class=\"wrap\">{subject}{ca}</td><td class=\"wrap\">{issuer}</td>\
 <td>{nb}</td><td>{na}</td><td>{ka} {kb}</td><td>{sig}</td><td class=\"wrap\">{sans}</td>\
-<td class=\"wrap\">{ts}<br><span class=\"muted\">{td}</span></td><td>{rev}</td><td>{findings}</td>\
-<td class=\"wrap\"><code>{fp}</code><br>serial {serial}</td></tr>",
+<td class=\"wrap\">{ts}<br><span class=\"muted\">{td}</span></td><td>{rev}</td><td class=\"ids\">{findings}</td>\
+<td class=\"fp\">{fp}<br>serial {serial}</td></tr>",
             n = i + 1,
             days = days_left(c.not_after, report.now),
             kind = escape(e.source.kind.as_str()),

@@ -36,7 +36,10 @@ fn row(out: &mut String, cells: &[String]) {
 }
 
 fn header(out: &mut String, names: &[&str]) {
-    row(out, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+    row(
+        out,
+        &names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+    );
     out.push('|');
     for _ in names {
         out.push_str("---|");
@@ -119,7 +122,13 @@ pub fn render(report: &Report<'_>) -> String {
     } else {
         header(
             &mut m,
-            &["severity", "id", "location", "message", "sha256 fingerprint"],
+            &[
+                "severity",
+                "id",
+                "location",
+                "message",
+                "sha256 fingerprint",
+            ],
         );
         let mut rows: Vec<(usize, &super::Finding)> = report
             .per_certificate

@@ -8,8 +8,7 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::model::{
-    DistinguishedName, ErrorEntry, KeyAlgorithm, ParsedCert, Reason, Revocation, SourceRef,
-    Trust,
+    DistinguishedName, ErrorEntry, KeyAlgorithm, ParsedCert, Reason, Revocation, SourceRef, Trust,
 };
 
 const DAY: i64 = 86_400;
@@ -83,7 +82,10 @@ fn hostile() -> &'static str {
 
 #[test]
 fn json_embeds_inventory_then_summary_and_findings() {
-    let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap().timestamp();
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .unwrap()
+        .timestamp();
     let s = snap_with(vec![
         cert("a", "CA1", now - DAY, now + 5 * DAY),
         cert("b", "CA1", now - 10 * DAY, now - DAY),
@@ -142,7 +144,10 @@ fn json_embeds_inventory_then_summary_and_findings() {
 
 #[test]
 fn warning_window_comes_from_config() {
-    let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap().timestamp();
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .unwrap()
+        .timestamp();
     let s = snap_with(vec![cert("a", "CA", now - DAY, now + 20 * DAY)]);
     let short = ReportConfig {
         warning_window: Duration::from_secs(14 * 86_400),
@@ -153,7 +158,10 @@ fn warning_window_comes_from_config() {
 
 #[test]
 fn every_format_shows_the_same_ids() {
-    let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap().timestamp();
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .unwrap()
+        .timestamp();
     let mut weak = cert("weak", "CA", now - 1000 * DAY, now + 10 * DAY);
     weak.key_algorithm = KeyAlgorithm::Rsa;
     weak.key_bits = 1024;
@@ -187,7 +195,10 @@ fn every_format_shows_the_same_ids() {
 
 #[test]
 fn hostile_values_are_escaped_in_html_and_markdown() {
-    let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap().timestamp();
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .unwrap()
+        .timestamp();
     let mut c = cert(hostile(), hostile(), now - DAY, now - 1);
     c.dns_names = vec![hostile().into()];
     c.signature_algorithm = hostile().into();
@@ -201,7 +212,9 @@ fn hostile_values_are_escaped_in_html_and_markdown() {
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;|x"));
     assert_eq!(html.matches("<tr class=").count(), 1);
     // No external resources: nothing is fetched when the file is opened.
-    for needle in ["<link", "<script", "<img", "src=", "href=", "@import", "url("] {
+    for needle in [
+        "<link", "<script", "<img", "src=", "href=", "@import", "url(",
+    ] {
         assert!(!html.contains(needle), "HTML contains {needle}");
     }
     let md = render(&s, &cfg(), ReportFormat::Md);
@@ -224,7 +237,10 @@ fn hostile_values_are_escaped_in_html_and_markdown() {
     assert_eq!(cols(table[0]), cols(table[2]), "{}", table[2]);
     // The heading-looking text stays inside its cell (no line starts with '#' but ours).
     for l in md.lines().filter(|l| l.starts_with('#')) {
-        assert!(l.starts_with("# Certificate") || l.starts_with("## "), "{l}");
+        assert!(
+            l.starts_with("# Certificate") || l.starts_with("## "),
+            "{l}"
+        );
     }
 }
 
