@@ -6,7 +6,7 @@
 #                                     docker build -t certvigil .
 #   prebuilt                        copies a host-built static binary from the build
 #                                   context; needs no image at all (only `scratch`):
-#                                     RUSTFLAGS="-C target-feature=+crt-static" \
+#                                     RUSTFLAGS="-C target-feature=+crt-static" CARGO_PROFILE_RELEASE_STRIP=debuginfo \
 #                                       cargo build --release --target x86_64-unknown-linux-gnu \
 #                                       --target-dir target/static
 #                                     mkdir ctx && cp target/static/x86_64-unknown-linux-gnu/release/certvigil ctx/
@@ -59,7 +59,7 @@ COPY ${CERTVIGIL_BIN} /certvigil
 FROM ${RUST_IMAGE} AS builder
 WORKDIR /src
 COPY . .
-RUN RUSTFLAGS="-C target-feature=+crt-static" \
+RUN RUSTFLAGS="-C target-feature=+crt-static" CARGO_PROFILE_RELEASE_STRIP=debuginfo \
         cargo build --release --locked --target x86_64-unknown-linux-gnu \
     && cp target/x86_64-unknown-linux-gnu/release/certvigil /certvigil \
     && /certvigil --version
