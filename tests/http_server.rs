@@ -384,7 +384,7 @@ async fn json_api() {
 async fn not_found_and_method_not_allowed() {
     let srv = start(None).await;
     assert_eq!(get(srv.addr, "/nope").await.status, 404);
-    assert_eq!(get(srv.addr, "/api/v1/report").await.status, 404);
+    assert_eq!(get(srv.addr, "/api/v1/nope").await.status, 404);
     assert_eq!(get(srv.addr, "/metrics/").await.status, 404);
     let r = req(srv.addr, "POST", "/metrics", &[]).await;
     assert_eq!(r.status, 405);
