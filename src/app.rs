@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, error, info, warn};
 
-use crate::checks::policy;
+use crate::checks::{policy, Checker};
 use crate::cli::{self, Command, ConfigSpec, OutputFormat, ScanOptions, ServeOptions};
 use crate::config::{self, Config};
 use crate::inventory::{Snapshot, SnapshotCell};
@@ -161,8 +161,16 @@ fn scan_main(opts: ScanOptions, level: Option<&str>) -> u8 {
         Err(code) => return code,
     };
     let at = opts.at.unwrap_or_else(Utc::now);
+    let checker = match Checker::new(&cfg.trust, &cfg.revocation) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("certvigil: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let snap = rt.block_on(async {
-        let mut scraper = Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout);
+        let mut scraper = Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout)
+            .with_checker(checker);
         scraper.scan(at).await
     });
     let window = i64::try_from(cfg.report.warning_window.as_secs()).unwrap_or(i64::MAX);
@@ -318,7 +326,15 @@ pub fn reload(
             warn!("server settings (listen address, web configuration) changed: they take effect after a restart");
         }
     }
+    let checker = match Checker::new(&cfg.trust, &cfg.revocation) {
+        Ok(c) => c,
+        Err(text) => {
+            error!(problem = %text, "configuration reload rejected; keeping the last good configuration");
+            return Err(text);
+        }
+    };
     scraper.reconfigure(sources::build_sources(&cfg), cfg.scan.source_timeout);
+    scraper.set_checker(checker);
     let new = Arc::new(cfg.clone());
     match shared.write() {
         Ok(mut g) => *g = new,
@@ -431,7 +447,15 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(8);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-    let scraper = Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout);
+    let checker = match Checker::new(&cfg.trust, &cfg.revocation) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let scraper =
+        Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout).with_checker(checker);
     let scraper_task = tokio::spawn(scraper_loop(
         spec,
         scraper,
