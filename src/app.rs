@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, error, info, warn};
 
-use crate::checks::policy;
+use crate::checks::{policy, Checker};
 use crate::cli::{
     self, Command, ConfigSpec, HealthcheckOptions, OutputFormat, ReportOptions, ScanOptions,
     ServeOptions,
@@ -166,7 +166,10 @@ fn scan_main(opts: ScanOptions, level: Option<&str>) -> u8 {
         Err(code) => return code,
     };
     let at = opts.at.unwrap_or_else(Utc::now);
-    let snap = one_scan(&rt, &cfg, at);
+    let snap = match one_scan(&rt, &cfg, at) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let window = i64::try_from(cfg.report.warning_window.as_secs()).unwrap_or(i64::MAX);
     let mut text = match opts.format {
         OutputFormat::Table => {
@@ -205,11 +208,21 @@ fn scan_main(opts: ScanOptions, level: Option<&str>) -> u8 {
 }
 
 /// One complete scan of `cfg`'s sources at `at` (the `scan` and `report` path).
-fn one_scan(rt: &tokio::runtime::Runtime, cfg: &Config, at: chrono::DateTime<Utc>) -> Snapshot {
-    rt.block_on(async {
-        let mut scraper = Scraper::new(sources::build_sources(cfg), cfg.scan.source_timeout);
+/// One scan with every configured source and check (scan and report commands).
+fn one_scan(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    at: chrono::DateTime<Utc>,
+) -> Result<Snapshot, u8> {
+    let checker = Checker::new(&cfg.trust, &cfg.revocation).map_err(|e| {
+        eprintln!("certvigil: {e}");
+        EXIT_USAGE
+    })?;
+    Ok(rt.block_on(async {
+        let mut scraper = Scraper::new(sources::build_sources(cfg), cfg.scan.source_timeout)
+            .with_checker(checker);
         scraper.scan(at).await
-    })
+    }))
 }
 
 // ----------------------------------------------------------------------------
@@ -230,7 +243,10 @@ fn report_main(opts: ReportOptions, level: Option<&str>) -> u8 {
         Err(code) => return code,
     };
     let at = opts.at.unwrap_or_else(Utc::now);
-    let snap = one_scan(&rt, &cfg, at);
+    let snap = match one_scan(&rt, &cfg, at) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let text = report::render(&snap, &cfg.report, opts.format);
     match &opts.output {
         Some(path) => {
@@ -461,7 +477,15 @@ pub fn reload(
             warn!("server settings (listen address, web configuration) changed: they take effect after a restart");
         }
     }
+    let checker = match Checker::new(&cfg.trust, &cfg.revocation) {
+        Ok(c) => c,
+        Err(text) => {
+            error!(problem = %text, "configuration reload rejected; keeping the last good configuration");
+            return Err(text);
+        }
+    };
     scraper.reconfigure(sources::build_sources(&cfg), cfg.scan.source_timeout);
+    scraper.set_checker(checker);
     let new = Arc::new(cfg.clone());
     match shared.write() {
         Ok(mut g) => *g = new,
@@ -574,7 +598,15 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(8);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-    let scraper = Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout);
+    let checker = match Checker::new(&cfg.trust, &cfg.revocation) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let scraper =
+        Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout).with_checker(checker);
     let scraper_task = tokio::spawn(scraper_loop(
         spec,
         scraper,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tracing::{debug, info, warn};
 
-use crate::checks;
+use crate::checks::{self, Checker};
 use crate::inventory::{Snapshot, SourceStatus};
 use crate::model::{CertEntry, ErrorEntry, ParsedCert, Reason, SourceKind, SourceRef};
 use crate::parse::{self, ParseOptions};
@@ -36,6 +36,7 @@ pub struct Scraper {
     source_timeout: Duration,
     state: HashMap<String, SourceState>,
     counters: BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>,
+    checker: Checker,
 }
 
 impl Scraper {
@@ -45,6 +46,7 @@ impl Scraper {
             source_timeout,
             state: HashMap::new(),
             counters: BTreeMap::new(),
+            checker: Checker::disabled(),
         };
         s.reconfigure(sources, source_timeout);
         s
@@ -76,6 +78,18 @@ impl Scraper {
         self.counters
             .retain(|(_, name), _| names.contains(name.as_str()));
         self.sources = sources;
+    }
+
+    /// Use `checker` for trust and revocation from the next scan on (built from
+    /// the configuration; replaced on reload, which drops its caches).
+    pub fn set_checker(&mut self, checker: Checker) {
+        self.checker = checker;
+    }
+
+    /// Builder form of [`Scraper::set_checker`].
+    pub fn with_checker(mut self, checker: Checker) -> Self {
+        self.checker = checker;
+        self
     }
 
     fn count(&mut self, e: &ErrorEntry) {
@@ -146,6 +160,20 @@ impl Scraper {
         }
 
         let mut snap = self.build_snapshot(now);
+        let outcome = self.checker.run(&mut snap.certificates, now).await;
+        for e in &outcome.new_errors {
+            self.count(e);
+        }
+        if !outcome.new_errors.is_empty() {
+            for st in &mut snap.sources {
+                if let Some(c) = self.counters.get(&(st.kind, st.name.clone())) {
+                    st.errors_total = c.clone();
+                }
+            }
+        }
+        snap.errors.extend(outcome.errors);
+        snap.crls = outcome.crls;
+        snap.sort();
         snap.scan_duration_seconds = started.elapsed().as_secs_f64();
         snap.completed_at_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -234,6 +234,7 @@ fn snapshot() -> Snapshot {
         ],
         scan_duration_seconds: 0.25,
         completed_at_unix: NOW - 10.0,
+        crls: Vec::new(),
     };
     snap.sort();
     snap

@@ -1,18 +1,223 @@
-//! Checks over parsed certificates at an explicit evaluation instant: expiry now;
-//! chain verification and revocation plug in here (they fill `trust` and
-//! `revocation` of every [`CertEntry`]).
+//! Checks over parsed certificates at an explicit evaluation instant.
+//!
+//! * [`apply`] — expiry (pure, synchronous).
+//! * [`Checker`] — trust chains and revocation over the whole inventory: chain
+//!   building ([`chain`]), CRLs ([`crl`]) and OCSP ([`ocsp`]) fetched with a
+//!   bounded HTTP client ([`fetch`]) and cached ([`revocation`]). Owned by the
+//!   scraper, rebuilt on reconfiguration, run after each scan; `/metrics` only
+//!   ever reads the published snapshot, so slow responders never block it.
+//! * [`policy`] — `scan --fail-within` / `--fail-on`.
+//!
+//! Decisions are pure functions of facts and `now` (`--at`); only
+//! [`revocation`] talks to the network, and never when `offline`.
 
+pub mod chain;
+pub mod crl;
 pub mod expiry;
+pub mod facts;
+pub mod fetch;
+pub mod ocsp;
 pub mod policy;
+pub mod revocation;
+mod roots;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::CertEntry;
+use crate::config::{RevocationConfig, TrustConfig};
+use crate::model::{CertEntry, ErrorEntry, Trust, TrustStatus};
 
-/// Run every check over the inventory at `now`.
+pub use crl::CrlInfo;
+
+/// Run the synchronous checks (expiry) over the inventory at `now`.
 pub fn apply(entries: &mut [CertEntry], now: DateTime<Utc>) {
     let now = now.timestamp();
     for e in entries.iter_mut() {
         e.expired = expiry::is_expired(e.cert.not_after, now);
     }
+}
+
+/// What one run of the [`Checker`] adds to a snapshot.
+#[derive(Debug, Default)]
+pub struct CheckOutcome {
+    /// Every current check error (fetch failures, including cached ones).
+    pub errors: Vec<ErrorEntry>,
+    /// The subset that happened during this run (to be counted once).
+    pub new_errors: Vec<ErrorEntry>,
+    /// CRLs known at this run (local files and fetched), for the CRL metrics.
+    pub crls: Vec<CrlInfo>,
+    /// HTTP requests sent during this run.
+    pub requests: u64,
+}
+
+/// Trust and revocation checker with its caches (facts by fingerprint,
+/// signature results, CRLs by URL, OCSP answers).
+pub struct Checker {
+    enabled: bool,
+    anchors: Arc<chain::Pool>,
+    intermediates: Vec<Arc<facts::Facts>>,
+    facts: HashMap<String, (Option<Arc<facts::Facts>>, u64)>,
+    generation: u64,
+    sigs: chain::SigCache,
+    revocation: revocation::Revoker,
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker")
+            .field("enabled", &self.enabled)
+            .field("anchors", &self.anchors.len())
+            .field("intermediates", &self.intermediates.len())
+            .finish()
+    }
+}
+
+impl Checker {
+    /// A checker that leaves trust `unknown` and revocation `not_checked`
+    /// (library users and unit tests that do not configure trust).
+    pub fn disabled() -> Self {
+        Checker {
+            enabled: false,
+            anchors: Arc::new(chain::Pool::new()),
+            intermediates: Vec::new(),
+            facts: HashMap::new(),
+            generation: 0,
+            sigs: chain::SigCache::default(),
+            revocation: revocation::Revoker::new(&RevocationConfig {
+                methods: Vec::new(),
+                ..RevocationConfig::default()
+            }),
+        }
+    }
+
+    /// Build from the validated configuration: load trust anchors (the
+    /// configured roots, else the system store when enabled), intermediates and
+    /// local CRLs. Unreadable paths or files without certificates are errors.
+    pub fn new(trust: &TrustConfig, rev: &RevocationConfig) -> Result<Self, String> {
+        let mut anchors = chain::Pool::new();
+        if !trust.roots.is_empty() {
+            for f in roots::load_certs(&trust.roots, "trust.roots")? {
+                anchors.add(f);
+            }
+        } else if trust.system_roots {
+            for f in roots::system_roots().iter() {
+                anchors.add(f.clone());
+            }
+        }
+        let intermediates = roots::load_certs(&trust.intermediates, "trust.intermediates")?;
+        let mut revocation = revocation::Revoker::new(rev);
+        revocation.load_local(&rev.crl_files)?;
+        Ok(Checker {
+            enabled: true,
+            anchors: Arc::new(anchors),
+            intermediates,
+            facts: HashMap::new(),
+            generation: 0,
+            sigs: chain::SigCache::default(),
+            revocation,
+        })
+    }
+
+    /// Number of trust anchors.
+    pub fn anchor_count(&self) -> usize {
+        self.anchors.len()
+    }
+
+    /// HTTP requests sent by this checker so far.
+    pub fn requests(&self) -> u64 {
+        self.revocation.requests()
+    }
+
+    fn facts_of(&mut self, e: &CertEntry) -> Option<Arc<facts::Facts>> {
+        let g = self.generation;
+        if let Some(slot) = self.facts.get_mut(&e.cert.sha256_fingerprint) {
+            slot.1 = g;
+            return slot.0.clone();
+        }
+        let f = facts::Facts::from_der(e.cert.der.clone())
+            .ok()
+            .map(Arc::new);
+        self.facts
+            .insert(e.cert.sha256_fingerprint.clone(), (f.clone(), g));
+        f
+    }
+
+    /// Fill `trust` and `revocation` of every entry at `now`.
+    pub async fn run(&mut self, entries: &mut [CertEntry], now: DateTime<Utc>) -> CheckOutcome {
+        if !self.enabled {
+            return CheckOutcome::default();
+        }
+        let now_ts = now.timestamp();
+        self.generation = self.generation.wrapping_add(1);
+        let all: Vec<Option<Arc<facts::Facts>>> =
+            entries.iter().map(|e| self.facts_of(e)).collect();
+        let g = self.generation;
+        self.facts.retain(|_, v| v.1 == g);
+
+        let mut pool = chain::Pool::new();
+        for f in all.iter().flatten() {
+            pool.add(f.clone());
+        }
+        for f in &self.intermediates {
+            pool.add(f.clone());
+        }
+
+        // Chains, once per distinct certificate.
+        let mut verdicts: HashMap<[u8; 32], chain::ChainResult> = HashMap::new();
+        for (e, f) in entries.iter_mut().zip(&all) {
+            let Some(f) = f else {
+                e.trust = Trust {
+                    status: TrustStatus::Unknown,
+                    detail: "certificate could not be decoded for chain verification".into(),
+                };
+                continue;
+            };
+            let r = verdicts
+                .entry(f.fp)
+                .or_insert_with(|| chain::verify(f, &pool, &self.anchors, now_ts, &mut self.sigs));
+            e.trust = Trust {
+                status: r.status,
+                detail: r.detail.clone(),
+            };
+        }
+        self.sigs.end_scan();
+
+        // Revocation for every certificate whose issuer is known.
+        let subjects: Vec<Option<revocation::Subject>> = entries
+            .iter()
+            .zip(&all)
+            .map(|(e, f)| {
+                let f = f.as_ref()?;
+                let v = verdicts.get(&f.fp)?;
+                Some(revocation::Subject {
+                    cert: f.clone(),
+                    issuer: v.issuer.clone(),
+                    source: e.source.clone(),
+                    trust: v.status,
+                })
+            })
+            .collect();
+        let out = self.revocation.run(&subjects, now_ts).await;
+        for (e, r) in entries.iter_mut().zip(out.results) {
+            e.revocation = r;
+        }
+        CheckOutcome {
+            errors: out.errors,
+            new_errors: out.new_errors,
+            crls: out.crls,
+            requests: out.requests,
+        }
+    }
+}
+
+/// Paths named in the configuration (for error messages).
+pub fn describe_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -216,10 +216,7 @@ fn fallback_config() -> Config {
         },
         files: Vec::new(),
         trust: TrustConfig::default(),
-        revocation: RevocationConfig {
-            crl_files: Vec::new(),
-            offline: defaults::REVOCATION_OFFLINE,
-        },
+        revocation: RevocationConfig::default(),
         report: ReportConfig {
             warning_window: defaults::WARNING_WINDOW,
         },

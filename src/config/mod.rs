@@ -112,20 +112,81 @@ pub struct FileSourceConfig {
     pub max_files: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrustConfig {
     /// PEM files or directories of trust anchors; empty = system trust store.
     pub roots: Vec<PathBuf>,
     /// Extra untrusted intermediates for chain building.
     pub intermediates: Vec<PathBuf>,
+    /// Use the system trust store when `roots` is empty. Default true.
+    pub system_roots: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A revocation method, in `revocation.methods` preference order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevocationMethodConfig {
+    Crl,
+    Ocsp,
+}
+
+impl RevocationMethodConfig {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationMethodConfig::Crl => "crl",
+            RevocationMethodConfig::Ocsp => "ocsp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct RevocationConfig {
     /// Local CRL files (PEM or DER).
     pub crl_files: Vec<PathBuf>,
     /// Never fetch CRLs or OCSP over the network.
     pub offline: bool,
+    /// Methods tried in order until one gives a definitive answer. Default
+    /// `[crl, ocsp]`; `[]` disables revocation checking.
+    pub methods: Vec<RevocationMethodConfig>,
+    /// Limit for one CRL download or OCSP exchange. Default 10s.
+    pub fetch_timeout: Duration,
+    /// Largest CRL accepted (bytes). Default 20 MiB.
+    pub max_crl_size: u64,
+    /// Send a nonce with OCSP requests. Default true.
+    pub ocsp_nonce: bool,
+    /// Concurrent requests per CRL/OCSP server (host:port). Default 4.
+    pub max_concurrency_per_host: usize,
+    /// Shortest time a fetched CRL/OCSP answer (or a failure) is reused. Default 5m.
+    pub cache_min_ttl: Duration,
+    /// Longest time a fetched CRL/OCSP answer is reused, even if its
+    /// nextUpdate is later. Default 24h.
+    pub cache_max_ttl: Duration,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        use raw::defaults as d;
+        RevocationConfig {
+            crl_files: Vec::new(),
+            offline: d::REVOCATION_OFFLINE,
+            methods: vec![RevocationMethodConfig::Crl, RevocationMethodConfig::Ocsp],
+            fetch_timeout: d::FETCH_TIMEOUT,
+            max_crl_size: d::MAX_CRL_SIZE,
+            ocsp_nonce: d::OCSP_NONCE,
+            max_concurrency_per_host: d::MAX_CONCURRENCY_PER_HOST,
+            cache_min_ttl: d::CACHE_MIN_TTL,
+            cache_max_ttl: d::CACHE_MAX_TTL,
+        }
+    }
+}
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        TrustConfig {
+            roots: Vec::new(),
+            intermediates: Vec::new(),
+            system_roots: raw::defaults::SYSTEM_ROOTS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

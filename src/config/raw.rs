@@ -36,6 +36,14 @@ pub mod defaults {
     pub const TRY_EMPTY_PASSWORD: bool = true;
     pub const MAX_FILES: usize = 200_000;
     pub const REVOCATION_OFFLINE: bool = false;
+    pub const SYSTEM_ROOTS: bool = true;
+    pub const REVOCATION_METHODS: [&str; 2] = ["crl", "ocsp"];
+    pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const MAX_CRL_SIZE: u64 = 20 << 20;
+    pub const CACHE_MIN_TTL: Duration = Duration::from_secs(5 * 60);
+    pub const CACHE_MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+    pub const OCSP_NONCE: bool = true;
+    pub const MAX_CONCURRENCY_PER_HOST: usize = 4;
     pub const WARNING_WINDOW: Duration = Duration::from_secs(28 * 86_400);
 }
 
@@ -192,6 +200,8 @@ pub struct RawTrust {
     pub roots: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intermediates: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_roots: Option<bool>,
 }
 
 /// `revocation:`
@@ -202,6 +212,28 @@ pub struct RawRevocation {
     pub crl_files: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_crl_size: Option<RawSize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_nonce: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency_per_host: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<RawRevocationCache>,
+}
+
+/// `revocation.cache:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRevocationCache {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ttl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ttl: Option<String>,
 }
 
 /// `report:`
@@ -328,10 +360,26 @@ impl RawConfig {
             trust: Some(RawTrust {
                 roots: paths(&c.trust.roots),
                 intermediates: paths(&c.trust.intermediates),
+                system_roots: Some(c.trust.system_roots),
             }),
             revocation: Some(RawRevocation {
                 crl_files: paths(&c.revocation.crl_files),
                 offline: Some(c.revocation.offline),
+                methods: Some(
+                    c.revocation
+                        .methods
+                        .iter()
+                        .map(|m| m.as_str().to_string())
+                        .collect(),
+                ),
+                fetch_timeout: Some(format_duration(c.revocation.fetch_timeout)),
+                max_crl_size: Some(RawSize::Bytes(c.revocation.max_crl_size)),
+                ocsp_nonce: Some(c.revocation.ocsp_nonce),
+                max_concurrency_per_host: Some(c.revocation.max_concurrency_per_host),
+                cache: Some(RawRevocationCache {
+                    min_ttl: Some(format_duration(c.revocation.cache_min_ttl)),
+                    max_ttl: Some(format_duration(c.revocation.cache_max_ttl)),
+                }),
             }),
             report: Some(RawReport {
                 warning_window: Some(format_duration(c.report.warning_window)),

@@ -72,6 +72,36 @@ fn default_yaml_shows_the_code_defaults() {
 }
 
 #[test]
+fn revocation_keys_are_validated() {
+    let errs = from_yaml_str(
+        "revocation:\n  methods: [crl, ldap, crl]\n  max_crl_size: 0\n  max_concurrency_per_host: 0\n  cache:\n    min_ttl: 2h\n    max_ttl: 1h\n",
+        "t",
+    )
+    .unwrap_err();
+    for path in [
+        "revocation.methods[1]",
+        "revocation.methods[2]",
+        "revocation.max_crl_size",
+        "revocation.max_concurrency_per_host",
+        "revocation.cache.max_ttl",
+    ] {
+        assert!(
+            errs.0.iter().any(|e| e.path == path),
+            "no error at {path}: {errs}"
+        );
+    }
+    let c = from_yaml_str("revocation:\n  methods: []\n", "t").unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.revocation.methods.is_empty());
+    let d = default_config();
+    assert_eq!(
+        d.revocation.methods,
+        vec![RevocationMethodConfig::Crl, RevocationMethodConfig::Ocsp]
+    );
+    assert_eq!(d.revocation.max_crl_size, 20 << 20);
+    assert!(d.trust.system_roots);
+}
+
+#[test]
 fn empty_sources_means_none() {
     let c = from_yaml_str("sources: []\n", "t").unwrap_or_else(|e| panic!("{e}"));
     assert!(c.files.is_empty());
@@ -112,9 +142,18 @@ sources:
 trust:
   roots: [/etc/certvigil/roots.pem]
   intermediates: [/etc/certvigil/int.pem]
+  system_roots: false
 revocation:
   crl_files: [/var/lib/crl/a.crl, /var/lib/crl/b.pem]
   offline: true
+  methods: [ocsp, crl]
+  fetch_timeout: 3s
+  max_crl_size: 1MiB
+  ocsp_nonce: false
+  max_concurrency_per_host: 2
+  cache:
+    min_ttl: 1m
+    max_ttl: 2h
 report:
   warning_window: 2w
 "#;
@@ -169,6 +208,7 @@ fn every_key_expected() -> Config {
         trust: TrustConfig {
             roots: vec![PathBuf::from("/etc/certvigil/roots.pem")],
             intermediates: vec![PathBuf::from("/etc/certvigil/int.pem")],
+            system_roots: false,
         },
         revocation: RevocationConfig {
             crl_files: vec![
@@ -176,6 +216,13 @@ fn every_key_expected() -> Config {
                 PathBuf::from("/var/lib/crl/b.pem"),
             ],
             offline: true,
+            methods: vec![RevocationMethodConfig::Ocsp, RevocationMethodConfig::Crl],
+            fetch_timeout: Duration::from_secs(3),
+            max_crl_size: 1 << 20,
+            ocsp_nonce: false,
+            max_concurrency_per_host: 2,
+            cache_min_ttl: Duration::from_secs(60),
+            cache_max_ttl: Duration::from_secs(7200),
         },
         report: ReportConfig {
             warning_window: Duration::from_secs(14 * 86_400),

@@ -11,7 +11,7 @@ use super::errors::ConfigError;
 use super::raw::{defaults, RawConfig, RawSize, RawSource, SOURCE_KINDS};
 use super::{
     Config, FileSourceConfig, LogConfig, LogFormat, MetricsConfig, ReportConfig, RevocationConfig,
-    ScanConfig, ServerConfig, TrustConfig,
+    RevocationMethodConfig, ScanConfig, ServerConfig, TrustConfig,
 };
 use crate::model::SourceKind;
 
@@ -126,13 +126,95 @@ pub fn validate(
     let trust = TrustConfig {
         roots: path_list(&mut p, "trust.roots", t.roots.as_deref()),
         intermediates: path_list(&mut p, "trust.intermediates", t.intermediates.as_deref()),
+        system_roots: t.system_roots.unwrap_or(defaults::SYSTEM_ROOTS),
     };
 
     let r = raw.revocation.clone().unwrap_or_default();
     let revocation = RevocationConfig {
         crl_files: path_list(&mut p, "revocation.crl_files", r.crl_files.as_deref()),
         offline: r.offline.unwrap_or(defaults::REVOCATION_OFFLINE),
+        ..RevocationConfig::default()
     };
+    let mut revocation = revocation;
+    if let Some(list) = &r.methods {
+        let mut methods = Vec::new();
+        for (i, m) in list.iter().enumerate() {
+            let parsed = match m.as_str() {
+                "crl" => RevocationMethodConfig::Crl,
+                "ocsp" => RevocationMethodConfig::Ocsp,
+                other => {
+                    p.add(
+                        format!("revocation.methods[{i}]"),
+                        format!(
+                            "unknown method {:?} (expected crl or ocsp)",
+                            crate::model::bounded(other, 32)
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if methods.contains(&parsed) {
+                p.add(format!("revocation.methods[{i}]"), "listed twice");
+                continue;
+            }
+            methods.push(parsed);
+        }
+        revocation.methods = methods;
+    }
+    revocation.fetch_timeout = duration(
+        &mut p,
+        "revocation.fetch_timeout",
+        r.fetch_timeout.as_deref(),
+        defaults::FETCH_TIMEOUT,
+        Duration::from_millis(1),
+    );
+    if let Some(raw) = &r.max_crl_size {
+        let parsed = match raw {
+            RawSize::Bytes(n) => Ok(*n),
+            RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
+            RawSize::Text(t) => parse_size(t),
+        };
+        match parsed {
+            Ok(0) => p.add("revocation.max_crl_size", "must be greater than zero"),
+            Ok(n) if n > MAX_SIZE_LIMIT => p.add(
+                "revocation.max_crl_size",
+                format!("{n} bytes is more than the limit of 1GiB"),
+            ),
+            Ok(n) => revocation.max_crl_size = n,
+            Err(e) => p.add("revocation.max_crl_size", e),
+        }
+    }
+    revocation.ocsp_nonce = r.ocsp_nonce.unwrap_or(defaults::OCSP_NONCE);
+    match r.max_concurrency_per_host {
+        Some(0) => p.add(
+            "revocation.max_concurrency_per_host",
+            "must be greater than zero",
+        ),
+        Some(n) if n > 256 => p.add("revocation.max_concurrency_per_host", "must be at most 256"),
+        Some(n) => revocation.max_concurrency_per_host = n,
+        None => {}
+    }
+    let cache = r.cache.clone().unwrap_or_default();
+    revocation.cache_min_ttl = duration(
+        &mut p,
+        "revocation.cache.min_ttl",
+        cache.min_ttl.as_deref(),
+        defaults::CACHE_MIN_TTL,
+        Duration::from_millis(1),
+    );
+    revocation.cache_max_ttl = duration(
+        &mut p,
+        "revocation.cache.max_ttl",
+        cache.max_ttl.as_deref(),
+        defaults::CACHE_MAX_TTL,
+        Duration::from_millis(1),
+    );
+    if revocation.cache_max_ttl < revocation.cache_min_ttl {
+        p.add(
+            "revocation.cache.max_ttl",
+            "must not be shorter than revocation.cache.min_ttl",
+        );
+    }
 
     let rep = raw.report.clone().unwrap_or_default();
     let report = ReportConfig {

@@ -38,6 +38,9 @@ pub struct Snapshot {
     pub scan_duration_seconds: f64,
     /// Completion time of the scan (Unix seconds, real clock).
     pub completed_at_unix: f64,
+    /// CRLs known to the revocation checks (local files and fetched), for the
+    /// `x509_crl_*` metrics.
+    pub crls: Vec<crate::checks::CrlInfo>,
 }
 
 impl Snapshot {
@@ -50,6 +53,7 @@ impl Snapshot {
             sources: Vec::new(),
             scan_duration_seconds: 0.0,
             completed_at_unix: 0.0,
+            crls: Vec::new(),
         }
     }
 

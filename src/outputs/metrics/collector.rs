@@ -63,6 +63,8 @@ enum Series {
     Block { block: usize, value: Value },
     /// Pre-encoded error block.
     ErrorBlock { block: usize, value: Value },
+    /// Pre-encoded CRL block.
+    CrlBlock { block: usize, value: Value },
     /// Ordinary labels (self metrics).
     Labels { labels: Pairs, value: Value },
     /// `x509_cert_info` sample for one certificate.
@@ -86,6 +88,7 @@ struct Family {
 #[derive(Debug)]
 pub struct SnapshotCollector {
     cert_blocks: Vec<String>,
+    crl_blocks: Vec<String>,
     info_blocks: Vec<String>,
     error_blocks: Vec<String>,
     families: Vec<Family>,
@@ -125,8 +128,18 @@ pub mod help {
     pub const INFO: &str =
         "Descriptive certificate labels (always 1): fingerprint, key, signature algorithm, CA flag, trust and revocation status, DNS names.";
 
+    pub const CRL_THIS_UPDATE: &str = "CRL thisUpdate as Unix time in seconds.";
+    pub const CRL_NEXT_UPDATE: &str =
+        "CRL nextUpdate as Unix time in seconds (absent when the CRL has none).";
+    pub const CRL_STALE: &str = "1 if the CRL was past its nextUpdate at the last scan, else 0.";
+    pub const CRL_NUMBER: &str = "CRL number (cRLNumber extension), 0 when absent.";
+
     /// Every help text (for the escaping test).
-    pub const ALL: [&str; 19] = [
+    pub const ALL: [&str; 23] = [
+        CRL_THIS_UPDATE,
+        CRL_NEXT_UPDATE,
+        CRL_STALE,
+        CRL_NUMBER,
         BUILD_INFO,
         READY,
         READ_ERRORS,
@@ -206,6 +219,7 @@ impl SnapshotCollector {
         let Some(snap) = snap else {
             return SnapshotCollector {
                 cert_blocks: Vec::new(),
+                crl_blocks: Vec::new(),
                 info_blocks: Vec::new(),
                 error_blocks: Vec::new(),
                 families,
@@ -385,7 +399,51 @@ impl SnapshotCollector {
             info,
         ]);
 
+        // CRLs known to the revocation checks (COMPAT §2.3).
+        let mut crl_blocks = Vec::with_capacity(snap.crls.len());
+        let mut crl_this = gauge("x509_crl_this_update", help::CRL_THIS_UPDATE, false);
+        let mut crl_next = gauge("x509_crl_next_update", help::CRL_NEXT_UPDATE, false);
+        let mut crl_stale = gauge("x509_crl_stale", help::CRL_STALE, false);
+        let mut crl_number = gauge("x509_crl_number", help::CRL_NUMBER, false);
+        let mut seen_crl = std::collections::HashSet::new();
+        for crl in &snap.crls {
+            let b = labels::crl_block(crl, cfg);
+            if !seen_crl.insert(b.clone()) {
+                continue;
+            }
+            let block = crl_blocks.len();
+            crl_blocks.push(b);
+            crl_this.series.push(Series::CrlBlock {
+                block,
+                value: Value::Int(crl.this_update),
+            });
+            if let Some(nu) = crl.next_update {
+                crl_next.series.push(Series::CrlBlock {
+                    block,
+                    value: Value::Int(nu),
+                });
+            }
+            if cfg.expose_expired {
+                crl_stale.series.push(Series::CrlBlock {
+                    block,
+                    value: bool_value(crl.stale),
+                });
+            }
+            let number = crl
+                .number
+                .as_deref()
+                .and_then(|n| n.parse::<f64>().ok())
+                .and_then(finite)
+                .unwrap_or(Value::Int(0));
+            crl_number.series.push(Series::CrlBlock {
+                block,
+                value: number,
+            });
+        }
+        families.extend([crl_this, crl_next, crl_stale, crl_number]);
+
         SnapshotCollector {
+            crl_blocks,
             cert_blocks: prepared.certs,
             info_blocks: prepared.info,
             error_blocks: prepared.errors,
@@ -443,6 +501,9 @@ impl SnapshotCollector {
                     Series::ErrorBlock { block, .. } => {
                         self.error_blocks.get(*block).map_or(0, String::len)
                     }
+                    Series::CrlBlock { block, .. } => {
+                        self.crl_blocks.get(*block).map_or(0, String::len)
+                    }
                     Series::Info { block } => {
                         self.cert_blocks.get(*block).map_or(0, String::len)
                             + self.info_blocks.get(*block).map_or(0, String::len)
@@ -480,6 +541,10 @@ impl Collector for SnapshotCollector {
                     Series::ErrorBlock { block, value } => {
                         let labels =
                             PreEncoded(self.error_blocks.get(*block).map_or("", |b| b), "");
+                        encode_value(me.encode_family(&labels)?, *value)?;
+                    }
+                    Series::CrlBlock { block, value } => {
+                        let labels = PreEncoded(self.crl_blocks.get(*block).map_or("", |b| b), "");
                         encode_value(me.encode_family(&labels)?, *value)?;
                     }
                     Series::Labels { labels, value } => {

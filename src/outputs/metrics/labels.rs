@@ -247,6 +247,50 @@ impl LabelSchema {
     }
 }
 
+/// The label block of a CRL's `x509_crl_*` series: the per-certificate
+/// schema's fixed labels with `serial_number` and `subject_*` empty,
+/// `issuer_*` = the CRL issuer, `filename`/`filepath` = the local file (or the
+/// URL for a fetched CRL in `filepath`), `source_kind` `file` (local) or `url`
+/// (fetched), `source_name` `revocation`, `cluster`, and `crl_number`
+/// (decimal cRLNumber, `""` without the extension).
+pub fn crl_block(crl: &crate::checks::CrlInfo, cfg: &MetricsConfig) -> String {
+    let mut out = String::with_capacity(512);
+    let i = &crl.issuer;
+    let values: [&str; 13] = [
+        "", "", "", "", "", "", "", &i.c, &i.st, &i.l, &i.o, &i.ou, &i.cn,
+    ];
+    encode_pairs(CERT_LABELS.iter().copied().zip(values), &mut out);
+    let is_url = crl.location.contains("://");
+    let filename = if is_url {
+        ""
+    } else {
+        crl.location.rsplit('/').next().unwrap_or("")
+    };
+    let filepath = if is_url || cfg.trim_path_components == 0 {
+        crl.location.clone()
+    } else {
+        trim_path_components(&crl.location, cfg.trim_path_components)
+    };
+    for name in LOCATION_LABELS {
+        let v = match name {
+            "filename" => filename,
+            "filepath" => filepath.as_str(),
+            _ => "",
+        };
+        encode_pairs([(name, v)], &mut out);
+    }
+    encode_pairs(
+        [
+            ("source_kind", if is_url { "url" } else { "file" }),
+            ("source_name", "revocation"),
+            ("cluster", cfg.cluster.as_str()),
+            ("crl_number", crl.number.as_deref().unwrap_or("")),
+        ],
+        &mut out,
+    );
+    out
+}
+
 /// Append the `discriminator` pair to a base block.
 pub fn with_discriminator(mut base: String, discriminator: &str) -> String {
     encode_pairs([(DISCRIMINATOR, discriminator)], &mut base);

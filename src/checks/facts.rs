@@ -1,0 +1,302 @@
+//! What chain building and revocation need to know about one certificate,
+//! extracted once from its DER (pure): raw subject/issuer names for name
+//! chaining, validity, basicConstraints, keyUsage, extended key usage, key
+//! identifiers, the serial, CRL distribution points and AIA URLs; plus
+//! signature verification helpers shared by certificates, CRLs and OCSP.
+
+use std::sync::Arc;
+
+use x509_parser::oid_registry::{
+    OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS, OID_PKIX_ACCESS_DESCRIPTOR_OCSP,
+};
+use x509_parser::prelude::*;
+
+/// extendedKeyUsage anyExtendedKeyUsage.
+pub const EKU_ANY: &str = "2.5.29.37.0";
+/// id-kp-OCSPSigning.
+pub const EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
+
+/// Facts of one certificate (public data only).
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub fp: [u8; 32],
+    pub der: Arc<[u8]>,
+    pub subject_raw: Box<[u8]>,
+    pub issuer_raw: Box<[u8]>,
+    /// Lowercased RFC 4514 rendering (fallback name matching).
+    pub subject_norm: String,
+    pub issuer_norm: String,
+    /// Human name for messages: the CN, else the rendered subject.
+    pub name: String,
+    /// Human name of the issuer.
+    pub issuer_name: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    /// basicConstraints cA, `None` without the extension.
+    pub ca: Option<bool>,
+    pub path_len: Option<u32>,
+    /// keyUsage keyCertSign / cRLSign, `None` without the extension.
+    pub key_cert_sign: Option<bool>,
+    pub crl_sign: Option<bool>,
+    /// Dotted EKU OIDs, `None` without the extension.
+    pub eku: Option<Vec<String>>,
+    pub ski: Option<Box<[u8]>>,
+    pub aki: Option<Box<[u8]>>,
+    /// SubjectPublicKeyInfo DER.
+    pub spki_raw: Box<[u8]>,
+    /// Content of the subjectPublicKey BIT STRING (OCSP issuer key hash).
+    pub spki_key: Box<[u8]>,
+    /// Serial content bytes with leading zero bytes removed.
+    pub serial: Box<[u8]>,
+    pub crl_urls: Vec<String>,
+    pub ocsp_urls: Vec<String>,
+    pub ca_issuers: Vec<String>,
+    /// Subject equals issuer (raw or normalised).
+    pub self_issued: bool,
+}
+
+/// Strip leading zero bytes of a big-endian integer (keep one byte).
+pub fn normalize_serial(raw: &[u8]) -> Box<[u8]> {
+    let mut s = raw;
+    while s.len() > 1 && s[0] == 0 {
+        s = &s[1..];
+    }
+    s.into()
+}
+
+/// Display name of an X.509 name: its CN, else its RFC 4514 rendering.
+pub fn display_name(name: &X509Name<'_>) -> String {
+    let dn = crate::parse::x509::distinguished_name(name);
+    let s = if dn.cn.is_empty() { dn.rendered } else { dn.cn };
+    crate::model::bounded(&s, 200)
+}
+
+fn norm(name: &X509Name<'_>) -> String {
+    crate::parse::x509::distinguished_name(name)
+        .rendered
+        .to_lowercase()
+}
+
+impl Facts {
+    /// Extract the facts of `der`. `fp` is its SHA-256.
+    pub fn from_der(der: Arc<[u8]>) -> Result<Facts, String> {
+        let (_, cert) = X509Certificate::from_der(&der).map_err(|e| format!("bad DER: {e}"))?;
+        let fp: [u8; 32] = {
+            let d = ring::digest::digest(&ring::digest::SHA256, &der);
+            let mut a = [0u8; 32];
+            a.copy_from_slice(d.as_ref());
+            a
+        };
+        let tbs = &cert.tbs_certificate;
+        let subject_raw: Box<[u8]> = tbs.subject.as_raw().into();
+        let issuer_raw: Box<[u8]> = tbs.issuer.as_raw().into();
+        let subject_norm = norm(&tbs.subject);
+        let issuer_norm = norm(&tbs.issuer);
+        let mut f = Facts {
+            fp,
+            der: der.clone(),
+            self_issued: subject_raw == issuer_raw || subject_norm == issuer_norm,
+            subject_raw,
+            issuer_raw,
+            subject_norm,
+            issuer_norm,
+            name: display_name(&tbs.subject),
+            issuer_name: display_name(&tbs.issuer),
+            not_before: tbs.validity.not_before.timestamp(),
+            not_after: tbs.validity.not_after.timestamp(),
+            ca: None,
+            path_len: None,
+            key_cert_sign: None,
+            crl_sign: None,
+            eku: None,
+            ski: None,
+            aki: None,
+            spki_raw: tbs.subject_pki.raw.into(),
+            spki_key: tbs.subject_pki.subject_public_key.data.as_ref().into(),
+            serial: normalize_serial(tbs.raw_serial()),
+            crl_urls: Vec::new(),
+            ocsp_urls: Vec::new(),
+            ca_issuers: Vec::new(),
+        };
+        for ext in tbs.extensions() {
+            match ext.parsed_extension() {
+                ParsedExtension::BasicConstraints(bc) => {
+                    f.ca = Some(bc.ca);
+                    f.path_len = bc.path_len_constraint;
+                }
+                ParsedExtension::KeyUsage(ku) => {
+                    f.key_cert_sign = Some(ku.key_cert_sign());
+                    f.crl_sign = Some(ku.crl_sign());
+                }
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    let mut v = Vec::new();
+                    if eku.any {
+                        v.push(EKU_ANY.to_string());
+                    }
+                    if eku.server_auth {
+                        v.push("1.3.6.1.5.5.7.3.1".into());
+                    }
+                    if eku.client_auth {
+                        v.push("1.3.6.1.5.5.7.3.2".into());
+                    }
+                    if eku.code_signing {
+                        v.push("1.3.6.1.5.5.7.3.3".into());
+                    }
+                    if eku.email_protection {
+                        v.push("1.3.6.1.5.5.7.3.4".into());
+                    }
+                    if eku.time_stamping {
+                        v.push("1.3.6.1.5.5.7.3.8".into());
+                    }
+                    if eku.ocsp_signing {
+                        v.push(EKU_OCSP_SIGNING.into());
+                    }
+                    for o in eku.other.iter().take(32) {
+                        v.push(o.to_id_string());
+                    }
+                    f.eku = Some(v);
+                }
+                ParsedExtension::SubjectKeyIdentifier(k) => f.ski = Some(k.0.into()),
+                ParsedExtension::AuthorityKeyIdentifier(a) => {
+                    f.aki = a.key_identifier.as_ref().map(|k| k.0.into())
+                }
+                ParsedExtension::CRLDistributionPoints(cdp) => {
+                    for dp in cdp.points.iter().take(16) {
+                        if let Some(DistributionPointName::FullName(names)) = &dp.distribution_point
+                        {
+                            for n in names.iter().take(16) {
+                                if let GeneralName::URI(u) = n {
+                                    f.crl_urls.push(crate::model::bounded(u, 2048));
+                                }
+                            }
+                        }
+                    }
+                }
+                ParsedExtension::AuthorityInfoAccess(aia) => {
+                    for ad in aia.accessdescs.iter().take(16) {
+                        if let GeneralName::URI(u) = &ad.access_location {
+                            let u = crate::model::bounded(u, 2048);
+                            if ad.access_method == OID_PKIX_ACCESS_DESCRIPTOR_OCSP {
+                                f.ocsp_urls.push(u);
+                            } else if ad.access_method == OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS {
+                                f.ca_issuers.push(u);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    /// Hex of the fingerprint (for messages and maps).
+    pub fn fp_hex(&self) -> String {
+        crate::parse::x509::hex(&self.fp)
+    }
+
+    /// May this certificate issue certificates (CA flag, keyCertSign)?
+    /// `Err` carries the human reason.
+    pub fn can_sign_certs(&self) -> Result<(), &'static str> {
+        match self.ca {
+            Some(true) => {}
+            Some(false) => return Err("is not a CA (basicConstraints cA is false)"),
+            None => return Err("is not a CA (no basicConstraints)"),
+        }
+        if self.key_cert_sign == Some(false) {
+            return Err("may not sign certificates (keyUsage lacks keyCertSign)");
+        }
+        Ok(())
+    }
+
+    /// Is `now` within [notBefore, notAfter]?
+    pub fn valid_at(&self, now: i64) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+}
+
+/// Result of a signature check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigCheck {
+    Valid,
+    Invalid,
+    /// An algorithm ring cannot verify.
+    Unsupported,
+}
+
+/// Verify `data`/`sig` made with `alg` against the key in `spki_der`.
+pub fn verify_with_spki(
+    spki_der: &[u8],
+    alg: &AlgorithmIdentifier<'_>,
+    sig: &x509_parser::der_parser::asn1_rs::BitString<'_>,
+    data: &[u8],
+) -> SigCheck {
+    let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(spki_der) else {
+        return SigCheck::Invalid;
+    };
+    match x509_parser::verify::verify_signature(&spki, alg, sig, data) {
+        Ok(()) => SigCheck::Valid,
+        Err(X509Error::SignatureUnsupportedAlgorithm) => {
+            if legacy_rsa(&spki, alg, sig, data) {
+                SigCheck::Valid
+            } else {
+                SigCheck::Unsupported
+            }
+        }
+        Err(_) => {
+            if legacy_rsa(&spki, alg, sig, data) {
+                SigCheck::Valid
+            } else {
+                SigCheck::Invalid
+            }
+        }
+    }
+}
+
+/// ring rejects RSA keys under 2048 bits for SHA-2 by default; old CAs exist.
+fn legacy_rsa(
+    spki: &SubjectPublicKeyInfo<'_>,
+    alg: &AlgorithmIdentifier<'_>,
+    sig: &x509_parser::der_parser::asn1_rs::BitString<'_>,
+    data: &[u8],
+) -> bool {
+    use ring::signature as s;
+    let a: &dyn s::VerificationAlgorithm = match alg.algorithm.to_id_string().as_str() {
+        "1.2.840.113549.1.1.11" => &s::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        "1.2.840.113549.1.1.13" => &s::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+        _ => return false,
+    };
+    s::UnparsedPublicKey::new(a, spki.subject_public_key.data.as_ref())
+        .verify(data, sig.data.as_ref())
+        .is_ok()
+}
+
+/// Does `issuer` (its SPKI) sign `child`'s DER?
+pub fn cert_signed_by(child_der: &[u8], issuer_spki: &[u8]) -> SigCheck {
+    let Ok((_, child)) = X509Certificate::from_der(child_der) else {
+        return SigCheck::Invalid;
+    };
+    verify_with_spki(
+        issuer_spki,
+        &child.signature_algorithm,
+        &child.signature_value,
+        child.tbs_certificate.as_ref(),
+    )
+}
+
+/// RFC 5280 CRLReason names.
+pub fn reason_name(code: u8) -> &'static str {
+    match code {
+        0 => "unspecified",
+        1 => "keyCompromise",
+        2 => "cACompromise",
+        3 => "affiliationChanged",
+        4 => "superseded",
+        5 => "cessationOfOperation",
+        6 => "certificateHold",
+        8 => "removeFromCRL",
+        9 => "privilegeWithdrawn",
+        10 => "aACompromise",
+        _ => "unknown",
+    }
+}
