@@ -10,8 +10,9 @@ use super::duration::{parse_duration, parse_size, MAX_SIZE_LIMIT};
 use super::errors::ConfigError;
 use super::raw::{defaults, RawAutoBool, RawConfig, RawDocker, RawSize, RawSource, SOURCE_KINDS};
 use super::{
-    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, SecretsMode, LogConfig, LogFormat, MetricsConfig, ReportConfig, RevocationConfig,
-    ScanConfig, ServerConfig, TrustConfig,
+    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, LogConfig, LogFormat,
+    MetricsConfig, ReportConfig, RevocationConfig, ScanConfig, SecretsMode, ServerConfig,
+    TrustConfig,
 };
 use crate::model::SourceKind;
 
@@ -264,11 +265,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
         Duration::from_millis(1),
     );
     let s = d.secrets.unwrap_or_default();
-    let secrets_mode = match s
-        .mode
-        .as_deref()
-        .unwrap_or(defaults::DOCKER_SECRETS_MODE)
-    {
+    let secrets_mode = match s.mode.as_deref().unwrap_or(defaults::DOCKER_SECRETS_MODE) {
         "off" => SecretsMode::Off,
         "metadata" => SecretsMode::Metadata,
         "mounted" => SecretsMode::Mounted,
@@ -306,7 +303,10 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
         .label
         .unwrap_or_else(|| defaults::DOCKER_CONTAINER_LABEL.to_string());
     if container_label.chars().any(char::is_control) {
-        p.add("docker.containers.label", "must not contain control characters");
+        p.add(
+            "docker.containers.label",
+            "must not contain control characters",
+        );
     }
     let max_file_size = size(
         p,
@@ -316,7 +316,10 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     );
     let max_containers = c.max_containers.unwrap_or(defaults::DOCKER_MAX_CONTAINERS);
     if max_containers == 0 {
-        p.add("docker.containers.max_containers", "must be greater than zero");
+        p.add(
+            "docker.containers.max_containers",
+            "must be greater than zero",
+        );
     }
     let reread_interval = duration(
         p,

@@ -76,9 +76,8 @@ impl Snapshot {
                 b.reason,
             ))
         });
-        self.metadata.sort_by(|a, b| {
-            (a.kind, &a.name, &a.location).cmp(&(b.kind, &b.name, &b.location))
-        });
+        self.metadata
+            .sort_by(|a, b| (a.kind, &a.name, &a.location).cmp(&(b.kind, &b.name, &b.location)));
         self.sources
             .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     }

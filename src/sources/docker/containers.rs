@@ -64,7 +64,12 @@ fn wanted_paths(cfg_paths: &[String], label: Option<&str>) -> Vec<Wanted> {
         })
         .collect();
     if let Some(l) = label {
-        for p in l.split(',').map(str::trim).filter(|p| !p.is_empty()).take(32) {
+        for p in l
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .take(32)
+        {
             if !p.starts_with('/') || p.contains('\0') {
                 continue;
             }
@@ -172,7 +177,10 @@ async fn container(s: &Scan<'_>, id: String) -> Result<Object, ApiFail> {
         Err(f) => {
             // Gone between listing and inspection: nothing to report.
             let e = ErrorEntry::new(
-                s.sref(SourceKind::DockerContainer, format!("{}:", super::short_id(&id))),
+                s.sref(
+                    SourceKind::DockerContainer,
+                    format!("{}:", super::short_id(&id)),
+                ),
                 f.reason,
                 f.message,
             );
@@ -224,10 +232,7 @@ async fn container(s: &Scan<'_>, id: String) -> Result<Object, ApiFail> {
         .map(|t| t.keys().cloned().collect())
         .unwrap_or_default();
     for m in c.mounts.iter().flatten() {
-        let is_tmpfs = m
-            .typ
-            .as_ref()
-            .is_some_and(|t| t == "tmpfs");
+        let is_tmpfs = m.typ.as_ref().is_some_and(|t| t == "tmpfs");
         if is_tmpfs {
             if let Some(d) = &m.destination {
                 tmpfs.push(d.clone());
@@ -426,7 +431,9 @@ async fn read_archive(s: &Scan<'_>, id: &str, path: &str) -> Result<Vec<Entry>, 
                     return Err(match e {
                         TarError::Budget(n) => ApiFail {
                             reason: Reason::TooLarge,
-                            message: format!("archive of {path} is larger than {n} bytes; transfer aborted"),
+                            message: format!(
+                                "archive of {path} is larger than {n} bytes; transfer aborted"
+                            ),
                             connection: false,
                             status: None,
                         },
@@ -461,10 +468,24 @@ mod tests {
 
     #[test]
     fn cert_like_names() {
-        for ok in ["a.pem", "server.CRT", "x.cer", "b.der", "k.p12", "ca-bundle.pem"] {
+        for ok in [
+            "a.pem",
+            "server.CRT",
+            "x.cer",
+            "b.der",
+            "k.p12",
+            "ca-bundle.pem",
+        ] {
             assert!(cert_like(ok), "{ok}");
         }
-        for no in ["nginx.conf", "privkey.pem", "tls.key", "server-key.pem", "key.pem", "README"] {
+        for no in [
+            "nginx.conf",
+            "privkey.pem",
+            "tls.key",
+            "server-key.pem",
+            "key.pem",
+            "README",
+        ] {
             assert!(!cert_like(no), "{no}");
         }
     }

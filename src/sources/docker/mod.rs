@@ -626,6 +626,9 @@ mod tests {
         let f = classify(&BollardError::SocketNotFoundError("/x".into()));
         assert_eq!(f.reason, Reason::SourceUnavailable);
         assert!(f.connection);
-        assert_eq!(classify(&BollardError::RequestTimeoutError).reason, Reason::Timeout);
+        assert_eq!(
+            classify(&BollardError::RequestTimeoutError).reason,
+            Reason::Timeout
+        );
     }
 }

@@ -21,14 +21,15 @@ const MAX_SWARM_OBJECT: usize = 512 * 1024;
 
 /// `docker_config`: one object per config, keyed by ID, versioned by `Version.Index`.
 pub(crate) async fn configs(s: &Scan<'_>) -> Part {
-    let list = match s
-        .call("GET /configs", s.docker.list_configs(None))
-        .await
-    {
+    let list = match s.call("GET /configs", s.docker.list_configs(None)).await {
         Ok(l) => l,
         Err(f) if f.connection || f.reason == crate::model::Reason::Timeout => return Err(f),
         Err(f) => {
-            let e = ErrorEntry::new(s.sref(SourceKind::DockerConfig, "configs"), f.reason, f.message);
+            let e = ErrorEntry::new(
+                s.sref(SourceKind::DockerConfig, "configs"),
+                f.reason,
+                f.message,
+            );
             return Ok(vec![error_object("configs", e)]);
         }
     };
@@ -82,12 +83,20 @@ fn decode(b64: &str) -> Result<Vec<u8>, (Reason, String)> {
     if b64.len() > MAX_SWARM_OBJECT * 4 / 3 + 4 {
         return Err((
             Reason::TooLarge,
-            format!("data is {} base64 bytes, more than the swarm limit", b64.len()),
+            format!(
+                "data is {} base64 bytes, more than the swarm limit",
+                b64.len()
+            ),
         ));
     }
     base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
-        .map_err(|_| (Reason::DecodeFailed, "Spec.Data is not valid base64".to_string()))
+        .map_err(|_| {
+            (
+                Reason::DecodeFailed,
+                "Spec.Data is not valid base64".to_string(),
+            )
+        })
 }
 
 /// One secret reference of a service.
@@ -107,7 +116,11 @@ pub(crate) async fn secrets(s: &Scan<'_>) -> Part {
         Ok(l) => l,
         Err(f) if f.connection || f.reason == Reason::Timeout => return Err(f),
         Err(f) => {
-            let e = ErrorEntry::new(s.sref(SourceKind::DockerSecret, "secrets"), f.reason, f.message);
+            let e = ErrorEntry::new(
+                s.sref(SourceKind::DockerSecret, "secrets"),
+                f.reason,
+                f.message,
+            );
             return Ok(vec![error_object("secrets", e)]);
         }
     };
@@ -318,7 +331,10 @@ async fn exec(
         let fsref = sref
             .clone()
             .with_label("docker_container", cname.clone())
-            .with_label("filename", path.rsplit('/').next().unwrap_or("").to_string())
+            .with_label(
+                "filename",
+                path.rsplit('/').next().unwrap_or("").to_string(),
+            )
             .with_label("filepath", path.clone());
         let mut loc = fsref.clone();
         loc.location = format!("{}:{}", sref.location, path);
@@ -348,7 +364,10 @@ async fn exec(
             }
         };
         let started = s
-            .call("POST /exec/{id}/start", s.docker.start_exec(&created.id, None))
+            .call(
+                "POST /exec/{id}/start",
+                s.docker.start_exec(&created.id, None),
+            )
             .await;
         let mut output = match started {
             Ok(StartExecResults::Attached { output, .. }) => output,
@@ -483,10 +502,7 @@ fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, (Reason, String)> {
         .map_err(|e| (Reason::from_io(&e), e.to_string()))?;
     if buf.len() as u64 > max {
         buf.fill(0);
-        return Err((
-            Reason::TooLarge,
-            format!("file is larger than {max} bytes"),
-        ));
+        return Err((Reason::TooLarge, format!("file is larger than {max} bytes")));
     }
     Ok(buf)
 }

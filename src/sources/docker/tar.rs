@@ -192,7 +192,13 @@ impl TarReader {
         let sum: u64 = h
             .iter()
             .enumerate()
-            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+            .map(|(i, &b)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    u64::from(b)
+                }
+            })
             .sum();
         if sum != stored {
             return Err(TarError::Corrupt("header checksum mismatch".into()));
@@ -224,10 +230,7 @@ impl TarReader {
             }
             _ => {
                 let name = self.next_name.take().unwrap_or_else(|| header_name(h));
-                let link = self
-                    .next_link
-                    .take()
-                    .unwrap_or_else(|| cstr(&h[157..257]));
+                let link = self.next_link.take().unwrap_or_else(|| cstr(&h[157..257]));
                 match typeflag {
                     b'0' | 0 | b'7' => {
                         if size > self.max_file {
@@ -420,7 +423,10 @@ mod tests {
             Err(TarError::Corrupt(_))
         ));
         let mut r = TarReader::new(10, 1000);
-        assert_eq!(r.feed(&[0u8; 1001], &mut Vec::new()), Err(TarError::Budget(1000)));
+        assert_eq!(
+            r.feed(&[0u8; 1001], &mut Vec::new()),
+            Err(TarError::Budget(1000))
+        );
         // Random bytes never panic.
         let mut seed = 0x1234_5678_u64;
         for _ in 0..200 {
