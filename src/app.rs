@@ -32,11 +32,14 @@ use tokio::time::MissedTickBehavior;
 use tracing::{debug, error, info, warn};
 
 use crate::checks::policy;
-use crate::cli::{self, Command, ConfigSpec, OutputFormat, ScanOptions, ServeOptions};
+use crate::cli::{
+    self, Command, ConfigSpec, HealthcheckOptions, OutputFormat, ReportOptions, ScanOptions,
+    ServeOptions,
+};
 use crate::config::{self, Config};
 use crate::inventory::{Snapshot, SnapshotCell};
 use crate::outputs::http::{self, webconfig, HttpState, ReloadRequest};
-use crate::outputs::{csv, json, table};
+use crate::outputs::{csv, json, report, table};
 use crate::scraper::Scraper;
 use crate::sources;
 
@@ -62,6 +65,8 @@ pub fn main() -> ExitCode {
             check_config(&config)
         }
         Command::Scan(s) => scan_main(s, level),
+        Command::Report(r) => report_main(r, level),
+        Command::Healthcheck(h) => healthcheck_main(&h),
         Command::Serve(s) => serve_main(s, level),
     };
     ExitCode::from(code)
@@ -161,10 +166,7 @@ fn scan_main(opts: ScanOptions, level: Option<&str>) -> u8 {
         Err(code) => return code,
     };
     let at = opts.at.unwrap_or_else(Utc::now);
-    let snap = rt.block_on(async {
-        let mut scraper = Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout);
-        scraper.scan(at).await
-    });
+    let snap = one_scan(&rt, &cfg, at);
     let window = i64::try_from(cfg.report.warning_window.as_secs()).unwrap_or(i64::MAX);
     let mut text = match opts.format {
         OutputFormat::Table => {
@@ -200,6 +202,147 @@ fn scan_main(opts: ScanOptions, level: Option<&str>) -> u8 {
         );
     }
     EXIT_POLICY
+}
+
+/// One complete scan of `cfg`'s sources at `at` (the `scan` and `report` path).
+fn one_scan(rt: &tokio::runtime::Runtime, cfg: &Config, at: chrono::DateTime<Utc>) -> Snapshot {
+    rt.block_on(async {
+        let mut scraper = Scraper::new(sources::build_sources(cfg), cfg.scan.source_timeout);
+        scraper.scan(at).await
+    })
+}
+
+// ----------------------------------------------------------------------------
+// report
+// ----------------------------------------------------------------------------
+
+fn report_main(opts: ReportOptions, level: Option<&str>) -> u8 {
+    let cfg = match load_config(&opts.spec) {
+        Ok(c) => c,
+        Err(text) => {
+            report_config_error(&opts.spec, &text);
+            return EXIT_USAGE;
+        }
+    };
+    logging::init(level, "warn", cfg.log.format);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let at = opts.at.unwrap_or_else(Utc::now);
+    let snap = one_scan(&rt, &cfg, at);
+    let text = report::render(&snap, &cfg.report, opts.format);
+    match &opts.output {
+        Some(path) => {
+            if let Err(e) = write_atomically(path, text.as_bytes()) {
+                eprintln!("certvigil: cannot write {}: {e}", path.display());
+                return EXIT_USAGE;
+            }
+        }
+        None => {
+            if let Err(e) = write_stdout(&text) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("certvigil: cannot write to stdout: {e}");
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    }
+    // Unreadable objects are part of the report; mention them on stderr too.
+    print_errors_summary(&snap, OutputFormat::Table);
+    0
+}
+
+/// Write `data` to `path` atomically: a temporary file in the same directory,
+/// flushed to disk, then renamed over `path` (readers see the old or the new
+/// file, never a partial one). The temporary file is removed on failure.
+pub fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+// ----------------------------------------------------------------------------
+// healthcheck
+// ----------------------------------------------------------------------------
+
+/// GET the URL over plain HTTP/1.1 within the timeout; 0 on a 2xx status line,
+/// 1 otherwise (Docker's HEALTHCHECK convention).
+fn healthcheck_main(h: &HealthcheckOptions) -> u8 {
+    match healthcheck(h) {
+        Ok(status) if (200..300).contains(&status) => 0,
+        Ok(status) => {
+            eprintln!("certvigil healthcheck: HTTP {status} from {}", h.addr);
+            1
+        }
+        Err(e) => {
+            eprintln!("certvigil healthcheck: {}: {e}", h.addr);
+            1
+        }
+    }
+}
+
+/// One bounded HTTP GET; returns the status code.
+pub fn healthcheck(h: &HealthcheckOptions) -> std::io::Result<u16> {
+    use std::io::Read;
+    use std::net::TcpStream;
+    let deadline = std::time::Instant::now() + h.timeout;
+    let left = || {
+        deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .max(Duration::from_millis(1))
+    };
+    let mut s = TcpStream::connect_timeout(&h.addr, h.timeout)?;
+    s.set_write_timeout(Some(left()))?;
+    let req = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: certvigil-healthcheck\r\nConnection: close\r\n\r\n",
+        h.path, h.host
+    );
+    s.write_all(req.as_bytes())?;
+    // Read just the status line (bounded).
+    let mut buf = Vec::with_capacity(64);
+    let mut chunk = [0u8; 256];
+    while !buf.contains(&b'\n') && buf.len() < 1024 {
+        s.set_read_timeout(Some(left()))?;
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&buf);
+    let status = line
+        .lines()
+        .next()
+        .filter(|l| l.starts_with("HTTP/1."))
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse::<u16>().ok())
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response")
+        })?;
+    Ok(status)
 }
 
 fn print_errors_summary(snap: &Snapshot, format: OutputFormat) {

@@ -5,6 +5,10 @@
 //! * no subcommand: `serve` with the embedded default configuration;
 //! * `serve [--config FILE] [--listen ADDR] [--web.config.file FILE] [PATH...]`;
 //! * `scan [OPTIONS] [PATH...]`;
+//! * `report --format html|csv|json|md [--config FILE] [-o FILE] [--at RFC3339]
+//!   [--trust-roots P] [--intermediates P] [--crl P] [--offline] [PATH...]`;
+//! * `healthcheck [--url http://127.0.0.1:9793/healthz] [--timeout 5s]` (not in
+//!   INTERFACE.md; for container HEALTHCHECKs in images without curl);
 //! * `check-config --config FILE`;
 //! * `print-default-config`.
 //!
@@ -28,6 +32,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::checks::policy::{self, FailOn, Policy};
 use crate::config::{self, Config, FileSourceConfig};
 use crate::model::SourceKind;
+pub use crate::outputs::report::ReportFormat;
 
 /// Name of the file source built from command-line paths (as the established
 /// exporter's CLI shortcut names it).
@@ -65,11 +70,51 @@ pub enum RawCommand {
     Serve(RawServe),
     /// One scan: print the inventory and exit (exit 1 on a policy breach).
     Scan(RawScan),
+    /// One scan: write the compliance report (inventory, summary, findings).
+    Report(RawReport),
     /// Validate a configuration: exit 0, or print every problem and exit 2.
     CheckConfig(RawCheckConfig),
     /// Print the embedded default configuration (valid input for --config).
     PrintDefaultConfig,
+    /// Probe a running `serve` over plain HTTP: exit 0 on a 2xx answer, else 1
+    /// (for container HEALTHCHECKs; the image has no curl).
+    Healthcheck(RawHealthcheck),
 }
+
+/// Raw `report` arguments.
+#[derive(Debug, Args)]
+pub struct RawReport {
+    #[command(flatten)]
+    pub src: RawSourceArgs,
+
+    /// Report format.
+    #[arg(long, value_enum)]
+    pub format: ReportFormat,
+
+    /// Write the report to FILE (atomically: a temporary file renamed into place)
+    /// instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Evaluate expiry, validity and chains at this RFC 3339 instant instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+}
+
+/// Raw `healthcheck` arguments.
+#[derive(Debug, Args)]
+pub struct RawHealthcheck {
+    /// `http://HOST:PORT/PATH` to GET; HOST must be an IP address or `localhost`.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_HEALTHCHECK_URL)]
+    pub url: String,
+
+    /// Give up after this long (connect + answer), e.g. `5s`.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub timeout: String,
+}
+
+/// Default `healthcheck --url`.
+pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:9793/healthz";
 
 /// Options shared by `scan` and `serve`: what to scan and how to check it.
 #[derive(Debug, Args, Default)]
@@ -176,8 +221,31 @@ pub struct Options {
 pub enum Command {
     Serve(ServeOptions),
     Scan(ScanOptions),
+    Report(ReportOptions),
     CheckConfig { config: PathBuf },
     PrintDefaultConfig,
+    Healthcheck(HealthcheckOptions),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportOptions {
+    pub spec: ConfigSpec,
+    pub format: ReportFormat,
+    /// `-o`; `None`: stdout.
+    pub output: Option<PathBuf>,
+    /// `--at`; `None`: now.
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthcheckOptions {
+    /// Socket address to connect to.
+    pub addr: std::net::SocketAddr,
+    /// `Host` header value (`host:port` from the URL).
+    pub host: String,
+    /// Request target (path and query), starting with `/`.
+    pub path: String,
+    pub timeout: Duration,
 }
 
 /// How to obtain the effective configuration; re-applied as is on every reload.
@@ -285,16 +353,7 @@ pub fn validate(cli: Cli) -> Result<Options, String> {
         }
         Some(RawCommand::Scan(s)) => {
             let spec = source_spec(s.src)?;
-            let at = match s.at {
-                None => None,
-                Some(a) => Some(
-                    DateTime::parse_from_rfc3339(a.trim())
-                        .map_err(|e| {
-                            format!("--at {a:?}: not an RFC 3339 instant ({e}); e.g. 2026-11-23T10:00:00Z")
-                        })?
-                        .with_timezone(&Utc),
-                ),
-            };
+            let at = parse_at(s.at)?;
             let fail_within = match s.fail_within {
                 None => None,
                 Some(d) => Some(
@@ -317,10 +376,87 @@ pub fn validate(cli: Cli) -> Result<Options, String> {
                 },
             })
         }
+        Some(RawCommand::Report(r)) => {
+            let spec = source_spec(r.src)?;
+            let at = parse_at(r.at)?;
+            if let Some(o) = &r.output {
+                if o.as_os_str().is_empty() || o.file_name().is_none() {
+                    return Err(format!("-o {}: not a file name", o.display()));
+                }
+            }
+            Command::Report(ReportOptions {
+                spec,
+                format: r.format,
+                output: r.output,
+                at,
+            })
+        }
         Some(RawCommand::CheckConfig(c)) => Command::CheckConfig { config: c.config },
         Some(RawCommand::PrintDefaultConfig) => Command::PrintDefaultConfig,
+        Some(RawCommand::Healthcheck(h)) => {
+            Command::Healthcheck(parse_healthcheck(&h.url, &h.timeout)?)
+        }
     };
     Ok(Options { log_level, command })
+}
+
+fn parse_at(at: Option<String>) -> Result<Option<DateTime<Utc>>, String> {
+    match at {
+        None => Ok(None),
+        Some(a) => Ok(Some(
+            DateTime::parse_from_rfc3339(a.trim())
+                .map_err(|e| {
+                    format!("--at {a:?}: not an RFC 3339 instant ({e}); e.g. 2026-11-23T10:00:00Z")
+                })?
+                .with_timezone(&Utc),
+        )),
+    }
+}
+
+/// `healthcheck --url/--timeout` → options. Only `http://` with an IP literal or
+/// `localhost` host (no DNS: the probe must not depend on a resolver).
+pub fn parse_healthcheck(url: &str, timeout: &str) -> Result<HealthcheckOptions, String> {
+    let timeout = config::duration::parse_duration(timeout)
+        .map_err(|e| format!("--timeout: {e}"))?
+        .max(Duration::from_millis(100));
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("--url {url:?}: only http:// URLs are supported"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if path.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(format!("--url {url:?}: invalid path"));
+    }
+    let with_port = if authority.ends_with(']') || !authority.contains(':') {
+        format!("{authority}:80")
+    } else {
+        authority.to_string()
+    };
+    let addr = match with_port.parse::<std::net::SocketAddr>() {
+        Ok(a) => a,
+        Err(_) => {
+            let (host, port) = with_port
+                .rsplit_once(':')
+                .ok_or_else(|| format!("--url {url:?}: bad host"))?;
+            if !host.eq_ignore_ascii_case("localhost") {
+                return Err(format!(
+                    "--url {url:?}: the host must be an IP address or localhost"
+                ));
+            }
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("--url {url:?}: bad port"))?;
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port))
+        }
+    };
+    Ok(HealthcheckOptions {
+        addr,
+        host: authority.to_string(),
+        path: path.to_string(),
+        timeout,
+    })
 }
 
 fn validate_log_level(l: &str) -> Result<String, String> {

@@ -385,7 +385,7 @@ async fn json_api() {
 async fn not_found_and_method_not_allowed() {
     let srv = start(None).await;
     assert_eq!(get(srv.addr, "/nope").await.status, 404);
-    assert_eq!(get(srv.addr, "/api/v1/report").await.status, 404);
+    assert_eq!(get(srv.addr, "/api/v1/nope").await.status, 404);
     assert_eq!(get(srv.addr, "/metrics/").await.status, 404);
     let r = req(srv.addr, "POST", "/metrics", &[]).await;
     assert_eq!(r.status, 405);
@@ -594,5 +594,57 @@ async fn oversized_headers_are_rejected() {
     );
     // The server is still fine afterwards.
     assert_eq!(get(srv.addr, "/healthz").await.status, 200);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn report_api_formats() {
+    let srv = start(None).await;
+    // Before the first scan: 503 (any format); an unknown format is 400 regardless.
+    let r = get(srv.addr, "/api/v1/report?format=csv").await;
+    assert_eq!(r.status, 503);
+    assert_eq!(get(srv.addr, "/api/v1/report?format=pdf").await.status, 400);
+    srv.cell.publish(snapshot());
+    for (format, ct) in [
+        ("json", "application/json"),
+        ("csv", "text/csv; charset=utf-8; header=present"),
+        ("md", "text/markdown; charset=utf-8"),
+        ("html", "text/html; charset=utf-8"),
+    ] {
+        let r = get(srv.addr, &format!("/api/v1/report?format={format}")).await;
+        assert_eq!(r.status, 200, "{format}: {}", r.body);
+        assert_eq!(r.header("content-type"), Some(ct), "{format}");
+        // Same findings, same ids, in every format.
+        for id in ["expired", "expiring_soon"] {
+            assert!(r.body.contains(id), "{format} lacks {id}");
+        }
+        if format == "html" || format == "md" {
+            assert!(!r.body.contains("<script>alert(1)"), "{format} not escaped");
+        }
+    }
+    let html = get(srv.addr, "/api/v1/report?format=html").await;
+    assert!(html.header("content-security-policy").is_some());
+    assert_eq!(html.body.matches("data-cert-row=").count(), 4);
+    // Default is JSON: the inventory plus summary and findings.
+    let r = get(srv.addr, "/api/v1/report").await;
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["certificates"].as_array().unwrap().len(), 4);
+    assert_eq!(v["summary"]["by_status"]["expired"], 1);
+    assert_eq!(v["summary"]["errors"], 1);
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["expired", "expiring_soon", "expiring_soon"]);
+    let r = get(srv.addr, "/api/v1/report?format=HTML%00").await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("unknown report format"));
+    assert_eq!(
+        req(srv.addr, "POST", "/api/v1/report", &[]).await.status,
+        405
+    );
     srv.shutdown().await;
 }

@@ -62,7 +62,8 @@ fn rfc3339(secs: i64) -> String {
         .unwrap_or_default()
 }
 
-fn row(e: &CertEntry) -> [String; 27] {
+/// One certificate's fields, in [`HEADER`] order (unquoted).
+pub fn row(e: &CertEntry) -> [String; 27] {
     let c = &e.cert;
     [
         e.source.kind.as_str().to_string(),
@@ -109,7 +110,8 @@ pub fn field(v: &str) -> String {
     }
 }
 
-fn push_record<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
+/// Append one RFC 4180 record (fields quoted as needed, CRLF terminated).
+pub fn push_record<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -5,4 +5,5 @@ pub mod csv;
 pub mod http;
 pub mod json;
 pub mod metrics;
+pub mod report;
 pub mod table;

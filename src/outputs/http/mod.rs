@@ -11,6 +11,7 @@
 //! | `/readyz` | GET, HEAD | `503` until the first snapshot, then `200 ready` |
 //! | `/` | GET, HEAD | HTML inventory page ([`html`]) |
 //! | `/api/v1/certificates` | GET, HEAD | JSON inventory ([`crate::outputs::json`]) |
+//! | `/api/v1/report?format=json\|csv\|md\|html` | GET, HEAD | compliance report ([`crate::outputs::report`]); default `json`, `400` for another format, `503` before the first scan |
 //! | `/-/reload` | POST, PUT | asks the app to reload its configuration and reports the outcome |
 //!
 //! Anything else is `404`; a known path with another method is `405` with `Allow`.
@@ -45,7 +46,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
 use crate::inventory::{Snapshot, SnapshotCell};
-use crate::outputs::{json, metrics};
+use crate::outputs::{json, metrics, report};
 use webconfig::{BasicAuth, Precheck, WebConfig};
 
 /// Concurrent connections served; further ones wait in the listen backlog.
@@ -358,7 +359,7 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let refused = match path.as_str() {
-        "/metrics" | "/healthz" | "/readyz" | "/" | "/api/v1/certificates" => {
+        "/metrics" | "/healthz" | "/readyz" | "/" | "/api/v1/certificates" | "/api/v1/report" => {
             disallowed(&method, &GET_HEAD)
         }
         "/-/reload" => disallowed(&method, &[Method::POST, Method::PUT]),
@@ -411,9 +412,58 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
                 "{\"error\": \"not ready: first scan pending\"}\n",
             ),
         },
+        "/api/v1/report" => report_page(state, req.uri().query().unwrap_or("")).await,
         "/-/reload" => reload(req, state).await,
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
+}
+
+/// The `format` parameter of a query string (last one wins; `None` when absent).
+fn query_format(query: &str) -> Option<String> {
+    query
+        .get(..query.len().min(4096))
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .filter(|(k, _)| html::form_decode(k) == "format")
+        .map(|(_, v)| html::form_decode(v))
+        .next_back()
+}
+
+async fn report_page(state: &HttpState, query: &str) -> Resp {
+    let format = match query_format(query) {
+        None => report::ReportFormat::Json,
+        Some(f) => match report::ReportFormat::parse(f.trim()) {
+            Some(f) => f,
+            None => {
+                let shown: String = f.chars().take(64).collect();
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown report format {shown:?}; use one of: json, csv, md, html\n"),
+                );
+            }
+        },
+    };
+    let Some(snap) = state.snapshot.get() else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: first scan pending\n",
+        );
+    };
+    let cfg = state.config();
+    let body = render_maybe_blocking(Some(snap), move |s| match s {
+        Some(s) => report::render(s, &cfg.report, format),
+        None => String::new(),
+    })
+    .await;
+    let mut r = response(StatusCode::OK, format.content_type(), body);
+    if format == report::ReportFormat::Html {
+        r.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(HTML_CSP),
+        );
+    }
+    r
 }
 
 /// Run `f` inline for small snapshots, on a blocking thread for large ones.
@@ -511,7 +561,21 @@ async fn reload(req: Request<Incoming>, state: &HttpState) -> Resp {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_listen;
+    use super::{parse_listen, query_format};
+
+    #[test]
+    fn report_format_from_query() {
+        assert_eq!(query_format(""), None);
+        assert_eq!(query_format("format=csv").as_deref(), Some("csv"));
+        assert_eq!(query_format("a=1&format=md").as_deref(), Some("md"));
+        assert_eq!(
+            query_format("format=json&format=html").as_deref(),
+            Some("html")
+        );
+        assert_eq!(query_format("format=%68tml").as_deref(), Some("html"));
+        assert_eq!(query_format("format").as_deref(), Some(""));
+        assert_eq!(query_format("formats=csv"), None);
+    }
 
     #[test]
     fn listen_addresses() {
