@@ -508,6 +508,9 @@ async fn scraper_loop(
     mut reload_rx: mpsc::Receiver<ReloadRequest>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Sources with change notifications (Docker events) ask for a prompt rescan
+    // through this signal; the interval scan stays the periodic full resync.
+    let rescan = scraper.rescan_signal();
     let mut ticker = make_interval(interval);
     loop {
         tokio::select! {
@@ -523,6 +526,14 @@ async fn scraper_loop(
                 let _ = req.reply.send(res.map(|_| ()));
             }
             _ = ticker.tick() => {
+                let scan = scraper.scan(Utc::now());
+                tokio::select! {
+                    snap = scan => cell.publish(snap),
+                    _ = shutdown.changed() => break,
+                }
+            }
+            _ = rescan.notified() => {
+                debug!("rescan requested by a source");
                 let scan = scraper.scan(Utc::now());
                 tokio::select! {
                     snap = scan => cell.publish(snap),
@@ -607,6 +618,9 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
     };
     let scraper =
         Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout).with_checker(checker);
+    if sources::docker::DockerSource::wanted(&cfg.docker) {
+        info!(host = %sources::docker::DockerSource::host(&cfg.docker), "Docker source on");
+    }
     let scraper_task = tokio::spawn(scraper_loop(
         spec,
         scraper,

@@ -260,6 +260,8 @@ pub struct ConfigSpec {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Overrides {
     pub paths: Vec<String>,
+    /// `--docker`: force the Docker source on.
+    pub docker: bool,
     pub trust_roots: Vec<PathBuf>,
     pub intermediates: Vec<PathBuf>,
     pub crl_files: Vec<PathBuf>,
@@ -469,11 +471,8 @@ fn validate_log_level(l: &str) -> Result<String, String> {
 }
 
 fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
-    // The Docker and Kubernetes sources are not part of this build yet: refuse
-    // rather than silently scanning less than asked for.
-    if src.docker {
-        return Err("the docker source is not available in this build (--docker)".to_string());
-    }
+    // The Kubernetes source is not part of this build yet: refuse rather than
+    // silently scanning less than asked for.
     if src.kubernetes {
         return Err(
             "the kubernetes source is not available in this build (--kubernetes)".to_string(),
@@ -486,6 +485,7 @@ fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
         config_file: src.config,
         overrides: Overrides {
             paths: src.paths,
+            docker: src.docker,
             trust_roots: src.trust_roots,
             intermediates: src.intermediates,
             crl_files: src.crl,
@@ -546,6 +546,18 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             cfg.files.clear();
         }
         cfg.files.insert(0, cli);
+        // PATH arguments without --config replace the default sources: the Docker
+        // source of the embedded default ("auto") stays off unless --docker.
+        if !from_file {
+            cfg.docker.enabled = crate::config::DockerEnabled::Off;
+        }
+    }
+    if o.docker {
+        cfg.docker.enabled = crate::config::DockerEnabled::On;
+        // `--docker` alone (no PATH, no --config) scans only Docker.
+        if spec.config_file.is_none() && o.paths.is_empty() {
+            cfg.files.clear();
+        }
     }
     if !o.trust_roots.is_empty() {
         cfg.trust.roots = o.trust_roots.clone();
@@ -653,7 +665,6 @@ mod tests {
         assert!(usage_err(&["scan", "--fail-on", "expired,bogus"]).contains("bogus"));
         assert!(usage_err(&["scan", "--fail-within", "soon"]).contains("--fail-within"));
         assert!(usage_err(&["scan", "--at", "yesterday"]).contains("--at"));
-        assert!(usage_err(&["scan", "--docker"]).contains("docker source is not available"));
         assert!(usage_err(&["serve", "--kubernetes"]).contains("kubernetes source"));
         assert!(usage_err(&["--log.level", "info,[[["]).contains("--log.level"));
     }

@@ -13,7 +13,7 @@ use crate::checks::{self, Checker};
 use crate::inventory::{Snapshot, SourceStatus};
 use crate::model::{CertEntry, ErrorEntry, ParsedCert, Reason, SourceKind, SourceRef};
 use crate::parse::{self, ParseOptions};
-use crate::sources::{Content, Item, Object, ScanCtx, Source, SourceOutput};
+use crate::sources::{Content, Item, Object, RescanSignal, ScanCtx, Source, SourceOutput};
 
 /// Parsed results of one object, kept between scans.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +21,8 @@ struct CachedObject {
     version: Option<String>,
     certs: Vec<(Arc<SourceRef>, usize, Arc<ParsedCert>)>,
     errors: Vec<ErrorEntry>,
+    /// Set for [`Content::Metadata`] objects.
+    metadata: Option<Arc<SourceRef>>,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +39,7 @@ pub struct Scraper {
     state: HashMap<String, SourceState>,
     counters: BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>,
     checker: Checker,
+    rescan: Option<RescanSignal>,
 }
 
 impl Scraper {
@@ -47,6 +50,7 @@ impl Scraper {
             state: HashMap::new(),
             counters: BTreeMap::new(),
             checker: Checker::disabled(),
+            rescan: None,
         };
         s.reconfigure(sources, source_timeout);
         s
@@ -77,6 +81,11 @@ impl Scraper {
         }
         self.counters
             .retain(|(_, name), _| names.contains(name.as_str()));
+        if let Some(signal) = &self.rescan {
+            for src in &sources {
+                src.attach_rescan(signal.clone());
+            }
+        }
         self.sources = sources;
     }
 
@@ -90,6 +99,20 @@ impl Scraper {
     pub fn with_checker(mut self, checker: Checker) -> Self {
         self.checker = checker;
         self
+    }
+
+    /// The "rescan now" signal of this scraper, created (and handed to every
+    /// current and future source) on first use. Only long-running loops call it.
+    pub fn rescan_signal(&mut self) -> RescanSignal {
+        if let Some(s) = &self.rescan {
+            return s.clone();
+        }
+        let signal: RescanSignal = Arc::new(tokio::sync::Notify::new());
+        for src in &self.sources {
+            src.attach_rescan(signal.clone());
+        }
+        self.rescan = Some(signal.clone());
+        signal
     }
 
     fn count(&mut self, e: &ErrorEntry) {
@@ -230,11 +253,23 @@ impl Scraper {
                                 version: None,
                                 certs: Vec::new(),
                                 errors: vec![e],
+                                metadata: None,
                             },
                         );
                     }
                 },
                 Content::Fresh { items, errors } => fresh.push((key, version, items, errors)),
+                Content::Metadata(sref) => {
+                    next.insert(
+                        key,
+                        CachedObject {
+                            version,
+                            certs: Vec::new(),
+                            errors: Vec::new(),
+                            metadata: Some(Arc::new(sref)),
+                        },
+                    );
+                }
             }
         }
         let opts = src.parse_options().clone();
@@ -279,6 +314,10 @@ impl Scraper {
                         trust: Default::default(),
                         revocation: Default::default(),
                     });
+                }
+                if let Some(m) = &obj.metadata {
+                    kinds_seen.insert(m.kind);
+                    snap.metadata.push(m.clone());
                 }
                 for k in kinds_seen {
                     per_kind.entry(k).or_default().1 += 1;
@@ -350,6 +389,7 @@ fn parse_one((key, version, items, errors): Fresh, opts: &ParseOptions) -> (Stri
         version,
         certs: Vec::new(),
         errors,
+        metadata: None,
     };
     for mut item in items {
         let out = parse::parse_object(&item.data, item.hint, opts);

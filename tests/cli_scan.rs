@@ -239,7 +239,6 @@ fn usage_errors_exit_2() {
         &["scan", "--fail-within", "soon"][..],
         &["scan", "--at", "tomorrow"][..],
         &["scan", "--format", "xml"][..],
-        &["scan", "--docker"][..],
         &["serve", "--kubernetes"][..],
         &["no-such-command"][..],
         &["check-config"][..],
@@ -249,9 +248,9 @@ fn usage_errors_exit_2() {
         assert_eq!(code(&o), 2, "{args:?}: {}", show(&o));
         assert!(!o.stderr.is_empty(), "{args:?}");
     }
-    let o = run(&["scan", "--docker"]);
+    let o = run(&["serve", "--kubernetes"]);
     assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("the docker source is not available in this build"));
+        .contains("the kubernetes source is not available in this build"));
     let o = run(&["--help"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("print-default-config"));

@@ -227,6 +227,7 @@ fn snapshot() -> Snapshot {
         generated_at: Utc.timestamp_opt(now, 0).single().unwrap_or_default(),
         certificates: certs,
         errors,
+        metadata: Vec::new(),
         sources: vec![
             status(SourceKind::File, "host-files", true, 4, 4),
             status(SourceKind::Kubeconfig, "kubeconfigs", true, 1, 1),

@@ -220,6 +220,7 @@ fn fallback_config() -> Config {
         report: ReportConfig {
             warning_window: defaults::WARNING_WINDOW,
         },
+        docker: super::validate::default_docker(),
     }
 }
 

@@ -17,7 +17,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use load::{
     default_config, from_yaml_str, load_file, to_yaml, DEFAULT_ORIGIN, MAX_CONFIG_BYTES,
 };
-pub use validate::{check_listen, check_log_level, check_source_name};
+pub use validate::{check_listen, check_log_level, check_source_name, default_docker};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,6 +39,8 @@ pub struct Config {
     pub trust: TrustConfig,
     pub revocation: RevocationConfig,
     pub report: ReportConfig,
+    /// The Docker source (`docker:`).
+    pub docker: DockerConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,4 +195,71 @@ impl Default for TrustConfig {
 pub struct ReportConfig {
     /// `expiring_soon` window. Default 28 days.
     pub warning_window: Duration,
+}
+
+/// `docker.enabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DockerEnabled {
+    /// On when the daemon socket exists and answers; quiet when absent.
+    Auto,
+    /// Always on: an unreachable daemon is `x509_source_up 0`.
+    On,
+    Off,
+}
+
+/// `docker.secrets.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsMode {
+    Off,
+    /// List secrets and the services that mount them; no contents.
+    Metadata,
+    /// Read `<mounted_dir>/<target>` files of this container (certvigil as a swarm service).
+    Mounted,
+    /// Read the mounted file inside a running task container through the exec API.
+    Exec,
+}
+
+/// Client TLS for `tcp://`/`https://` Docker hosts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DockerTls {
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+/// The Docker source (docs/docker.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DockerConfig {
+    pub enabled: DockerEnabled,
+    /// `source_name` of every Docker series. Default `docker`.
+    pub name: String,
+    /// Daemon address; `None`: `DOCKER_HOST`, else `unix:///var/run/docker.sock`.
+    pub host: Option<String>,
+    pub tls: DockerTls,
+    /// Limit for one API call (and for each chunk of a streamed answer). Default 10s.
+    pub api_timeout: Duration,
+    /// Subscribe to the events stream and rescan promptly on changes. Default true.
+    pub events: bool,
+    /// Swarm configs. Default true.
+    pub configs: bool,
+    pub secrets_mode: SecretsMode,
+    /// Where `mounted` mode finds swarm secrets. Default `/run/secrets`.
+    pub secrets_dir: PathBuf,
+    /// Files in running containers. Default true.
+    pub containers: bool,
+    /// Paths (directories, files or globs) read in every running container.
+    pub container_paths: Vec<String>,
+    /// Container label listing extra paths (comma-separated). Default `certvigil.paths`.
+    pub container_label: String,
+    /// Larger files are reported as `too_large`. Default 1 MiB.
+    pub max_file_size: u64,
+    /// At most this many running containers are read per scan. Default 1000.
+    pub max_containers: usize,
+    /// Swarm node certificates (files and `GET /swarm` root CA). Default true.
+    pub node: bool,
+    /// `None`: `<DockerRootDir>/swarm/certificates` as reported by `GET /info`.
+    pub node_dir: Option<PathBuf>,
+    /// An unchanged running container is re-read at most this often (a certificate
+    /// renewed inside a long-running container is seen within this time). Default 1h.
+    pub reread_interval: Duration,
 }

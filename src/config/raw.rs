@@ -45,6 +45,25 @@ pub mod defaults {
     pub const OCSP_NONCE: bool = true;
     pub const MAX_CONCURRENCY_PER_HOST: usize = 4;
     pub const WARNING_WINDOW: Duration = Duration::from_secs(28 * 86_400);
+    pub const DOCKER_NAME: &str = "docker";
+    pub const DOCKER_API_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DOCKER_CONFIGS: bool = true;
+    pub const DOCKER_SECRETS_MODE: &str = "metadata";
+    pub const DOCKER_SECRETS_DIR: &str = "/run/secrets";
+    pub const DOCKER_CONTAINERS: bool = true;
+    pub const DOCKER_CONTAINER_PATHS: &[&str] = &[
+        "/etc/ssl/certs/*.pem",
+        "/etc/nginx",
+        "/etc/letsencrypt",
+        "/certs",
+    ];
+    pub const DOCKER_CONTAINER_LABEL: &str = "certvigil.paths";
+    pub const DOCKER_MAX_FILE_SIZE: u64 = 1 << 20;
+    pub const DOCKER_MAX_CONTAINERS: usize = 1000;
+    pub const DOCKER_NODE: bool = true;
+    pub const DOCKER_NODE_DIR: &str = "/var/lib/docker/swarm/certificates";
+    pub const DOCKER_REREAD_INTERVAL: Duration = Duration::from_secs(3600);
+    pub const DOCKER_EVENTS: bool = true;
 }
 
 /// The whole document. An absent section means all its defaults; an absent `sources`
@@ -68,6 +87,8 @@ pub struct RawConfig {
     pub revocation: Option<RawRevocation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<RawReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker: Option<RawDocker>,
 }
 
 /// `scan:` — durations as text (`5m`), parsed in validation so every bad value is reported.
@@ -244,6 +265,102 @@ pub struct RawReport {
     pub warning_window: Option<String>,
 }
 
+/// `docker:` — the Docker source (see docs/docker.md).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDocker {
+    /// `auto`, `true` or `false` (YAML booleans or strings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<RawAutoBool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `unix:///path`, `tcp://host:port`, `https://host:port`; null = `DOCKER_HOST`
+    /// or the default socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawDockerTls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configs: Option<RawDockerToggle>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<RawDockerSecrets>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<RawDockerContainers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<RawDockerNode>,
+}
+
+/// `auto` or a boolean.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RawAutoBool {
+    Bool(bool),
+    Text(String),
+}
+
+/// `docker.tls:` — client certificate authentication for `tcp://`/`https://` hosts.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerTls {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+}
+
+/// `docker.configs:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerToggle {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// `docker.secrets:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerSecrets {
+    /// `off`, `metadata`, `mounted` or `exec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mounted_dir: Option<String>,
+}
+
+/// `docker.containers:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerContainers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<RawSize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_containers: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reread_interval: Option<String>,
+}
+
+/// `docker.node:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDockerNode {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates_dir: Option<String>,
+}
+
 /// A byte size as written: an integer number of bytes, or text with a unit (`1MiB`).
 /// Negative integers are kept so validation can report them precisely.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -383,6 +500,58 @@ impl RawConfig {
             }),
             report: Some(RawReport {
                 warning_window: Some(format_duration(c.report.warning_window)),
+            }),
+            docker: Some(RawDocker::from_config(&c.docker)),
+        }
+    }
+}
+
+impl RawDocker {
+    /// The raw form of a validated Docker section, every key written out.
+    pub fn from_config(d: &super::DockerConfig) -> RawDocker {
+        use super::{DockerEnabled, SecretsMode};
+        let text = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        RawDocker {
+            enabled: Some(match d.enabled {
+                DockerEnabled::Auto => RawAutoBool::Text("auto".into()),
+                DockerEnabled::On => RawAutoBool::Bool(true),
+                DockerEnabled::Off => RawAutoBool::Bool(false),
+            }),
+            name: Some(d.name.clone()),
+            host: d.host.clone(),
+            tls: Some(RawDockerTls {
+                ca_file: text(&d.tls.ca_file),
+                cert_file: text(&d.tls.cert_file),
+                key_file: text(&d.tls.key_file),
+            }),
+            api_timeout: Some(super::duration::format_duration(d.api_timeout)),
+            events: Some(d.events),
+            configs: Some(RawDockerToggle {
+                enabled: Some(d.configs),
+            }),
+            secrets: Some(RawDockerSecrets {
+                mode: Some(
+                    match d.secrets_mode {
+                        SecretsMode::Off => "off",
+                        SecretsMode::Metadata => "metadata",
+                        SecretsMode::Mounted => "mounted",
+                        SecretsMode::Exec => "exec",
+                    }
+                    .to_string(),
+                ),
+                mounted_dir: Some(d.secrets_dir.display().to_string()),
+            }),
+            containers: Some(RawDockerContainers {
+                enabled: Some(d.containers),
+                paths: Some(d.container_paths.clone()),
+                label: Some(d.container_label.clone()),
+                max_file_size: Some(RawSize::Bytes(d.max_file_size)),
+                max_containers: Some(d.max_containers),
+                reread_interval: Some(super::duration::format_duration(d.reread_interval)),
+            }),
+            node: Some(RawDockerNode {
+                enabled: Some(d.node),
+                certificates_dir: text(&d.node_dir),
             }),
         }
     }

@@ -154,6 +154,23 @@ revocation:
   cache:
     min_ttl: 1m
     max_ttl: 2h
+docker:
+  enabled: true
+  name: swarm-a
+  host: tcp://127.0.0.1:2376
+  tls: {ca_file: /etc/docker/ca.pem, cert_file: /etc/docker/cert.pem, key_file: /etc/docker/key.pem}
+  api_timeout: 3s
+  events: false
+  configs: {enabled: false}
+  secrets: {mode: exec, mounted_dir: /secrets}
+  containers:
+    enabled: false
+    paths: [/tls, "/opt/*/cert.pem"]
+    label: tls.paths
+    max_file_size: 64KiB
+    max_containers: 10
+    reread_interval: 10m
+  node: {enabled: false, certificates_dir: /srv/swarm/certs}
 report:
   warning_window: 2w
 "#;
@@ -227,7 +244,50 @@ fn every_key_expected() -> Config {
         report: ReportConfig {
             warning_window: Duration::from_secs(14 * 86_400),
         },
+        docker: crate::config::DockerConfig {
+            enabled: crate::config::DockerEnabled::On,
+            name: "swarm-a".into(),
+            host: Some("tcp://127.0.0.1:2376".into()),
+            tls: crate::config::DockerTls {
+                ca_file: Some(PathBuf::from("/etc/docker/ca.pem")),
+                cert_file: Some(PathBuf::from("/etc/docker/cert.pem")),
+                key_file: Some(PathBuf::from("/etc/docker/key.pem")),
+            },
+            api_timeout: Duration::from_secs(3),
+            events: false,
+            configs: false,
+            secrets_mode: crate::config::SecretsMode::Exec,
+            secrets_dir: PathBuf::from("/secrets"),
+            containers: false,
+            container_paths: vec!["/tls".into(), "/opt/*/cert.pem".into()],
+            container_label: "tls.paths".into(),
+            max_file_size: 64 * 1024,
+            max_containers: 10,
+            node: false,
+            node_dir: Some(PathBuf::from("/srv/swarm/certs")),
+            reread_interval: Duration::from_secs(600),
+        },
     }
+}
+
+#[test]
+fn docker_section_errors_are_located() {
+    let text = "docker:\n  enabled: maybe\n  host: ftp://x\n  secrets: {mode: all}\n  containers: {paths: [relative], max_containers: 0}\n  tls: {cert_file: /c.pem}\n";
+    let e = from_yaml_str(text, "t").unwrap_err().to_string();
+    for needle in [
+        "docker.enabled",
+        "docker.host",
+        "docker.secrets.mode",
+        "docker.containers.paths[0]",
+        "docker.containers.max_containers",
+        "docker.tls",
+    ] {
+        assert!(e.contains(needle), "{needle} not in {e}");
+    }
+    let c = from_yaml_str("docker: {enabled: auto}\n", "t").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.docker.enabled, crate::config::DockerEnabled::Auto);
+    let c = from_yaml_str("docker: {enabled: false}\n", "t").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.docker.enabled, crate::config::DockerEnabled::Off);
 }
 
 #[test]

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use super::duration::{parse_duration, parse_size, MAX_SIZE_LIMIT};
 use super::errors::ConfigError;
-use super::raw::{defaults, RawConfig, RawSize, RawSource, SOURCE_KINDS};
+use super::raw::{defaults, RawAutoBool, RawConfig, RawDocker, RawSize, RawSource, SOURCE_KINDS};
 use super::{
-    Config, FileSourceConfig, LogConfig, LogFormat, MetricsConfig, ReportConfig, RevocationConfig,
-    RevocationMethodConfig, ScanConfig, ServerConfig, TrustConfig,
+    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, LogConfig, LogFormat,
+    MetricsConfig, ReportConfig, RevocationConfig, RevocationMethodConfig, ScanConfig, SecretsMode,
+    ServerConfig, TrustConfig,
 };
 use crate::model::SourceKind;
 
@@ -227,6 +228,16 @@ pub fn validate(
         ),
     };
 
+    let docker = docker(&mut p, raw.docker.as_ref());
+    if let Some(f) = files.iter().find(|f| f.name == docker.name) {
+        if docker.enabled != DockerEnabled::Off {
+            p.add(
+                "docker.name",
+                format!("source name {:?} is already used by a file source", f.name),
+            );
+        }
+    }
+
     if !p.0.is_empty() {
         return Err(p.0);
     }
@@ -239,7 +250,195 @@ pub fn validate(
         trust,
         revocation,
         report,
+        docker,
     })
+}
+
+/// The Docker section with every key at its default.
+pub fn default_docker() -> DockerConfig {
+    let mut p = Problems::default();
+    docker(&mut p, None)
+}
+
+fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u64 {
+    let Some(raw) = raw else { return default };
+    let parsed = match raw {
+        RawSize::Bytes(n) => Ok(*n),
+        RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
+        RawSize::Text(t) => parse_size(t),
+    };
+    match parsed {
+        Ok(0) => {
+            p.add(path, "must be greater than zero");
+            default
+        }
+        Ok(n) if n > MAX_SIZE_LIMIT => {
+            p.add(path, format!("{n} bytes is more than the limit of 1GiB"));
+            default
+        }
+        Ok(n) => n,
+        Err(e) => {
+            p.add(path, e);
+            default
+        }
+    }
+}
+
+fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
+    let d = raw.cloned().unwrap_or_default();
+    let enabled = match &d.enabled {
+        None => DockerEnabled::Auto,
+        Some(RawAutoBool::Bool(true)) => DockerEnabled::On,
+        Some(RawAutoBool::Bool(false)) => DockerEnabled::Off,
+        Some(RawAutoBool::Text(t)) => match t.as_str() {
+            "auto" => DockerEnabled::Auto,
+            "true" => DockerEnabled::On,
+            "false" => DockerEnabled::Off,
+            other => {
+                p.add(
+                    "docker.enabled",
+                    format!("{other:?} is not one of auto, true, false"),
+                );
+                DockerEnabled::Auto
+            }
+        },
+    };
+    let name = d.name.unwrap_or_else(|| defaults::DOCKER_NAME.to_string());
+    if let Err(e) = check_source_name(&name) {
+        p.add("docker.name", e);
+    }
+    let host = d.host;
+    if let Some(h) = &host {
+        let ok = ["unix://", "tcp://", "http://", "https://"]
+            .iter()
+            .any(|s| h.starts_with(s) && h.len() > s.len());
+        if !ok || h.chars().any(char::is_control) {
+            p.add(
+                "docker.host",
+                format!("{h:?} is not unix:///path, tcp://host:port, http://host:port or https://host:port"),
+            );
+        }
+    }
+    let t = d.tls.unwrap_or_default();
+    let tls_path = |p: &mut Problems, key: &str, v: Option<String>| {
+        v.map(|s| {
+            if let Err(e) = check_path_text(&s) {
+                p.add(format!("docker.tls.{key}"), e);
+            }
+            PathBuf::from(s)
+        })
+    };
+    let tls = DockerTls {
+        ca_file: tls_path(p, "ca_file", t.ca_file),
+        cert_file: tls_path(p, "cert_file", t.cert_file),
+        key_file: tls_path(p, "key_file", t.key_file),
+    };
+    if tls.cert_file.is_some() != tls.key_file.is_some() {
+        p.add(
+            "docker.tls",
+            "cert_file and key_file must be given together",
+        );
+    }
+    let api_timeout = duration(
+        p,
+        "docker.api_timeout",
+        d.api_timeout.as_deref(),
+        defaults::DOCKER_API_TIMEOUT,
+        Duration::from_millis(1),
+    );
+    let s = d.secrets.unwrap_or_default();
+    let secrets_mode = match s.mode.as_deref().unwrap_or(defaults::DOCKER_SECRETS_MODE) {
+        "off" => SecretsMode::Off,
+        "metadata" => SecretsMode::Metadata,
+        "mounted" => SecretsMode::Mounted,
+        "exec" => SecretsMode::Exec,
+        other => {
+            p.add(
+                "docker.secrets.mode",
+                format!("{other:?} is not one of off, metadata, mounted, exec"),
+            );
+            SecretsMode::Metadata
+        }
+    };
+    let secrets_dir = s
+        .mounted_dir
+        .unwrap_or_else(|| defaults::DOCKER_SECRETS_DIR.to_string());
+    if let Err(e) = check_path_text(&secrets_dir) {
+        p.add("docker.secrets.mounted_dir", e);
+    }
+    let c = d.containers.unwrap_or_default();
+    let container_paths = c.paths.unwrap_or_else(|| {
+        defaults::DOCKER_CONTAINER_PATHS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    });
+    for (i, path) in container_paths.iter().enumerate() {
+        if !path.starts_with('/') || path.contains('\0') {
+            p.add(
+                format!("docker.containers.paths[{i}]"),
+                format!("{path:?} must be an absolute path inside the container"),
+            );
+        }
+    }
+    let container_label = c
+        .label
+        .unwrap_or_else(|| defaults::DOCKER_CONTAINER_LABEL.to_string());
+    if container_label.chars().any(char::is_control) {
+        p.add(
+            "docker.containers.label",
+            "must not contain control characters",
+        );
+    }
+    let max_file_size = size(
+        p,
+        "docker.containers.max_file_size",
+        c.max_file_size.as_ref(),
+        defaults::DOCKER_MAX_FILE_SIZE,
+    );
+    let max_containers = c.max_containers.unwrap_or(defaults::DOCKER_MAX_CONTAINERS);
+    if max_containers == 0 {
+        p.add(
+            "docker.containers.max_containers",
+            "must be greater than zero",
+        );
+    }
+    let reread_interval = duration(
+        p,
+        "docker.containers.reread_interval",
+        c.reread_interval.as_deref(),
+        defaults::DOCKER_REREAD_INTERVAL,
+        MIN_SCAN_DURATION,
+    );
+    let n = d.node.unwrap_or_default();
+    let node_dir = n.certificates_dir;
+    if let Some(dir) = &node_dir {
+        if let Err(e) = check_path_text(dir) {
+            p.add("docker.node.certificates_dir", e);
+        }
+    }
+    DockerConfig {
+        enabled,
+        name,
+        host,
+        tls,
+        api_timeout,
+        events: d.events.unwrap_or(defaults::DOCKER_EVENTS),
+        configs: d
+            .configs
+            .and_then(|c| c.enabled)
+            .unwrap_or(defaults::DOCKER_CONFIGS),
+        secrets_mode,
+        secrets_dir: PathBuf::from(secrets_dir),
+        containers: c.enabled.unwrap_or(defaults::DOCKER_CONTAINERS),
+        container_paths,
+        container_label,
+        max_file_size,
+        max_containers,
+        node: n.enabled.unwrap_or(defaults::DOCKER_NODE),
+        node_dir: node_dir.map(PathBuf::from),
+        reread_interval,
+    }
 }
 
 fn duration(

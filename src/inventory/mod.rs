@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{CertEntry, ErrorEntry, Reason, SourceKind};
+use crate::model::{CertEntry, ErrorEntry, Reason, SourceKind, SourceRef};
 
 /// Health and counters of one (source kind, source name) pair.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +33,9 @@ pub struct Snapshot {
     pub certificates: Vec<CertEntry>,
     /// Current errors (objects that failed in their last (re)parse, failed sources).
     pub errors: Vec<ErrorEntry>,
+    /// Objects known to exist whose content is deliberately not read (Docker
+    /// secrets in `metadata` mode), sorted by (kind, name, location).
+    pub metadata: Vec<Arc<SourceRef>>,
     pub sources: Vec<SourceStatus>,
     /// Wall time of the scan that produced this snapshot.
     pub scan_duration_seconds: f64,
@@ -50,6 +53,7 @@ impl Snapshot {
             generated_at: now,
             certificates: Vec::new(),
             errors: Vec::new(),
+            metadata: Vec::new(),
             sources: Vec::new(),
             scan_duration_seconds: 0.0,
             completed_at_unix: 0.0,
@@ -76,6 +80,8 @@ impl Snapshot {
                 b.reason,
             ))
         });
+        self.metadata
+            .sort_by(|a, b| (a.kind, &a.name, &a.location).cmp(&(b.kind, &b.name, &b.location)));
         self.sources
             .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     }

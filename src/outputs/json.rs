@@ -10,8 +10,10 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::inventory::Snapshot;
-use crate::model::{CertEntry, ErrorEntry, Revocation, Trust};
+use crate::model::{CertEntry, ErrorEntry, Revocation, SourceRef, Trust};
 
 /// `0000-01-01T00:00:00Z` in Unix seconds.
 const MIN_RFC3339_UNIX: i64 = -62_167_219_200;
@@ -42,6 +44,29 @@ pub struct Inventory<'a> {
     pub generated_at: String,
     pub certificates: Vec<CertificateJson<'a>>,
     pub errors: Vec<ErrorJson<'a>>,
+    /// Objects whose content is deliberately not read (Docker secrets in
+    /// `metadata` mode); omitted when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectJson<'a>>,
+}
+
+/// One `objects[]` element: an object known to exist, without certificates.
+#[derive(Debug, Serialize)]
+pub struct ObjectJson<'a> {
+    pub source_kind: &'static str,
+    pub source_name: &'a str,
+    pub location: &'a str,
+    pub labels: BTreeMap<&'a str, &'a str>,
+}
+
+/// Location labels beyond the compatible schema (e.g. `docker_name`,
+/// `docker_id`, `docker_container`): shown in JSON as `labels`, omitted when none.
+pub fn extra_labels(r: &SourceRef) -> BTreeMap<&str, &str> {
+    r.labels
+        .iter()
+        .filter(|(k, _)| !crate::outputs::metrics::labels::LOCATION_LABELS.contains(&k.as_str()))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 /// One `certificates[]` element, fields in contract order.
@@ -72,6 +97,9 @@ pub struct CertificateJson<'a> {
     pub trust: &'a Trust,
     /// `{status, method, revoked_at, reason}`.
     pub revocation: &'a Revocation,
+    /// Extra location labels (see [`extra_labels`]); omitted when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<&'a str, &'a str>,
 }
 
 /// One `errors[]` element, fields in contract order.
@@ -111,6 +139,7 @@ impl<'a> CertificateJson<'a> {
             expired: e.expired,
             trust: &e.trust,
             revocation: &e.revocation,
+            labels: extra_labels(&e.source),
         }
     }
 }
@@ -137,6 +166,16 @@ pub fn inventory(snap: &Snapshot) -> Inventory<'_> {
             .map(CertificateJson::from_entry)
             .collect(),
         errors: snap.errors.iter().map(ErrorJson::from_entry).collect(),
+        objects: snap
+            .metadata
+            .iter()
+            .map(|m| ObjectJson {
+                source_kind: m.kind.as_str(),
+                source_name: &m.name,
+                location: &m.location,
+                labels: extra_labels(m),
+            })
+            .collect(),
     }
 }
 

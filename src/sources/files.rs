@@ -957,7 +957,7 @@ mod tests {
             .iter()
             .flat_map(|o| match &o.content {
                 Content::Fresh { items, .. } => items.iter().collect::<Vec<_>>(),
-                Content::Unchanged => Vec::new(),
+                Content::Unchanged | Content::Metadata(_) => Vec::new(),
             })
             .collect()
     }
@@ -976,7 +976,7 @@ mod tests {
                     .iter()
                     .map(|e| (e.reason, e.source.location.clone()))
                     .collect::<Vec<_>>(),
-                Content::Unchanged => Vec::new(),
+                Content::Unchanged | Content::Metadata(_) => Vec::new(),
             })
             .collect()
     }
@@ -1413,7 +1413,9 @@ mod tests {
             if o.key == a_key {
                 match &o.content {
                     Content::Fresh { items, .. } => assert_eq!(items[0].data, b"changed"),
-                    Content::Unchanged => panic!("a.pem changed but reported unchanged"),
+                    Content::Unchanged | Content::Metadata(_) => {
+                        panic!("a.pem changed but reported unchanged")
+                    }
                 }
             } else {
                 assert!(matches!(o.content, Content::Unchanged));

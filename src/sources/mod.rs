@@ -3,6 +3,7 @@
 //! registered in [`build_sources`]. The scraper parses what they return and keeps a
 //! per-object cache so that an object whose `version` did not change is not re-read.
 
+pub mod docker;
 pub mod files;
 pub mod glob;
 
@@ -48,6 +49,10 @@ pub enum Content {
         items: Vec<Item>,
         errors: Vec<ErrorEntry>,
     },
+    /// The object exists but its content is deliberately not read (Docker secrets
+    /// in `metadata` mode: the API never returns their data). It produces no
+    /// certificate; the snapshot lists it in [`crate::inventory::Snapshot::metadata`].
+    Metadata(SourceRef),
 }
 
 /// The unit of change detection: a file, a Secret, a swarm config.
@@ -81,13 +86,24 @@ pub trait Source: Send + Sync {
     /// Enumerate objects. Must not panic; must bound its own work per object
     /// (size caps). The scraper applies the per-source timeout around it.
     fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput>;
+    /// Give the source a way to ask for a prompt rescan (event streams, watches).
+    /// Called by long-running scrapers (`serve`) only; sources without change
+    /// notifications ignore it.
+    fn attach_rescan(&self, _signal: RescanSignal) {}
 }
+
+/// "Rescan now": a source that learns about a change (a Docker event) triggers it;
+/// the `serve` scraper loop waits on it next to its interval ticker.
+pub type RescanSignal = Arc<tokio::sync::Notify>;
 
 /// Build every enabled source of a validated configuration.
 pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     let mut out: Vec<Arc<dyn Source>> = Vec::new();
     for f in &cfg.files {
         out.push(Arc::new(files::FileSource::new(f.clone())));
+    }
+    if docker::DockerSource::wanted(&cfg.docker) {
+        out.push(Arc::new(docker::DockerSource::new(cfg.docker.clone())));
     }
     out
 }

@@ -109,6 +109,8 @@ pub mod help {
     pub const SOURCE_BUNDLES: &str =
         "Objects (files, Secrets, kubeconfig entries, ...) currently held from this source.";
     pub const CERTIFICATES: &str = "Certificates currently held from this source.";
+    pub const DOCKER_SECRET: &str =
+        "Docker swarm secret listed without its content (secrets.mode metadata, or not readable here), with the services that mount it (always 1).";
     pub const COLLISIONS: &str =
         "Certificates in the last scan whose labels collided with another certificate and got a discriminator label (n-1 per colliding group).";
     pub const NOT_AFTER: &str = "Certificate notAfter (expiration) as Unix time in seconds.";
@@ -284,6 +286,31 @@ impl SnapshotCollector {
             }
         }
         families.extend([up, errors, bundles, certificates]);
+
+        let mut secrets = Family {
+            name: "x509_docker_secret",
+            help: help::DOCKER_SECRET,
+            typ: MetricType::Info,
+            series: Vec::new(),
+            always: false,
+        };
+        for m in snap
+            .metadata
+            .iter()
+            .filter(|m| m.kind == crate::model::SourceKind::DockerSecret)
+        {
+            let l = |n: &str| m.label(n).unwrap_or("").to_string();
+            secrets.series.push(Series::Labels {
+                labels: vec![
+                    ("source_name", m.name.clone()),
+                    ("docker_name", l("docker_name")),
+                    ("docker_id", l("docker_id")),
+                    ("docker_service", l("docker_service")),
+                ],
+                value: Value::Int(1),
+            });
+        }
+        families.push(secrets);
 
         let prepared = labels::prepare(&snap.certificates, &snap.errors, cfg);
 
