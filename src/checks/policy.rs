@@ -144,9 +144,19 @@ pub fn evaluate(snap: &Snapshot, policy: &Policy) -> Vec<Breach> {
             if c.not_after <= at.saturating_add(w) {
                 let left = c.not_after.saturating_sub(at);
                 let msg = if expired {
-                    format!("{:?} expired {}s ago", c.subject.cn, left.unsigned_abs())
+                    format!(
+                        "{:?} expired {} ago (at {})",
+                        c.subject.cn,
+                        human(left.unsigned_abs()),
+                        crate::outputs::json::rfc3339_from_unix(c.not_after)
+                    )
                 } else {
-                    format!("{:?} expires in {}s", c.subject.cn, left)
+                    format!(
+                        "{:?} expires in {} (at {})",
+                        c.subject.cn,
+                        human(left.unsigned_abs()),
+                        crate::outputs::json::rfc3339_from_unix(c.not_after)
+                    )
                 };
                 out.push(Breach {
                     kind: BreachKind::ExpiresWithin,
@@ -197,6 +207,11 @@ pub fn evaluate(snap: &Snapshot, policy: &Policy) -> Vec<Breach> {
         }
     }
     out
+}
+
+/// Seconds as a short human duration (`20d`, `3h5m`), for breach messages.
+fn human(secs: u64) -> String {
+    crate::config::duration::format_duration(std::time::Duration::from_secs(secs))
 }
 
 #[cfg(test)]

@@ -1,36 +1,120 @@
-//! Prometheus / OpenMetrics exposition of a [`Snapshot`].
+//! Prometheus exposition of a [`Snapshot`]: per-certificate series compatible
+//! with the established x509 certificate exporter plus certvigil's self metrics.
+//! Documented in `docs/metrics.md`.
 //!
-//! TEMPORARY STUB on branch `h-http`: only the signatures the HTTP server calls, with
-//! a minimal body, so that this branch compiles. The real implementation lives on
-//! the metrics branch and replaces this file at merge.
+//! * [`labels`] — the per-certificate label schema, escaping, collisions.
+//! * [`collector`] — the prometheus-client `Collector` over one snapshot.
+//! * [`text`] — OpenMetrics → Prometheus text 0.0.4 conversion.
+//!
+//! Rendering is a pure function of the snapshot, the metrics configuration and
+//! the clock; it never fails (an encoding error yields the self metrics only)
+//! and never panics on hostile label values.
+
+pub mod collector;
+pub mod labels;
+pub mod text;
+
+use prometheus_client::registry::Registry;
 
 use crate::config::MetricsConfig;
 use crate::inventory::Snapshot;
 
-/// Prometheus text exposition format 0.0.4.
+pub use collector::SnapshotCollector;
+
+/// Content type of the Prometheus text format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// OpenMetrics 1.0 text format.
+/// Content type of OpenMetrics 1.0.
 pub const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Whether the `Accept` header asks for OpenMetrics.
+/// Does this Accept header ask for OpenMetrics (content negotiation as
+/// Prometheus does: `application/openmetrics-text` anywhere with q>0)?
 pub fn wants_openmetrics(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| a.contains("application/openmetrics-text"))
+    let Some(accept) = accept else {
+        return false;
+    };
+    accept.split(',').any(|part| {
+        let mut params = part.split(';');
+        let media = params.next().unwrap_or("").trim();
+        if !media.eq_ignore_ascii_case("application/openmetrics-text") {
+            return false;
+        }
+        for p in params {
+            let Some((k, v)) = p.split_once('=') else {
+                continue;
+            };
+            if k.trim().eq_ignore_ascii_case("q") {
+                return match v.trim().parse::<f64>() {
+                    Ok(q) => q > 0.0,
+                    Err(_) => false,
+                };
+            }
+        }
+        true
+    })
 }
 
-/// Render the exposition (stub: build info and certificate count only).
+/// Render the exposition. `snap` None = before the first scan (self metrics
+/// only, no per-cert series, `x509_exporter_ready` 0). `now_unix` = real clock
+/// for relative metrics (`expires_in` / `valid_since` are computed at render
+/// time like the established exporter).
 pub fn render(
     snap: Option<&Snapshot>,
-    _cfg: &MetricsConfig,
-    _now_unix: f64,
+    cfg: &MetricsConfig,
+    now_unix: f64,
     openmetrics: bool,
 ) -> String {
-    let mut out = String::new();
-    out.push_str("# TYPE x509_read_errors gauge\n");
-    let errors = snap.map(|s| s.errors.len()).unwrap_or(0);
-    out.push_str(&format!("x509_read_errors {errors}\n"));
-    if openmetrics {
-        out.push_str("# EOF\n");
+    match render_with(snap, cfg, now_unix, openmetrics) {
+        Ok(s) => s,
+        // Writing into a String cannot fail; keep a valid exposition anyway.
+        Err(_) => render_with(None, cfg, now_unix, openmetrics).unwrap_or_default(),
     }
-    out
+}
+
+fn render_with(
+    snap: Option<&Snapshot>,
+    cfg: &MetricsConfig,
+    now_unix: f64,
+    openmetrics: bool,
+) -> Result<String, std::fmt::Error> {
+    let collector = SnapshotCollector::build(snap, cfg, now_unix);
+    let mut out = String::with_capacity(collector.size_hint());
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(collector));
+    if openmetrics {
+        prometheus_client::encoding::text::encode(&mut out, &registry)?;
+    } else {
+        let mut w = text::TextWriter::new(&mut out);
+        prometheus_client::encoding::text::encode(&mut w, &registry)?;
+        w.finish();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_openmetrics;
+
+    #[test]
+    fn negotiates_openmetrics() {
+        assert!(!wants_openmetrics(None));
+        assert!(!wants_openmetrics(Some("")));
+        assert!(!wants_openmetrics(Some("text/plain")));
+        assert!(!wants_openmetrics(Some("*/*")));
+        assert!(wants_openmetrics(Some("application/openmetrics-text")));
+        // What Prometheus 2.x sends.
+        assert!(wants_openmetrics(Some(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        )));
+        assert!(wants_openmetrics(Some(
+            "text/plain;version=0.0.4;q=0.5, Application/OpenMetrics-Text; version=1.0.0; q=0.2"
+        )));
+        assert!(!wants_openmetrics(Some(
+            "application/openmetrics-text; q=0, text/plain"
+        )));
+        assert!(!wants_openmetrics(Some(
+            "application/openmetrics-text;q=abc"
+        )));
+        assert!(!wants_openmetrics(Some("application/openmetrics-textual")));
+    }
 }
