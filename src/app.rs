@@ -342,6 +342,7 @@ async fn scraper_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut ticker = make_interval(interval);
+    let mut signals = scraper.change_signals();
     loop {
         tokio::select! {
             biased;
@@ -352,6 +353,7 @@ async fn scraper_loop(
                 if let Ok(cfg) = &res {
                     // A fresh interval ticks at once: rescan with the new config.
                     ticker = make_interval(cfg.scan.interval);
+                    signals = scraper.change_signals();
                 }
                 let _ = req.reply.send(res.map(|_| ()));
             }
@@ -362,9 +364,27 @@ async fn scraper_loop(
                     _ = shutdown.changed() => break,
                 }
             }
+            // A source saw a change (e.g. a Kubernetes watch event): rescan now.
+            _ = any_signal(&signals) => {
+                debug!("source change signalled: rescanning");
+                let scan = scraper.scan(Utc::now());
+                tokio::select! {
+                    snap = scan => cell.publish(snap),
+                    _ = shutdown.changed() => break,
+                }
+            }
         }
     }
     debug!("scraper stopped");
+}
+
+/// Resolves when any of `signals` fires; never when there is none.
+async fn any_signal(signals: &[Arc<tokio::sync::Notify>]) {
+    if signals.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    let waits = signals.iter().map(|n| Box::pin(n.notified()));
+    futures::future::select_all(waits).await;
 }
 
 /// SIGHUP → a reload request, like `POST /-/reload`.

@@ -223,6 +223,7 @@ fn fallback_config() -> Config {
         report: ReportConfig {
             warning_window: defaults::WARNING_WINDOW,
         },
+        kubernetes: super::KubernetesConfig::default(),
     }
 }
 

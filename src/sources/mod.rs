@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod glob;
+pub mod kubernetes;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -81,6 +82,11 @@ pub trait Source: Send + Sync {
     /// Enumerate objects. Must not panic; must bound its own work per object
     /// (size caps). The scraper applies the per-source timeout around it.
     fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput>;
+    /// A signal the source fires when its objects changed (e.g. watch events), so
+    /// the exporter rescans before the next `scan.interval`. Default: none.
+    fn changes(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// Build every enabled source of a validated configuration.
@@ -89,5 +95,6 @@ pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     for f in &cfg.files {
         out.push(Arc::new(files::FileSource::new(f.clone())));
     }
+    out.extend(kubernetes::build(&cfg.kubernetes));
     out
 }
