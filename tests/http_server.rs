@@ -55,6 +55,7 @@ fn config() -> Config {
         report: ReportConfig {
             warning_window: Duration::from_secs(28 * 86400),
         },
+        kubernetes: Default::default(),
     }
 }
 
