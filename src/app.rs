@@ -512,6 +512,7 @@ async fn scraper_loop(
     // through this signal; the interval scan stays the periodic full resync.
     let rescan = scraper.rescan_signal();
     let mut ticker = make_interval(interval);
+    let mut signals = scraper.change_signals();
     loop {
         tokio::select! {
             biased;
@@ -522,6 +523,7 @@ async fn scraper_loop(
                 if let Ok(cfg) = &res {
                     // A fresh interval ticks at once: rescan with the new config.
                     ticker = make_interval(cfg.scan.interval);
+                    signals = scraper.change_signals();
                 }
                 let _ = req.reply.send(res.map(|_| ()));
             }
@@ -532,8 +534,14 @@ async fn scraper_loop(
                     _ = shutdown.changed() => break,
                 }
             }
-            _ = rescan.notified() => {
-                debug!("rescan requested by a source");
+            // A source saw a change (a Docker event, a Kubernetes watch event): rescan now.
+            _ = async {
+                tokio::select! {
+                    _ = rescan.notified() => {}
+                    _ = any_signal(&signals) => {}
+                }
+            } => {
+                debug!("source change signalled: rescanning");
                 let scan = scraper.scan(Utc::now());
                 tokio::select! {
                     snap = scan => cell.publish(snap),
@@ -543,6 +551,15 @@ async fn scraper_loop(
         }
     }
     debug!("scraper stopped");
+}
+
+/// Resolves when any of `signals` fires; never when there is none.
+async fn any_signal(signals: &[Arc<tokio::sync::Notify>]) {
+    if signals.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    let waits = signals.iter().map(|n| Box::pin(n.notified()));
+    futures::future::select_all(waits).await;
 }
 
 /// SIGHUP → a reload request, like `POST /-/reload`.

@@ -268,6 +268,8 @@ pub struct Overrides {
     pub offline: bool,
     pub listen: Option<String>,
     pub web_config_file: Option<PathBuf>,
+    /// `--kubernetes`: turn the Kubernetes source on.
+    pub kubernetes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -471,13 +473,6 @@ fn validate_log_level(l: &str) -> Result<String, String> {
 }
 
 fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
-    // The Kubernetes source is not part of this build yet: refuse rather than
-    // silently scanning less than asked for.
-    if src.kubernetes {
-        return Err(
-            "the kubernetes source is not available in this build (--kubernetes)".to_string(),
-        );
-    }
     if let Some(p) = src.paths.iter().find(|p| p.is_empty()) {
         return Err(format!("empty PATH argument {p:?}"));
     }
@@ -492,6 +487,7 @@ fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
             offline: src.offline,
             listen: None,
             web_config_file: None,
+            kubernetes: src.kubernetes,
         },
     })
 }
@@ -544,6 +540,9 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             cfg.files.retain(|f| f.kind != SourceKind::File);
         } else {
             cfg.files.clear();
+            // Without --config, PATH... scans only those paths (and what the
+            // command line asks for).
+            cfg.kubernetes.enabled = config::KubeEnabled::Off;
         }
         cfg.files.insert(0, cli);
         // PATH arguments without --config replace the default sources: the Docker
@@ -558,6 +557,9 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
         if spec.config_file.is_none() && o.paths.is_empty() {
             cfg.files.clear();
         }
+    }
+    if o.kubernetes {
+        cfg.kubernetes.enabled = config::KubeEnabled::On;
     }
     if !o.trust_roots.is_empty() {
         cfg.trust.roots = o.trust_roots.clone();
@@ -665,7 +667,13 @@ mod tests {
         assert!(usage_err(&["scan", "--fail-on", "expired,bogus"]).contains("bogus"));
         assert!(usage_err(&["scan", "--fail-within", "soon"]).contains("--fail-within"));
         assert!(usage_err(&["scan", "--at", "yesterday"]).contains("--at"));
-        assert!(usage_err(&["serve", "--kubernetes"]).contains("kubernetes source"));
+        let o = parse(&["serve", "--kubernetes"]).unwrap();
+        let Command::Serve(s) = o.command else {
+            panic!("expected serve")
+        };
+        assert!(s.spec.overrides.kubernetes);
+        let cfg = apply_overrides(config::default_config(), &s.spec);
+        assert_eq!(cfg.kubernetes.enabled, config::KubeEnabled::On);
         assert!(usage_err(&["--log.level", "info,[[["]).contains("--log.level"));
     }
 

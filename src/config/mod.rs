@@ -41,6 +41,8 @@ pub struct Config {
     pub report: ReportConfig,
     /// The Docker source (`docker:`).
     pub docker: DockerConfig,
+    /// The Kubernetes source (`kubernetes:`).
+    pub kubernetes: KubernetesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +209,16 @@ pub enum DockerEnabled {
     Off,
 }
 
+/// `kubernetes.enabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeEnabled {
+    /// On when `kubernetes.kubeconfig` is set, `KUBECONFIG` is set or the process
+    /// runs in a pod (in-cluster service account); quietly off otherwise.
+    Auto,
+    On,
+    Off,
+}
+
 /// `docker.secrets.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretsMode {
@@ -262,4 +274,122 @@ pub struct DockerConfig {
     /// An unchanged running container is re-read at most this often (a certificate
     /// renewed inside a long-running container is seen within this time). Default 1h.
     pub reread_interval: Duration,
+}
+
+/// The Kubernetes source (docs/kubernetes.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubernetesConfig {
+    pub enabled: KubeEnabled,
+    /// Prefix of the source names: `<name>-secrets`, `<name>-configmaps`,
+    /// `<name>-cabundles`, `<name>-csrs`. Default `kubernetes`.
+    pub name: String,
+    /// Kubeconfig file; `None`: `KUBECONFIG`, then in-cluster, then `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context; `None`: the current context.
+    pub context: Option<String>,
+    /// Namespaces to watch; empty = all.
+    pub namespaces: Vec<String>,
+    /// Namespaces left out.
+    pub exclude_namespaces: Vec<String>,
+    /// Watch only `namespaces` with namespaced API calls (a Role is enough).
+    pub namespace_scoped: bool,
+    /// Objects per LIST page. Default 500.
+    pub list_page_size: u32,
+    /// Largest certificate-bearing value kept per key (decoded bytes). Default 1 MiB.
+    pub max_object_size: u64,
+    /// Delay between a watch event and the rescan it triggers. Default 500ms.
+    pub debounce: Duration,
+    pub secrets: KubeSecretsConfig,
+    pub configmaps: KubeConfigMapsConfig,
+    pub cabundles: KubeCaBundlesConfig,
+    pub csrs: KubeCsrsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeSecretsConfig {
+    pub enabled: bool,
+    pub label_selector: Option<String>,
+    pub types: Vec<KubeSecretType>,
+    /// Object labels copied onto series as `secret_label_<sanitised name>`.
+    pub expose_labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeSecretType {
+    /// Secret `type` (server-side field selector `type=`).
+    pub type_: String,
+    /// Key names or globs (`*.crt`).
+    pub keys: Vec<String>,
+    /// Secret key holding the PKCS#12 password of the other keys.
+    pub pkcs12_password_key: Option<String>,
+    /// PKCS#12 passwords tried (after the one from `pkcs12_password_key`).
+    pub pkcs12_passwords: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeConfigMapsConfig {
+    pub enabled: bool,
+    pub label_selector: Option<String>,
+    /// Key names or globs.
+    pub keys: Vec<String>,
+    /// ConfigMap names whose identical content across namespaces is reported once.
+    pub dedupe: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeCaBundlesConfig {
+    pub enabled: bool,
+    /// Subset of `validatingwebhookconfigurations`, `mutatingwebhookconfigurations`,
+    /// `apiservices`, `customresourcedefinitions`.
+    pub resources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeCsrsConfig {
+    pub enabled: bool,
+    pub label_selector: Option<String>,
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        use raw::defaults as d;
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        KubernetesConfig {
+            enabled: KubeEnabled::Auto,
+            name: d::KUBE_NAME.to_string(),
+            kubeconfig: None,
+            context: None,
+            namespaces: Vec::new(),
+            exclude_namespaces: Vec::new(),
+            namespace_scoped: false,
+            list_page_size: d::KUBE_LIST_PAGE_SIZE,
+            max_object_size: d::KUBE_MAX_OBJECT_SIZE,
+            debounce: d::KUBE_DEBOUNCE,
+            secrets: KubeSecretsConfig {
+                enabled: true,
+                label_selector: None,
+                types: vec![KubeSecretType {
+                    type_: d::KUBE_SECRET_TYPE.to_string(),
+                    keys: strings(d::KUBE_SECRET_KEYS),
+                    pkcs12_password_key: None,
+                    pkcs12_passwords: Vec::new(),
+                }],
+                expose_labels: Vec::new(),
+            },
+            configmaps: KubeConfigMapsConfig {
+                enabled: false,
+                label_selector: None,
+                keys: strings(d::KUBE_CONFIGMAP_KEYS),
+                dedupe: strings(d::KUBE_CONFIGMAP_DEDUPE),
+            },
+            cabundles: KubeCaBundlesConfig {
+                enabled: true,
+                resources: strings(d::KUBE_CABUNDLE_RESOURCES),
+            },
+            csrs: KubeCsrsConfig {
+                enabled: false,
+                label_selector: None,
+            },
+        }
+    }
 }

@@ -64,6 +64,20 @@ pub mod defaults {
     pub const DOCKER_NODE_DIR: &str = "/var/lib/docker/swarm/certificates";
     pub const DOCKER_REREAD_INTERVAL: Duration = Duration::from_secs(3600);
     pub const DOCKER_EVENTS: bool = true;
+    pub const KUBE_NAME: &str = "kubernetes";
+    pub const KUBE_LIST_PAGE_SIZE: u32 = 500;
+    pub const KUBE_MAX_OBJECT_SIZE: u64 = 1 << 20;
+    pub const KUBE_DEBOUNCE: Duration = Duration::from_millis(500);
+    pub const KUBE_SECRET_TYPE: &str = "kubernetes.io/tls";
+    pub const KUBE_SECRET_KEYS: &[&str] = &["tls.crt", "ca.crt"];
+    pub const KUBE_CONFIGMAP_KEYS: &[&str] = &["ca.crt"];
+    pub const KUBE_CONFIGMAP_DEDUPE: &[&str] = &["kube-root-ca.crt"];
+    pub const KUBE_CABUNDLE_RESOURCES: &[&str] = &[
+        "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations",
+        "apiservices",
+        "customresourcedefinitions",
+    ];
 }
 
 /// The whole document. An absent section means all its defaults; an absent `sources`
@@ -89,6 +103,138 @@ pub struct RawConfig {
     pub report: Option<RawReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker: Option<RawDocker>,
+    pub kubernetes: Option<RawKubernetes>,
+}
+
+/// `kubernetes.enabled`: `auto`, `true` or `false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawEnabled {
+    Bool(bool),
+    Text(String),
+}
+
+impl Serialize for RawEnabled {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RawEnabled::Bool(b) => s.serialize_bool(*b),
+            RawEnabled::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawEnabled {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawEnabled;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("auto, true or false")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawEnabled, E> {
+                Ok(RawEnabled::Bool(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawEnabled, E> {
+                Ok(RawEnabled::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `kubernetes:` — the Kubernetes source (Secrets, ConfigMaps, caBundles, CSRs).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubernetes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<RawEnabled>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_namespaces: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_scoped: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_page_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_object_size: Option<RawSize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debounce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<RawKubeSecrets>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configmaps: Option<RawKubeConfigMaps>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cabundles: Option<RawKubeCaBundles>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrs: Option<RawKubeCsrs>,
+}
+
+/// `kubernetes.secrets:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubeSecrets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<RawKubeSecretType>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_labels: Option<Vec<String>>,
+}
+
+/// One entry of `kubernetes.secrets.types`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubeSecretType {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs12_password_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs12_passwords: Option<Vec<String>>,
+}
+
+/// `kubernetes.configmaps:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubeConfigMaps {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedupe: Option<Vec<String>>,
+}
+
+/// `kubernetes.cabundles:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubeCaBundles {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<String>>,
+}
+
+/// `kubernetes.csrs:`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubeCsrs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
 }
 
 /// `scan:` — durations as text (`5m`), parsed in validation so every bad value is reported.
@@ -502,6 +648,7 @@ impl RawConfig {
                 warning_window: Some(format_duration(c.report.warning_window)),
             }),
             docker: Some(RawDocker::from_config(&c.docker)),
+            kubernetes: Some(RawKubernetes::from_config(&c.kubernetes)),
         }
     }
 }
@@ -552,6 +699,60 @@ impl RawDocker {
             node: Some(RawDockerNode {
                 enabled: Some(d.node),
                 certificates_dir: text(&d.node_dir),
+            }),
+        }
+    }
+}
+
+impl RawKubernetes {
+    /// The raw form of a validated Kubernetes section with every key written out.
+    pub fn from_config(k: &super::KubernetesConfig) -> RawKubernetes {
+        use super::KubeEnabled;
+        RawKubernetes {
+            enabled: Some(match k.enabled {
+                KubeEnabled::Auto => RawEnabled::Text("auto".into()),
+                KubeEnabled::On => RawEnabled::Bool(true),
+                KubeEnabled::Off => RawEnabled::Bool(false),
+            }),
+            name: Some(k.name.clone()),
+            kubeconfig: k.kubeconfig.as_ref().map(|p| p.display().to_string()),
+            context: k.context.clone(),
+            namespaces: Some(k.namespaces.clone()),
+            exclude_namespaces: Some(k.exclude_namespaces.clone()),
+            namespace_scoped: Some(k.namespace_scoped),
+            list_page_size: Some(k.list_page_size),
+            max_object_size: Some(RawSize::Bytes(k.max_object_size)),
+            debounce: Some(super::duration::format_duration(k.debounce)),
+            secrets: Some(RawKubeSecrets {
+                enabled: Some(k.secrets.enabled),
+                label_selector: k.secrets.label_selector.clone(),
+                types: Some(
+                    k.secrets
+                        .types
+                        .iter()
+                        .map(|t| RawKubeSecretType {
+                            type_: Some(t.type_.clone()),
+                            keys: Some(t.keys.clone()),
+                            pkcs12_password_key: t.pkcs12_password_key.clone(),
+                            pkcs12_passwords: Some(t.pkcs12_passwords.clone()),
+                        })
+                        .collect(),
+                ),
+                expose_labels: Some(k.secrets.expose_labels.clone()),
+            }),
+            configmaps: Some(RawKubeConfigMaps {
+                enabled: Some(k.configmaps.enabled),
+                label_selector: k.configmaps.label_selector.clone(),
+                keys: Some(k.configmaps.keys.clone()),
+                dedupe: Some(k.configmaps.dedupe.clone()),
+            }),
+            cabundles: Some(RawKubeCaBundles {
+                enabled: Some(k.cabundles.enabled),
+                resources: Some(k.cabundles.resources.clone()),
+            }),
+            csrs: Some(RawKubeCsrs {
+                enabled: Some(k.csrs.enabled),
+                label_selector: k.csrs.label_selector.clone(),
             }),
         }
     }

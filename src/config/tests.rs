@@ -173,6 +173,37 @@ docker:
   node: {enabled: false, certificates_dir: /srv/swarm/certs}
 report:
   warning_window: 2w
+kubernetes:
+  enabled: true
+  name: prod
+  kubeconfig: /etc/kube/config
+  context: admin@prod
+  namespaces: [team-a, team-b]
+  exclude_namespaces: [kube-system]
+  namespace_scoped: true
+  list_page_size: 50
+  max_object_size: 64KiB
+  debounce: 2s
+  secrets:
+    enabled: true
+    label_selector: "app=web"
+    types:
+      - type: Opaque
+        keys: ["*.crt", keystore.p12]
+        pkcs12_password_key: password
+        pkcs12_passwords: [changeit]
+    expose_labels: [app.kubernetes.io/name]
+  configmaps:
+    enabled: true
+    label_selector: null
+    keys: [ca.crt, "*.pem"]
+    dedupe: []
+  cabundles:
+    enabled: false
+    resources: [apiservices]
+  csrs:
+    enabled: true
+    label_selector: "x=y"
 "#;
 
 fn every_key_expected() -> Config {
@@ -267,6 +298,62 @@ fn every_key_expected() -> Config {
             node_dir: Some(PathBuf::from("/srv/swarm/certs")),
             reread_interval: Duration::from_secs(600),
         },
+        kubernetes: crate::config::KubernetesConfig {
+            enabled: crate::config::KubeEnabled::On,
+            name: "prod".into(),
+            kubeconfig: Some(PathBuf::from("/etc/kube/config")),
+            context: Some("admin@prod".into()),
+            namespaces: vec!["team-a".into(), "team-b".into()],
+            exclude_namespaces: vec!["kube-system".into()],
+            namespace_scoped: true,
+            list_page_size: 50,
+            max_object_size: 64 * 1024,
+            debounce: Duration::from_secs(2),
+            secrets: crate::config::KubeSecretsConfig {
+                enabled: true,
+                label_selector: Some("app=web".into()),
+                types: vec![crate::config::KubeSecretType {
+                    type_: "Opaque".into(),
+                    keys: vec!["*.crt".into(), "keystore.p12".into()],
+                    pkcs12_password_key: Some("password".into()),
+                    pkcs12_passwords: vec!["changeit".into()],
+                }],
+                expose_labels: vec!["app.kubernetes.io/name".into()],
+            },
+            configmaps: crate::config::KubeConfigMapsConfig {
+                enabled: true,
+                label_selector: None,
+                keys: vec!["ca.crt".into(), "*.pem".into()],
+                dedupe: vec![],
+            },
+            cabundles: crate::config::KubeCaBundlesConfig {
+                enabled: false,
+                resources: vec!["apiservices".into()],
+            },
+            csrs: crate::config::KubeCsrsConfig {
+                enabled: true,
+                label_selector: Some("x=y".into()),
+            },
+        },
+    }
+}
+
+#[test]
+fn kubernetes_section_errors_are_located() {
+    let e = from_yaml_str(
+        "kubernetes:\n  enabled: maybe\n  list_page_size: 0\n  namespace_scoped: true\n  cabundles:\n    resources: [pods]\n  secrets:\n    types:\n      - keys: []\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    for p in [
+        "kubernetes.enabled",
+        "kubernetes.list_page_size",
+        "kubernetes.namespace_scoped",
+        "kubernetes.cabundles.resources[0]",
+        "kubernetes.secrets.types[0].type",
+    ] {
+        assert!(e.contains(p), "{p} missing in {e}");
     }
 }
 

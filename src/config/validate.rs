@@ -237,6 +237,7 @@ pub fn validate(
             );
         }
     }
+    let kubernetes = kubernetes(&mut p, raw.kubernetes.as_ref());
 
     if !p.0.is_empty() {
         return Err(p.0);
@@ -251,7 +252,230 @@ pub fn validate(
         revocation,
         report,
         docker,
+        kubernetes,
     })
+}
+
+/// At most this many `kubernetes.secrets.expose_labels` (bounded label cardinality).
+pub const MAX_KUBE_EXPOSE_LABELS: usize = 16;
+/// Largest `kubernetes.list_page_size`.
+pub const MAX_KUBE_PAGE_SIZE: u32 = 10_000;
+
+fn kube_selector(p: &mut Problems, path: &str, sel: Option<&String>) -> Option<String> {
+    let s = sel?;
+    if s.trim().is_empty() {
+        return None;
+    }
+    if s.chars().any(char::is_control) {
+        p.add(path, "must not contain control characters");
+    }
+    Some(s.trim().to_string())
+}
+
+fn kube_patterns(p: &mut Problems, path: &str, list: Option<&Vec<String>>, default: &[&str]) -> Vec<String> {
+    let v: Vec<String> = match list {
+        Some(l) => l.clone(),
+        None => default.iter().map(|s| s.to_string()).collect(),
+    };
+    for (i, k) in v.iter().enumerate() {
+        if k.is_empty() || k.contains('/') || k.chars().any(char::is_control) {
+            p.add(
+                format!("{path}[{i}]"),
+                "must be a key name or glob (letters, digits, '-', '_', '.', '*', '?')",
+            );
+        }
+    }
+    v
+}
+
+fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> super::KubernetesConfig {
+    use super::raw::RawEnabled;
+    use super::{KubeEnabled, KubeSecretType, KubernetesConfig};
+    let mut k = KubernetesConfig::default();
+    let Some(r) = raw else {
+        return k;
+    };
+    k.enabled = match &r.enabled {
+        None => KubeEnabled::Auto,
+        Some(RawEnabled::Bool(true)) => KubeEnabled::On,
+        Some(RawEnabled::Bool(false)) => KubeEnabled::Off,
+        Some(RawEnabled::Text(t)) => match t.as_str() {
+            "auto" => KubeEnabled::Auto,
+            "true" => KubeEnabled::On,
+            "false" => KubeEnabled::Off,
+            other => {
+                p.add(
+                    "kubernetes.enabled",
+                    format!("{other:?} is not one of auto, true, false"),
+                );
+                KubeEnabled::Auto
+            }
+        },
+    };
+    if let Some(n) = &r.name {
+        match check_source_name(n) {
+            Ok(()) => k.name = n.clone(),
+            Err(e) => p.add("kubernetes.name", e),
+        }
+    }
+    if let Some(f) = &r.kubeconfig {
+        match check_path_text(f) {
+            Ok(()) => k.kubeconfig = Some(PathBuf::from(f)),
+            Err(e) => p.add("kubernetes.kubeconfig", e),
+        }
+    }
+    if let Some(c) = &r.context {
+        if c.is_empty() || c.chars().any(char::is_control) {
+            p.add("kubernetes.context", "must be a non-empty context name");
+        } else {
+            k.context = Some(c.clone());
+        }
+    }
+    let ns_list = |p: &mut Problems, path: &str, v: Option<&Vec<String>>| -> Vec<String> {
+        let v = v.cloned().unwrap_or_default();
+        for (i, n) in v.iter().enumerate() {
+            let ok = !n.is_empty()
+                && n.len() <= 63
+                && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                p.add(
+                    format!("{path}[{i}]"),
+                    format!("{n:?} is not a namespace name (lowercase letters, digits, '-')"),
+                );
+            }
+        }
+        v
+    };
+    k.namespaces = ns_list(p, "kubernetes.namespaces", r.namespaces.as_ref());
+    k.exclude_namespaces = ns_list(p, "kubernetes.exclude_namespaces", r.exclude_namespaces.as_ref());
+    k.namespace_scoped = r.namespace_scoped.unwrap_or(false);
+    if k.namespace_scoped && k.namespaces.is_empty() {
+        p.add(
+            "kubernetes.namespace_scoped",
+            "namespace-scoped mode needs kubernetes.namespaces (the namespaces to watch)",
+        );
+    }
+    if let Some(n) = r.list_page_size {
+        if n == 0 || n > MAX_KUBE_PAGE_SIZE {
+            p.add(
+                "kubernetes.list_page_size",
+                format!("must be from 1 to {MAX_KUBE_PAGE_SIZE}"),
+            );
+        } else {
+            k.list_page_size = n;
+        }
+    }
+    if let Some(raw) = &r.max_object_size {
+        let parsed = match raw {
+            RawSize::Bytes(n) => Ok(*n),
+            RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
+            RawSize::Text(t) => parse_size(t),
+        };
+        match parsed {
+            Ok(0) => p.add("kubernetes.max_object_size", "must be greater than zero"),
+            Ok(n) if n > 64 << 20 => p.add(
+                "kubernetes.max_object_size",
+                format!("{n} bytes is more than the limit of 64MiB"),
+            ),
+            Ok(n) => k.max_object_size = n,
+            Err(e) => p.add("kubernetes.max_object_size", e),
+        }
+    }
+    k.debounce = duration(
+        p,
+        "kubernetes.debounce",
+        r.debounce.as_deref(),
+        defaults::KUBE_DEBOUNCE,
+        Duration::ZERO,
+    );
+
+    if let Some(s) = &r.secrets {
+        k.secrets.enabled = s.enabled.unwrap_or(true);
+        k.secrets.label_selector =
+            kube_selector(p, "kubernetes.secrets.label_selector", s.label_selector.as_ref());
+        if let Some(types) = &s.types {
+            let mut out = Vec::new();
+            for (i, t) in types.iter().enumerate() {
+                let base = format!("kubernetes.secrets.types[{i}]");
+                let type_ = match &t.type_ {
+                    Some(ty) if !ty.is_empty() && !ty.contains([',', '=', '!']) => ty.clone(),
+                    Some(ty) => {
+                        p.add(format!("{base}.type"), format!("{ty:?} is not a Secret type"));
+                        continue;
+                    }
+                    None => {
+                        p.add(format!("{base}.type"), "missing required key type");
+                        continue;
+                    }
+                };
+                let keys = kube_patterns(p, &format!("{base}.keys"), t.keys.as_ref(), &[]);
+                if keys.is_empty() {
+                    p.add(format!("{base}.keys"), "at least one key name or glob is required");
+                }
+                if out.iter().any(|o: &KubeSecretType| o.type_ == type_) {
+                    p.add(format!("{base}.type"), format!("duplicate Secret type {type_:?}"));
+                }
+                out.push(KubeSecretType {
+                    type_,
+                    keys,
+                    pkcs12_password_key: t.pkcs12_password_key.clone().filter(|k| !k.is_empty()),
+                    pkcs12_passwords: t.pkcs12_passwords.clone().unwrap_or_default(),
+                });
+            }
+            k.secrets.types = out;
+        }
+        if let Some(l) = &s.expose_labels {
+            if l.len() > MAX_KUBE_EXPOSE_LABELS {
+                p.add(
+                    "kubernetes.secrets.expose_labels",
+                    format!("at most {MAX_KUBE_EXPOSE_LABELS} labels may be exposed"),
+                );
+            }
+            for (i, n) in l.iter().enumerate() {
+                if n.is_empty() || n.len() > 317 || n.chars().any(char::is_control) {
+                    p.add(format!("kubernetes.secrets.expose_labels[{i}]"), "must be a label name");
+                }
+            }
+            k.secrets.expose_labels = l.clone();
+        }
+    }
+    if let Some(c) = &r.configmaps {
+        k.configmaps.enabled = c.enabled.unwrap_or(false);
+        k.configmaps.label_selector =
+            kube_selector(p, "kubernetes.configmaps.label_selector", c.label_selector.as_ref());
+        k.configmaps.keys = kube_patterns(
+            p,
+            "kubernetes.configmaps.keys",
+            c.keys.as_ref(),
+            defaults::KUBE_CONFIGMAP_KEYS,
+        );
+        if let Some(d) = &c.dedupe {
+            k.configmaps.dedupe = d.clone();
+        }
+    }
+    if let Some(c) = &r.cabundles {
+        k.cabundles.enabled = c.enabled.unwrap_or(true);
+        if let Some(res) = &c.resources {
+            for (i, r) in res.iter().enumerate() {
+                if !defaults::KUBE_CABUNDLE_RESOURCES.contains(&r.as_str()) {
+                    p.add(
+                        format!("kubernetes.cabundles.resources[{i}]"),
+                        format!(
+                            "unknown resource {r:?} (expected one of: {})",
+                            defaults::KUBE_CABUNDLE_RESOURCES.join(", ")
+                        ),
+                    );
+                }
+            }
+            k.cabundles.resources = res.clone();
+        }
+    }
+    if let Some(c) = &r.csrs {
+        k.csrs.enabled = c.enabled.unwrap_or(false);
+        k.csrs.label_selector =
+            kube_selector(p, "kubernetes.csrs.label_selector", c.label_selector.as_ref());
+    }
+    k
 }
 
 /// The Docker section with every key at its default.

@@ -6,6 +6,7 @@
 pub mod docker;
 pub mod files;
 pub mod glob;
+pub mod kubernetes;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -90,6 +91,11 @@ pub trait Source: Send + Sync {
     /// Called by long-running scrapers (`serve`) only; sources without change
     /// notifications ignore it.
     fn attach_rescan(&self, _signal: RescanSignal) {}
+    /// A signal the source fires when its objects changed (e.g. watch events), so
+    /// the exporter rescans before the next `scan.interval`. Default: none.
+    fn changes(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// "Rescan now": a source that learns about a change (a Docker event) triggers it;
@@ -105,5 +111,6 @@ pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     if docker::DockerSource::wanted(&cfg.docker) {
         out.push(Arc::new(docker::DockerSource::new(cfg.docker.clone())));
     }
+    out.extend(kubernetes::build(&cfg.kubernetes));
     out
 }

@@ -1,0 +1,173 @@
+//! Kubernetes source benchmark against the fake API server (run with
+//! `cargo bench --bench kubernetes`; results in docs/performance.md):
+//!
+//! - 10,000 TLS Secrets (with `tls.key`) across 500 namespaces: time to the first
+//!   complete inventory through the whole pipeline (paginated LIST, extraction,
+//!   parse, checks) — target < 10 s;
+//! - steady-state RSS of a process that holds that inventory and keeps watching
+//!   (measured in a child process, after a warm rescan) — target < 40 MB;
+//! - one Secret updated → seen by a rescan triggered by the source's change
+//!   signal within 2 s, with no re-LIST (fake server request log).
+//!
+//! Options (after `--`): `--secrets N` (default 10000), `--namespaces N` (500).
+
+#[path = "../tests/common/fake_apiserver.rs"]
+mod fake_apiserver;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use certvigil::config::{KubeEnabled, KubernetesConfig};
+use certvigil::scraper::Scraper;
+use certvigil::sources::kubernetes;
+use fake_apiserver::FakeApiServer;
+use serde_json::json;
+
+fn arg_value(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn b64(d: impl AsRef<[u8]>) -> String {
+    base64::engine::general_purpose::STANDARD.encode(d)
+}
+
+fn cert(cn: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut p = rcgen::CertificateParams::new(vec![format!("{cn}.example.com")]).expect("params");
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, cn);
+    p.distinguished_name = dn;
+    p.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(10);
+    p.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(80);
+    let c = p.self_signed(&key).expect("cert");
+    (c.pem(), key.serialize_pem())
+}
+
+fn kube_config(kubeconfig: &Path) -> KubernetesConfig {
+    let mut k = KubernetesConfig {
+        enabled: KubeEnabled::On,
+        kubeconfig: Some(kubeconfig.to_path_buf()),
+        debounce: Duration::from_millis(100),
+        ..KubernetesConfig::default()
+    };
+    k.cabundles.enabled = false;
+    k
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(pos) = args.iter().position(|a| a == "--rss-child") {
+        rss_child(Path::new(&args[pos + 1]));
+        return;
+    }
+    let n: usize = arg_value(&args, "--secrets").and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let namespaces: usize = arg_value(&args, "--namespaces").and_then(|v| v.parse().ok()).unwrap_or(500);
+
+    let t = Instant::now();
+    let api = FakeApiServer::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = api.kubeconfig(dir.path());
+    // 256 distinct certificates, reused: parsing cost is per Secret anyway.
+    let pool: Vec<(String, String)> = (0..256).map(|i| cert(&format!("svc-{i}"))).collect();
+    let objs = (0..n)
+        .map(|i| {
+            let (c, k) = &pool[i % pool.len()];
+            let ns = format!("ns-{}", i % namespaces);
+            let obj = json!({"type": "kubernetes.io/tls", "metadata": {"labels": {"app": "bench"}},
+                "data": {"tls.crt": b64(c), "tls.key": b64(k)}});
+            (ns, format!("secret-{i}"), obj)
+        })
+        .collect();
+    api.preload("secrets", objs);
+    println!(
+        "fake API server: {n} TLS Secrets in {namespaces} namespaces ({:.1}s to generate)",
+        t.elapsed().as_secs_f64()
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cfg = kube_config(&kc);
+    let (first, lists, update, relists, certs) = rt.block_on(async {
+        let sources = kubernetes::build(&cfg);
+        let signals: Vec<_> = sources.iter().filter_map(|s| s.changes()).collect();
+        let mut scraper = Scraper::new(sources, Duration::from_secs(600));
+        let t = Instant::now();
+        let snap = scraper.scan(chrono::Utc::now()).await;
+        let first = t.elapsed();
+        let certs = snap.certificates.len();
+        let lists = api.log().iter().filter(|l| l.verb == "list").count();
+        api.clear_log();
+        // Warm rescan (releases the cached bytes), then one update.
+        let _ = scraper.scan(chrono::Utc::now()).await;
+        let (c, k) = cert("updated");
+        let t = Instant::now();
+        api.apply("secrets", "ns-7", "secret-7", json!({"type": "kubernetes.io/tls",
+            "data": {"tls.crt": b64(&c), "tls.key": b64(&k)}}));
+        let update = loop {
+            signals[0].notified().await;
+            let snap = scraper.scan(chrono::Utc::now()).await;
+            if snap.certificates.iter().any(|e| e.cert.subject_cn == "updated") {
+                break t.elapsed();
+            }
+        };
+        let relists = api.log().iter().filter(|l| l.verb == "list").count();
+        (first, lists, update, relists, certs)
+    });
+
+    let exe = std::env::current_exe().expect("current exe");
+    let out = std::process::Command::new(exe)
+        .arg("--rss-child")
+        .arg(&kc)
+        .output()
+        .expect("spawn rss child");
+    let rss_kib: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    let rss_mb = rss_kib as f64 / 1024.0;
+
+    let ok = |b: bool| if b { "OK" } else { "MISSED" };
+    println!(
+        "first complete inventory: {:8.2} s  ({certs} certificates, {lists} LIST pages)  (target < 10 s)  {}",
+        first.as_secs_f64(),
+        ok(first < Duration::from_secs(10) && certs == n)
+    );
+    println!(
+        "steady-state RSS:         {:8.1} MB (target < 40 MB) {}",
+        rss_mb,
+        ok(rss_kib > 0 && rss_mb < 40.0)
+    );
+    println!(
+        "update -> snapshot:       {:8.3} s  ({relists} LIST requests after start-up) (target < 2 s, 0 LIST) {}",
+        update.as_secs_f64(),
+        ok(update < Duration::from_secs(2) && relists == 0)
+    );
+}
+
+/// Child mode: build the inventory, rescan once (steady state), idle briefly
+/// while watching, print VmRSS (KiB).
+fn rss_child(kubeconfig: &Path) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cfg = kube_config(kubeconfig);
+    rt.block_on(async {
+        let mut scraper = Scraper::new(kubernetes::build(&cfg), Duration::from_secs(600));
+        let snap = scraper.scan(chrono::Utc::now()).await;
+        std::hint::black_box(snap.certificates.len());
+        drop(snap);
+        let snap = scraper.scan(chrono::Utc::now()).await;
+        std::hint::black_box(snap.certificates.len());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let rss = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("0");
+        println!("{rss}");
+    });
+}

@@ -1,0 +1,623 @@
+//! Pure extraction: one watched object → the certificate-bearing values it holds,
+//! as items for the parser plus located errors. Only certificate material is kept:
+//! PEM values are reduced to their certificate/CRL blocks (a `tls.crt` that also
+//! holds a key loses the key here), PKCS#12 keystores are opened at once and only
+//! their certificates are kept, every other key (`tls.key`, ...) is never decoded.
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::config::{KubeConfigMapsConfig, KubeSecretType};
+use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::parse::{self, FormatHint, ParseOptions};
+use crate::sources::glob::component_matches;
+
+use super::resources::{
+    ApiService, CertificateSigningRequest, ConfigMap, CustomResourceDefinition,
+    MutatingWebhookConfiguration, Secret, ValidatingWebhookConfiguration,
+};
+
+/// One certificate-bearing value, ready for the parser. `data` is released once
+/// the scraper has cached its parse result (see `store`).
+#[derive(Debug, Clone)]
+pub struct StoredItem {
+    pub sref: SourceRef,
+    pub data: Option<Vec<u8>>,
+    pub hint: FormatHint,
+}
+
+/// What one object contributes: its items and object-level errors.
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    pub items: Vec<StoredItem>,
+    pub errors: Vec<ErrorEntry>,
+    /// Content digest for fingerprint deduplication (ConfigMaps named in `dedupe`).
+    pub digest: Option<[u8; 32]>,
+}
+
+/// Settings extraction needs (the source name and size cap).
+#[derive(Debug, Clone)]
+pub struct Ctx<'a> {
+    pub source_name: &'a str,
+    pub max_size: usize,
+}
+
+/// Copy `labels` of an object as `<prefix><sanitised name>` (COMPAT §3, v4 rules:
+/// every non letter/digit becomes `_`, a leading digit gets a `_` prefix).
+pub fn sanitize_label_name(prefix: &str, name: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + name.len() + 1);
+    out.push_str(prefix);
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        out.push('_');
+    }
+    out.extend(
+        name.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+    );
+    out
+}
+
+/// Whether `key` matches one of the names/globs.
+pub fn key_matches(patterns: &[String], key: &str) -> bool {
+    patterns
+        .iter()
+        .any(|p| p == key || component_matches(p.as_bytes(), key.as_bytes()))
+}
+
+/// Keep only the certificate and CRL blocks of PEM text (keys and other blocks are
+/// dropped, so key material never reaches the store). Text without armour is
+/// returned unchanged. Block indices of certificates are preserved because the
+/// parser numbers certificate blocks only.
+pub fn certificate_blocks_only(data: &[u8]) -> Vec<u8> {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    const END: &[u8] = b"-----END ";
+    if !parse::pem::has_pem_armour(data) {
+        return data.to_vec();
+    }
+    let mut out = Vec::with_capacity(data.len());
+    let mut pos = 0usize;
+    while let Some(off) = find(&data[pos..], BEGIN) {
+        let start = pos + off;
+        let label_start = start + BEGIN.len();
+        let label_end = find(&data[label_start..], b"-----").map(|e| label_start + e);
+        let label = label_end
+            .map(|e| String::from_utf8_lossy(&data[label_start..e]).into_owned())
+            .unwrap_or_default();
+        let keep = parse::pem::BlockKind::from_label(&label) != parse::pem::BlockKind::Other;
+        // The block ends after the END line that follows, or at the next BEGIN.
+        let after_begin = label_end.map(|e| e + 5).unwrap_or(label_start);
+        let next_begin = find(&data[after_begin..], BEGIN).map(|o| after_begin + o);
+        let end_line = find(&data[after_begin..], END).map(|o| after_begin + o);
+        let block_end = match (end_line, next_begin) {
+            (Some(e), nb) if nb.is_none_or(|nb| e < nb) => {
+                let tail = find(&data[e + END.len()..], b"-----")
+                    .map(|t| e + END.len() + t + 5)
+                    .unwrap_or(data.len());
+                tail.min(data.len())
+            }
+            (_, Some(nb)) => nb,
+            (_, None) => data.len(),
+        };
+        if keep {
+            out.extend_from_slice(&data[start..block_end]);
+            out.push(b'\n');
+        }
+        pos = block_end.max(start + 1);
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// PEM text of DER certificates.
+fn to_pem(ders: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = String::new();
+    for d in ders {
+        out.push_str("-----BEGIN CERTIFICATE-----\n");
+        let b = base64::engine::general_purpose::STANDARD.encode(d);
+        for chunk in b.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(chunk));
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+    }
+    out.into_bytes()
+}
+
+/// Decode a base64 value (Secret `data`, `binaryData`, caBundles), checking the
+/// size cap before decoding.
+fn decode_b64(v: &Value, max: usize) -> Result<Vec<u8>, (Reason, String)> {
+    let Value::String(s) = v else {
+        return Err((Reason::DecodeFailed, "value is not a base64 string".into()));
+    };
+    // 4 base64 characters per 3 bytes (plus slack for padding/newlines).
+    if s.len() / 4 * 3 > max.saturating_add(3) {
+        return Err((
+            Reason::TooLarge,
+            format!(
+                "value is about {} bytes, more than the {max} bytes read",
+                s.len() / 4 * 3
+            ),
+        ));
+    }
+    let compact: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .map_err(|_| (Reason::DecodeFailed, "value is not valid base64".into()))
+}
+
+fn looks_like_pkcs12_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.ends_with(".p12") || k.ends_with(".pfx")
+}
+
+/// Turn one decoded value into a stored item (PEM reduced to certificate blocks,
+/// PKCS#12 opened to its certificates) or an error.
+fn item_from_bytes(
+    sref: SourceRef,
+    key: &str,
+    mut data: Vec<u8>,
+    pkcs12: &ParseOptions,
+) -> Result<StoredItem, ErrorEntry> {
+    let is_p12 =
+        looks_like_pkcs12_key(key) || (!parse::pem::has_pem_armour(&data) && parse::der::looks_like_pkcs12(&data));
+    let item = if is_p12 {
+        let res = parse::pkcs12::certificates(&data, pkcs12);
+        data.fill(0);
+        match res {
+            Ok(ders) => StoredItem {
+                sref,
+                data: Some(to_pem(&ders)),
+                hint: FormatHint::Pem,
+            },
+            Err(e) => return Err(ErrorEntry::new(sref, e.reason, &e.message)),
+        }
+    } else if parse::pem::has_pem_armour(&data) {
+        let kept = certificate_blocks_only(&data);
+        data.fill(0);
+        StoredItem {
+            sref,
+            data: Some(kept),
+            hint: FormatHint::Pem,
+        }
+    } else {
+        StoredItem {
+            sref,
+            data: Some(data),
+            hint: FormatHint::Auto,
+        }
+    };
+    Ok(item)
+}
+
+fn name_ns(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (String, String) {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Certificates of a Secret of one configured type.
+pub fn secret(
+    ctx: &Ctx<'_>,
+    s: &Secret,
+    types: &[KubeSecretType],
+    expose_labels: &[String],
+) -> Extracted {
+    let (ns, name) = name_ns(&s.metadata);
+    let mut out = Extracted::default();
+    let obj_loc = format!("{ns}/{name}");
+    let type_ = s
+        .rest
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("Opaque");
+    let Some(t) = types.iter().find(|t| t.type_ == type_) else {
+        return out;
+    };
+    let empty = serde_json::Map::new();
+    let data = match s.rest.get("data") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            out.errors.push(ErrorEntry::new(
+                SourceRef::new(SourceKind::KubernetesSecret, ctx.source_name, &obj_loc),
+                Reason::DecodeFailed,
+                "Secret data is not a map",
+            ));
+            return out;
+        }
+    };
+    let mut pkcs12 = ParseOptions {
+        pkcs12_passwords: Vec::new(),
+        try_empty_password: true,
+    };
+    if let Some(pk) = &t.pkcs12_password_key {
+        match data.get(pk).map(|v| decode_b64(v, 4096)) {
+            Some(Ok(p)) => match String::from_utf8(p) {
+                Ok(p) => pkcs12
+                    .pkcs12_passwords
+                    .push(p.trim_end_matches(['\r', '\n']).to_string()),
+                Err(e) => {
+                    let mut b = e.into_bytes();
+                    b.fill(0);
+                }
+            },
+            Some(Err(_)) | None => {}
+        }
+    }
+    pkcs12.pkcs12_passwords.extend(t.pkcs12_passwords.iter().cloned());
+
+    let mut labels: Vec<(String, String)> = Vec::with_capacity(expose_labels.len());
+    for l in expose_labels {
+        let v = s
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|m| m.get(l))
+            .cloned()
+            .unwrap_or_default();
+        labels.push((sanitize_label_name("secret_label_", l), v));
+    }
+    for (key, value) in data {
+        if !key_matches(&t.keys, key) || t.pkcs12_password_key.as_deref() == Some(key.as_str()) {
+            continue;
+        }
+        let mut sref = SourceRef::new(
+            SourceKind::KubernetesSecret,
+            ctx.source_name,
+            format!("{ns}/{name}:{key}"),
+        )
+        .with_label("secret_namespace", &ns)
+        .with_label("secret_name", &name)
+        .with_label("secret_key", key);
+        sref.labels.extend(labels.iter().cloned());
+        match decode_b64(value, ctx.max_size) {
+            Ok(bytes) if bytes.is_empty() => out.errors.push(ErrorEntry::new(
+                sref,
+                Reason::NoCertificateFound,
+                "value is empty",
+            )),
+            Ok(bytes) => match item_from_bytes(sref, key, bytes, &pkcs12) {
+                Ok(item) => out.items.push(item),
+                Err(e) => out.errors.push(e),
+            },
+            Err((reason, msg)) => out.errors.push(ErrorEntry::new(sref, reason, msg)),
+        }
+    }
+    for p in &mut pkcs12.pkcs12_passwords {
+        let mut b = std::mem::take(p).into_bytes();
+        b.fill(0);
+    }
+    out
+}
+
+/// Certificates of a ConfigMap (`data` text values and base64 `binaryData`).
+pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Extracted {
+    let (ns, name) = name_ns(&c.metadata);
+    let mut out = Extracted::default();
+    let dedupe = cfg.dedupe.iter().any(|d| d == &name);
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut values: Vec<(String, Result<Vec<u8>, (Reason, String)>)> = Vec::new();
+    if let Some(Value::Object(m)) = c.rest.get("data") {
+        for (k, v) in m {
+            if !key_matches(&cfg.keys, k) {
+                continue;
+            }
+            let r = match v {
+                Value::String(s) if s.len() > ctx.max_size => Err((
+                    Reason::TooLarge,
+                    format!("value is {} bytes, more than the {} bytes read", s.len(), ctx.max_size),
+                )),
+                Value::String(s) => Ok(s.as_bytes().to_vec()),
+                _ => Err((Reason::DecodeFailed, "value is not a string".to_string())),
+            };
+            values.push((k.clone(), r));
+        }
+    }
+    if let Some(Value::Object(m)) = c.rest.get("binaryData") {
+        for (k, v) in m {
+            if key_matches(&cfg.keys, k) {
+                values.push((k.clone(), decode_b64(v, ctx.max_size)));
+            }
+        }
+    }
+    let opts = ParseOptions::default();
+    for (key, r) in values {
+        let sref = SourceRef::new(
+            SourceKind::KubernetesConfigmap,
+            ctx.source_name,
+            format!("{ns}/{name}:{key}"),
+        )
+        .with_label("configmap_namespace", &ns)
+        .with_label("configmap_name", &name)
+        .with_label("configmap_key", &key);
+        match r {
+            Ok(b) if b.is_empty() => out.errors.push(ErrorEntry::new(
+                sref,
+                Reason::NoCertificateFound,
+                "value is empty",
+            )),
+            Ok(b) => {
+                digest.update(key.as_bytes());
+                digest.update(&[0]);
+                digest.update(&b);
+                digest.update(&[0]);
+                match item_from_bytes(sref, &key, b, &opts) {
+                    Ok(i) => out.items.push(i),
+                    Err(e) => out.errors.push(e),
+                }
+            }
+            Err((reason, msg)) => out.errors.push(ErrorEntry::new(sref, reason, msg)),
+        }
+    }
+    if dedupe && out.errors.is_empty() && !out.items.is_empty() {
+        let d = digest.finish();
+        let mut a = [0u8; 32];
+        a.copy_from_slice(d.as_ref());
+        out.digest = Some(a);
+    }
+    out
+}
+
+fn cabundle_item(
+    ctx: &Ctx<'_>,
+    out: &mut Extracted,
+    kind: &str,
+    name: &str,
+    entry: &str,
+    v: &Value,
+) {
+    let sref = SourceRef::new(
+        SourceKind::KubernetesCabundle,
+        ctx.source_name,
+        format!("{}/{name}:{entry}", kind.to_ascii_lowercase()),
+    )
+    .with_label("cabundle_resource_kind", kind)
+    .with_label("cabundle_resource_name", name)
+    .with_label("cabundle_entry", entry);
+    match decode_b64(v, ctx.max_size) {
+        Ok(b) if b.is_empty() => {} // an empty caBundle means "use the system roots"
+        Ok(b) => match item_from_bytes(sref, entry, b, &ParseOptions::default()) {
+            Ok(i) => out.items.push(i),
+            Err(e) => out.errors.push(e),
+        },
+        Err((r, m)) => out.errors.push(ErrorEntry::new(sref, r, m)),
+    }
+}
+
+fn webhooks(ctx: &Ctx<'_>, kind: &str, name: &str, rest: &serde_json::Map<String, Value>) -> Extracted {
+    let mut out = Extracted::default();
+    if let Some(Value::Array(hooks)) = rest.get("webhooks") {
+        for (i, h) in hooks.iter().enumerate() {
+            let entry = h
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("webhooks[{i}]"));
+            if let Some(ca) = h.get("clientConfig").and_then(|c| c.get("caBundle")) {
+                cabundle_item(ctx, &mut out, kind, name, &entry, ca);
+            }
+        }
+    }
+    out
+}
+
+/// caBundles of a ValidatingWebhookConfiguration (one entry per webhook).
+pub fn validating(ctx: &Ctx<'_>, o: &ValidatingWebhookConfiguration) -> Extracted {
+    let name = o.metadata.name.clone().unwrap_or_default();
+    webhooks(ctx, "ValidatingWebhookConfiguration", &name, &o.rest)
+}
+
+/// caBundles of a MutatingWebhookConfiguration (one entry per webhook).
+pub fn mutating(ctx: &Ctx<'_>, o: &MutatingWebhookConfiguration) -> Extracted {
+    let name = o.metadata.name.clone().unwrap_or_default();
+    webhooks(ctx, "MutatingWebhookConfiguration", &name, &o.rest)
+}
+
+/// `spec.caBundle` of an APIService.
+pub fn apiservice(ctx: &Ctx<'_>, o: &ApiService) -> Extracted {
+    let name = o.metadata.name.clone().unwrap_or_default();
+    let mut out = Extracted::default();
+    if let Some(ca) = o.rest.get("spec").and_then(|s| s.get("caBundle")) {
+        cabundle_item(ctx, &mut out, "APIService", &name, "caBundle", ca);
+    }
+    out
+}
+
+/// `spec.conversion.webhook.clientConfig.caBundle` of a CRD.
+pub fn crd(ctx: &Ctx<'_>, o: &CustomResourceDefinition) -> Extracted {
+    let name = o.metadata.name.clone().unwrap_or_default();
+    let mut out = Extracted::default();
+    if let Some(ca) = o
+        .rest
+        .get("spec")
+        .and_then(|s| s.get("conversion"))
+        .and_then(|c| c.get("webhook"))
+        .and_then(|w| w.get("clientConfig"))
+        .and_then(|c| c.get("caBundle"))
+    {
+        cabundle_item(ctx, &mut out, "CustomResourceDefinition", &name, "conversion", ca);
+    }
+    out
+}
+
+/// The issued certificate (`status.certificate`) of a CSR.
+pub fn csr(ctx: &Ctx<'_>, o: &CertificateSigningRequest) -> Extracted {
+    let name = o.metadata.name.clone().unwrap_or_default();
+    let mut out = Extracted::default();
+    let Some(v) = o.rest.get("status").and_then(|s| s.get("certificate")) else {
+        return out; // not issued (yet)
+    };
+    let sref = SourceRef::new(
+        SourceKind::KubernetesCsr,
+        ctx.source_name,
+        format!("{name}:status.certificate"),
+    )
+    .with_label("csr_name", &name);
+    match decode_b64(v, ctx.max_size) {
+        Ok(b) if b.is_empty() => {}
+        Ok(b) => match item_from_bytes(sref, "status.certificate", b, &ParseOptions::default()) {
+            Ok(i) => out.items.push(i),
+            Err(e) => out.errors.push(e),
+        },
+        Err((r, m)) => out.errors.push(ErrorEntry::new(sref, r, m)),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn secret_of(v: Value) -> Secret {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn tls_type() -> Vec<KubeSecretType> {
+        vec![KubeSecretType {
+            type_: "kubernetes.io/tls".into(),
+            keys: vec!["tls.crt".into(), "ca.crt".into()],
+            pkcs12_password_key: None,
+            pkcs12_passwords: vec![],
+        }]
+    }
+
+    const CTX: Ctx<'static> = Ctx {
+        source_name: "k",
+        max_size: 1 << 20,
+    };
+
+    fn b64(s: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn label_names_are_sanitised() {
+        assert_eq!(sanitize_label_name("secret_label_", "app"), "secret_label_app");
+        assert_eq!(
+            sanitize_label_name("secret_label_", "app.kubernetes.io/name"),
+            "secret_label_app_kubernetes_io_name"
+        );
+        assert_eq!(sanitize_label_name("", "9lives"), "_9lives");
+    }
+
+    #[test]
+    fn pem_keeps_only_certificate_blocks() {
+        let pem = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n-----BEGIN X509 CRL-----\nBBBB\n-----END X509 CRL-----\n";
+        let out = certificate_blocks_only(pem);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("AAAA") && text.contains("BBBB"));
+        assert!(!text.contains("SECRET") && !text.contains("PRIVATE"));
+        // Truncated blocks and garbage never panic.
+        for bad in [
+            &b"-----BEGIN "[..],
+            b"-----BEGIN CERTIFICATE-----\nAAA",
+            b"-----BEGIN PRIVATE KEY-----\nX\n-----BEGIN CERTIFICATE-----\nY\n-----END CERTIFICATE-----",
+            b"-----END CERTIFICATE----------BEGIN ",
+        ] {
+            let o = certificate_blocks_only(bad);
+            assert!(!String::from_utf8_lossy(&o).contains("PRIVATE"));
+        }
+    }
+
+    #[test]
+    fn tls_secret_items_and_errors_are_located() {
+        let s = secret_of(json!({
+            "metadata": {"namespace": "ns", "name": "web", "resourceVersion": "1",
+                         "labels": {"app": "shop"}},
+            "type": "kubernetes.io/tls",
+            "data": {
+                "tls.crt": b64(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+                "tls.key": b64(b"-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n"),
+                "ca.crt": "!!!not base64!!!"
+            }
+        }));
+        let e = secret(&CTX, &s, &tls_type(), &["app".into(), "missing".into()]);
+        assert_eq!(e.items.len(), 1);
+        let it = &e.items[0];
+        assert_eq!(it.sref.location, "ns/web:tls.crt");
+        assert_eq!(it.sref.label("secret_namespace"), Some("ns"));
+        assert_eq!(it.sref.label("secret_name"), Some("web"));
+        assert_eq!(it.sref.label("secret_key"), Some("tls.crt"));
+        assert_eq!(it.sref.label("secret_label_app"), Some("shop"));
+        assert_eq!(it.sref.label("secret_label_missing"), Some(""));
+        assert_eq!(e.errors.len(), 1);
+        assert_eq!(e.errors[0].source.location, "ns/web:ca.crt");
+        assert_eq!(e.errors[0].reason, Reason::DecodeFailed);
+    }
+
+    #[test]
+    fn wrong_type_huge_and_empty_values() {
+        let s = secret_of(json!({
+            "metadata": {"namespace": "ns", "name": "x"},
+            "type": "Opaque",
+            "data": {"tls.crt": b64(b"x")}
+        }));
+        assert!(secret(&CTX, &s, &tls_type(), &[]).items.is_empty());
+        let big = b64(&vec![b'a'; 4096]);
+        let s = secret_of(json!({
+            "metadata": {"namespace": "ns", "name": "x"},
+            "type": "kubernetes.io/tls",
+            "data": {"tls.crt": big, "ca.crt": "", "other": 5}
+        }));
+        let ctx = Ctx { source_name: "k", max_size: 1024 };
+        let e = secret(&ctx, &s, &tls_type(), &[]);
+        let reasons: Vec<_> = e.errors.iter().map(|e| e.reason).collect();
+        assert!(reasons.contains(&Reason::TooLarge));
+        assert!(reasons.contains(&Reason::NoCertificateFound));
+        let s = secret_of(json!({"metadata": {"name": "x"}, "type": "kubernetes.io/tls", "data": [1]}));
+        assert_eq!(secret(&CTX, &s, &tls_type(), &[]).errors[0].reason, Reason::DecodeFailed);
+    }
+
+    #[test]
+    fn configmap_dedupe_digest() {
+        let cfg = KubeConfigMapsConfig {
+            enabled: true,
+            label_selector: None,
+            keys: vec!["ca.crt".into()],
+            dedupe: vec!["kube-root-ca.crt".into()],
+        };
+        let mk = |ns: &str, name: &str| -> ConfigMap {
+            serde_json::from_value(json!({
+                "metadata": {"namespace": ns, "name": name},
+                "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "x": "y"}
+            }))
+            .unwrap()
+        };
+        let a = configmap(&CTX, &mk("a", "kube-root-ca.crt"), &cfg);
+        let b = configmap(&CTX, &mk("b", "kube-root-ca.crt"), &cfg);
+        let c = configmap(&CTX, &mk("c", "other"), &cfg);
+        assert_eq!(a.items.len(), 1);
+        assert_eq!(a.items[0].sref.label("configmap_key"), Some("ca.crt"));
+        assert!(a.digest.is_some());
+        assert_eq!(a.digest, b.digest);
+        assert!(c.digest.is_none());
+    }
+
+    #[test]
+    fn cabundles_and_csr() {
+        let v: ValidatingWebhookConfiguration = serde_json::from_value(json!({
+            "metadata": {"name": "hooks"},
+            "webhooks": [{"name": "a.example.com", "clientConfig": {"caBundle": b64(b"-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n")}},
+                         {"clientConfig": {"caBundle": 7}}, {"name": "nohook"}]
+        }))
+        .unwrap();
+        let e = validating(&CTX, &v);
+        assert_eq!(e.items.len(), 1);
+        assert_eq!(e.items[0].sref.location, "validatingwebhookconfiguration/hooks:a.example.com");
+        assert_eq!(e.items[0].sref.label("cabundle_entry"), Some("a.example.com"));
+        assert_eq!(e.errors.len(), 1);
+        assert_eq!(e.errors[0].source.location, "validatingwebhookconfiguration/hooks:webhooks[1]");
+        let c: CertificateSigningRequest = serde_json::from_value(json!({
+            "metadata": {"name": "csr-1"}, "status": {"certificate": b64(b"\x30\x03\x02\x01\x01")}
+        }))
+        .unwrap();
+        let e = csr(&CTX, &c);
+        assert_eq!(e.items[0].sref.location, "csr-1:status.certificate");
+        assert_eq!(e.items[0].sref.kind, SourceKind::KubernetesCsr);
+    }
+}

@@ -1,0 +1,590 @@
+//! The Kubernetes source: TLS (and other configured) Secrets, ConfigMaps, the
+//! caBundles of admission webhooks / APIServices / CRD conversion webhooks, and
+//! issued CertificateSigningRequests.
+//!
+//! Watch, not poll: every resource has one kube-runtime `watcher` (paginated LIST
+//! with `limit`/`continue`, then WATCH with bookmarks, re-LIST after `410 Gone`,
+//! retries with backoff) running in a background task that keeps a [`store::Store`]
+//! of per-object summaries. `scan` only reads that store, so each scan costs no API
+//! request; unchanged objects (same resourceVersion) are `Content::Unchanged`.
+//! Watch events fire the source's change signal ([`Source::changes`]) so the
+//! exporter rescans within `kubernetes.debounce`.
+//!
+//! One [`KubeSource`] per resource family (`<name>-secrets`, `<name>-configmaps`,
+//! `<name>-cabundles`, `<name>-csrs`), so `x509_source_up` and
+//! `x509_source_errors_total` are per resource kind. They share one client.
+
+pub mod extract;
+pub mod resources;
+pub mod store;
+
+use std::collections::HashSet;
+use std::fmt::Debug;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::WatchStreamExt;
+use kube::{Api, Client};
+use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::config::{KubeEnabled, KubernetesConfig};
+use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::parse::ParseOptions;
+use crate::sources::{BoxFuture, ScanCtx, Source, SourceOutput};
+
+use extract::{Ctx, Extracted};
+use store::Store;
+
+/// How long the first scan waits for the initial LISTs (the scraper's
+/// `scan.source_timeout` still applies around it).
+pub const INITIAL_SYNC_WAIT: Duration = Duration::from_secs(90);
+
+/// Path of the in-cluster service account token.
+const SA_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// Whether `enabled: auto` turns the source on: a configured kubeconfig, a
+/// `KUBECONFIG` variable, or an in-cluster service account.
+pub fn auto_available(cfg: &KubernetesConfig) -> bool {
+    if cfg.kubeconfig.is_some() {
+        return true;
+    }
+    if std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty()) {
+        return true;
+    }
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() && Path::new(SA_TOKEN).exists()
+}
+
+/// The resource families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Secrets,
+    ConfigMaps,
+    CaBundles,
+    Csrs,
+}
+
+impl Family {
+    fn kind(self) -> SourceKind {
+        match self {
+            Family::Secrets => SourceKind::KubernetesSecret,
+            Family::ConfigMaps => SourceKind::KubernetesConfigmap,
+            Family::CaBundles => SourceKind::KubernetesCabundle,
+            Family::Csrs => SourceKind::KubernetesCsr,
+        }
+    }
+    fn suffix(self) -> &'static str {
+        match self {
+            Family::Secrets => "secrets",
+            Family::ConfigMaps => "configmaps",
+            Family::CaBundles => "cabundles",
+            Family::Csrs => "csrs",
+        }
+    }
+}
+
+/// State shared by the sources of one configuration: the settings and the client.
+struct Shared {
+    cfg: KubernetesConfig,
+    client: tokio::sync::Mutex<Option<Client>>,
+}
+
+impl Shared {
+    async fn client(&self) -> Result<Client, String> {
+        let mut g = self.client.lock().await;
+        if let Some(c) = g.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = make_client(&self.cfg).await?;
+        *g = Some(c.clone());
+        Ok(c)
+    }
+}
+
+/// Build the client: `kubernetes.kubeconfig`, else `KUBECONFIG`, else in-cluster,
+/// else `~/.kube/config`; `kubernetes.context` selects the context.
+pub async fn make_client(cfg: &KubernetesConfig) -> Result<Client, String> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let opts = KubeConfigOptions {
+        context: cfg.context.clone(),
+        cluster: None,
+        user: None,
+    };
+    let config = if let Some(path) = &cfg.kubeconfig {
+        let kc = Kubeconfig::read_from(path)
+            .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+        kube::Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
+    } else if std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty()) {
+        kube::Config::from_kubeconfig(&opts)
+            .await
+            .map_err(|e| format!("KUBECONFIG: {e}"))?
+    } else if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() && cfg.context.is_none() {
+        kube::Config::incluster().map_err(|e| format!("in-cluster configuration: {e}"))?
+    } else {
+        kube::Config::from_kubeconfig(&opts)
+            .await
+            .map_err(|e| format!("no in-cluster environment and no usable kubeconfig: {e}"))?
+    };
+    let mut config = config;
+    config.connect_timeout = Some(Duration::from_secs(10));
+    Client::try_from(config).map_err(|e| format!("cannot build the Kubernetes client: {e}"))
+}
+
+/// The sources of the `kubernetes:` section (none when it is off, or `auto` finds
+/// no cluster).
+pub fn build(cfg: &KubernetesConfig) -> Vec<Arc<dyn Source>> {
+    match cfg.enabled {
+        KubeEnabled::Off => return Vec::new(),
+        KubeEnabled::Auto if !auto_available(cfg) => {
+            debug!("kubernetes source: no kubeconfig or in-cluster environment; off (enabled: auto)");
+            return Vec::new();
+        }
+        _ => {}
+    }
+    let shared = Arc::new(Shared {
+        cfg: cfg.clone(),
+        client: tokio::sync::Mutex::new(None),
+    });
+    let mut families = Vec::new();
+    if cfg.secrets.enabled && !cfg.secrets.types.is_empty() {
+        families.push(Family::Secrets);
+    }
+    if cfg.configmaps.enabled {
+        families.push(Family::ConfigMaps);
+    }
+    let cluster_ok = !cfg.namespace_scoped;
+    if cfg.cabundles.enabled && !cfg.cabundles.resources.is_empty() {
+        if cluster_ok {
+            families.push(Family::CaBundles);
+        } else {
+            info!("kubernetes source: namespace_scoped mode skips caBundles (cluster-scoped resources)");
+        }
+    }
+    if cfg.csrs.enabled {
+        if cluster_ok {
+            families.push(Family::Csrs);
+        } else {
+            info!("kubernetes source: namespace_scoped mode skips CSRs (cluster-scoped resources)");
+        }
+    }
+    families
+        .into_iter()
+        .map(|f| {
+            Arc::new(KubeSource {
+                family: f,
+                name: format!("{}-{}", cfg.name, f.suffix()),
+                shared: shared.clone(),
+                opts: ParseOptions::default(),
+                store: Arc::new(Store::default()),
+                running: tokio::sync::Mutex::new(None),
+                changes: Arc::new(Notify::new()),
+            }) as Arc<dyn Source>
+        })
+        .collect()
+}
+
+/// Background tasks of a source; aborted when the source is dropped (reload).
+struct Running {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// One resource family of the Kubernetes source.
+pub struct KubeSource {
+    family: Family,
+    name: String,
+    shared: Arc<Shared>,
+    opts: ParseOptions,
+    store: Arc<Store>,
+    running: tokio::sync::Mutex<Option<Running>>,
+    changes: Arc<Notify>,
+}
+
+impl KubeSource {
+    /// The store (tests, benchmarks).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Start the watchers once. Errors: the client could not be built.
+    async fn ensure_started(&self) -> Result<bool, String> {
+        let mut g = self.running.lock().await;
+        if g.is_some() {
+            return Ok(false);
+        }
+        let client = self.shared.client().await?;
+        let mut tasks = self.spawn_watchers(client);
+        // Debounce watch events into the change signal.
+        let store = self.store.clone();
+        let out = self.changes.clone();
+        let debounce = self.shared.cfg.debounce;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                store.dirty.notified().await;
+                tokio::time::sleep(debounce).await;
+                out.notify_one();
+            }
+        }));
+        *g = Some(Running { tasks });
+        Ok(true)
+    }
+
+    fn spawn_watchers(&self, client: Client) -> Vec<JoinHandle<()>> {
+        let cfg = &self.shared.cfg;
+        let mut tasks = Vec::new();
+        let base = |labels: Option<&String>| {
+            let mut wc = watcher::Config::default().page_size(cfg.list_page_size);
+            if let Some(l) = labels {
+                wc = wc.labels(l);
+            }
+            wc
+        };
+        let exclude: Arc<HashSet<String>> = Arc::new(cfg.exclude_namespaces.iter().cloned().collect());
+        // Cluster-wide watches leave excluded namespaces out server-side too.
+        let ns_fields = |fields: Option<String>| -> Option<String> {
+            let mut parts: Vec<String> = fields.into_iter().collect();
+            if cfg.namespaces.is_empty() {
+                for ns in &cfg.exclude_namespaces {
+                    parts.push(format!("metadata.namespace!={ns}"));
+                }
+            }
+            (!parts.is_empty()).then(|| parts.join(","))
+        };
+        let namespaces: Vec<Option<String>> = if cfg.namespaces.is_empty() {
+            vec![None]
+        } else {
+            cfg.namespaces
+                .iter()
+                .filter(|n| !exclude.contains(*n))
+                .cloned()
+                .map(Some)
+                .collect()
+        };
+        let scope = |ns: &Option<String>| match ns {
+            Some(n) => format!("in namespace {n}"),
+            None => "in all namespaces".to_string(),
+        };
+        let name = self.name.clone();
+        match self.family {
+            Family::Secrets => {
+                let types = Arc::new(cfg.secrets.types.clone());
+                let expose = Arc::new(cfg.secrets.expose_labels.clone());
+                for t in types.iter() {
+                    for ns in &namespaces {
+                        let mut wc = base(cfg.secrets.label_selector.as_ref());
+                        if let Some(f) = ns_fields(Some(format!("type={}", t.type_))) {
+                            wc = wc.fields(&f);
+                        }
+                        let api: Api<resources::Secret> = match ns {
+                            Some(n) => Api::namespaced(client.clone(), n),
+                            None => Api::all(client.clone()),
+                        };
+                        let target = Target {
+                            resource: "secrets",
+                            namespace: ns.clone(),
+                            what: format!("secrets (type={}) {}", t.type_, scope(ns)),
+                        };
+                        let (types, expose, name) = (types.clone(), expose.clone(), name.clone());
+                        let max = cfg.max_object_size as usize;
+                        tasks.push(self.spawn(api, wc, target, exclude.clone(), move |o| {
+                            extract::secret(&Ctx { source_name: &name, max_size: max }, o, &types, &expose)
+                        }));
+                    }
+                }
+            }
+            Family::ConfigMaps => {
+                let cm = Arc::new(cfg.configmaps.clone());
+                for ns in &namespaces {
+                    let mut wc = base(cfg.configmaps.label_selector.as_ref());
+                    if let Some(f) = ns_fields(None) {
+                        wc = wc.fields(&f);
+                    }
+                    let api: Api<resources::ConfigMap> = match ns {
+                        Some(n) => Api::namespaced(client.clone(), n),
+                        None => Api::all(client.clone()),
+                    };
+                    let target = Target {
+                        resource: "configmaps",
+                        namespace: ns.clone(),
+                        what: format!("configmaps {}", scope(ns)),
+                    };
+                    let (cm, name) = (cm.clone(), name.clone());
+                    let max = cfg.max_object_size as usize;
+                    tasks.push(self.spawn(api, wc, target, exclude.clone(), move |o| {
+                        extract::configmap(&Ctx { source_name: &name, max_size: max }, o, &cm)
+                    }));
+                }
+            }
+            Family::CaBundles => {
+                let max = cfg.max_object_size as usize;
+                let none = Arc::new(HashSet::new());
+                for r in &cfg.cabundles.resources {
+                    let wc = base(None);
+                    let n = name.clone();
+                    let target = Target {
+                        resource: match r.as_str() {
+                            "validatingwebhookconfigurations" => "validatingwebhookconfigurations",
+                            "mutatingwebhookconfigurations" => "mutatingwebhookconfigurations",
+                            "apiservices" => "apiservices",
+                            _ => "customresourcedefinitions",
+                        },
+                        namespace: None,
+                        what: r.clone(),
+                    };
+                    let task = match r.as_str() {
+                        "validatingwebhookconfigurations" => self.spawn(
+                            Api::<resources::ValidatingWebhookConfiguration>::all(client.clone()),
+                            wc, target, none.clone(),
+                            move |o| extract::validating(&Ctx { source_name: &n, max_size: max }, o),
+                        ),
+                        "mutatingwebhookconfigurations" => self.spawn(
+                            Api::<resources::MutatingWebhookConfiguration>::all(client.clone()),
+                            wc, target, none.clone(),
+                            move |o| extract::mutating(&Ctx { source_name: &n, max_size: max }, o),
+                        ),
+                        "apiservices" => self.spawn(
+                            Api::<resources::ApiService>::all(client.clone()),
+                            wc, target, none.clone(),
+                            move |o| extract::apiservice(&Ctx { source_name: &n, max_size: max }, o),
+                        ),
+                        _ => self.spawn(
+                            Api::<resources::CustomResourceDefinition>::all(client.clone()),
+                            wc, target, none.clone(),
+                            move |o| extract::crd(&Ctx { source_name: &n, max_size: max }, o),
+                        ),
+                    };
+                    tasks.push(task);
+                }
+            }
+            Family::Csrs => {
+                let wc = base(cfg.csrs.label_selector.as_ref());
+                let max = cfg.max_object_size as usize;
+                let target = Target {
+                    resource: "certificatesigningrequests",
+                    namespace: None,
+                    what: "certificatesigningrequests".to_string(),
+                };
+                tasks.push(self.spawn(
+                    Api::<resources::CertificateSigningRequest>::all(client),
+                    wc,
+                    target,
+                    Arc::new(HashSet::new()),
+                    move |o| extract::csr(&Ctx { source_name: &name, max_size: max }, o),
+                ));
+            }
+        }
+        tasks
+    }
+
+    /// Spawn one watcher feeding the store.
+    fn spawn<K, F>(
+        &self,
+        api: Api<K>,
+        wc: watcher::Config,
+        target: Target,
+        exclude: Arc<HashSet<String>>,
+        extract: F,
+    ) -> JoinHandle<()>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        F: Fn(&K) -> Extracted + Send + Sync + 'static,
+    {
+        let store = self.store.clone();
+        let owner = store.add_watcher(target.what.clone());
+        tokio::spawn(async move {
+            let key_of = |o: &K| {
+                let m = o.meta();
+                match &m.namespace {
+                    Some(ns) => format!("{ns}/{}", m.name.as_deref().unwrap_or_default()),
+                    None => format!("{}/{}", K::kind(&()), m.name.as_deref().unwrap_or_default()),
+                }
+            };
+            let excluded = |o: &K| {
+                o.meta()
+                    .namespace
+                    .as_ref()
+                    .is_some_and(|ns| exclude.contains(ns))
+            };
+            let mut stream = watcher::watcher(api, wc).default_backoff().boxed();
+            while let Some(ev) = stream.next().await {
+                match ev {
+                    Ok(Event::Init) => {
+                        debug!(target = %target.what, "LIST started");
+                        store.begin_list(owner);
+                    }
+                    Ok(Event::InitApply(o)) | Ok(Event::Apply(o)) if excluded(&o) => {
+                        store.upsert(owner, key_of(&o), String::new(), Extracted::default(), false);
+                    }
+                    Ok(Event::InitApply(o)) => {
+                        let x = extract(&o);
+                        let v = o.meta().resource_version.clone().unwrap_or_default();
+                        store.upsert(owner, key_of(&o), v, x, false);
+                    }
+                    Ok(Event::InitDone) => {
+                        debug!(target = %target.what, "LIST complete; watching");
+                        store.end_list(owner);
+                    }
+                    Ok(Event::Apply(o)) => {
+                        let x = extract(&o);
+                        let v = o.meta().resource_version.clone().unwrap_or_default();
+                        store.upsert(owner, key_of(&o), v, x, true);
+                    }
+                    Ok(Event::Delete(o)) => store.remove(owner, &key_of(&o)),
+                    Err(e) => match classify(&e, &target) {
+                        None => info!(target = %target.what, "watch expired (410 Gone): re-listing"),
+                        Some((reason, msg)) => {
+                            warn!(target = %target.what, reason = %reason, "{msg}");
+                            store.set_error(owner, reason, msg);
+                        }
+                    },
+                }
+            }
+        })
+    }
+}
+
+/// What one watcher watches (for error messages).
+#[derive(Debug, Clone)]
+struct Target {
+    resource: &'static str,
+    namespace: Option<String>,
+    what: String,
+}
+
+fn api_group(resource: &str) -> &'static str {
+    match resource {
+        "secrets" | "configmaps" | "namespaces" => "\"\" (core)",
+        "validatingwebhookconfigurations" | "mutatingwebhookconfigurations" => {
+            "admissionregistration.k8s.io"
+        }
+        "apiservices" => "apiregistration.k8s.io",
+        "customresourcedefinitions" => "apiextensions.k8s.io",
+        _ => "certificates.k8s.io",
+    }
+}
+
+/// Map a watcher error onto a bounded reason and a clear message; `None` for the
+/// expected `410 Gone` (the watcher re-lists on its own).
+fn classify(e: &watcher::Error, t: &Target) -> Option<(Reason, String)> {
+    let (verb, err) = match e {
+        watcher::Error::InitialListFailed(err) => ("list", err),
+        watcher::Error::WatchStartFailed(err) => ("watch", err),
+        watcher::Error::WatchFailed(err) => ("watch", err),
+        watcher::Error::WatchError(status) => {
+            return status_reason(status.code, &status.message, "watch", t);
+        }
+        watcher::Error::NoResourceVersion => {
+            return Some((
+                Reason::DecodeFailed,
+                "API response without metadata.resourceVersion".to_string(),
+            ))
+        }
+    };
+    match err {
+        kube::Error::Api(status) => status_reason(status.code, &status.message, verb, t),
+        kube::Error::SerdeError(se) => Some((
+            Reason::DecodeFailed,
+            format!("{verb} {}: undecodable API response: {se}", t.resource),
+        )),
+        kube::Error::ReadEvents(io) => Some((
+            Reason::ApiError,
+            format!("{verb} {}: watch stream broke: {io}", t.resource),
+        )),
+        other => Some((
+            Reason::ApiError,
+            format!("{verb} {}: {other}", t.resource),
+        )),
+    }
+}
+
+fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<(Reason, String)> {
+    let msg: String = message.chars().take(200).collect();
+    let scope = match &t.namespace {
+        Some(ns) => format!("in namespace {ns:?} (a Role suffices)"),
+        None => "cluster-wide (needs a ClusterRole)".to_string(),
+    };
+    match code {
+        410 => None,
+        401 => Some((
+            Reason::PermissionDenied,
+            format!("{verb} {}: 401 Unauthorized: the API server rejected the credentials: {msg}", t.resource),
+        )),
+        403 => Some((
+            Reason::PermissionDenied,
+            format!(
+                "403 Forbidden: missing RBAC permission: verb {verb:?} on resource {:?} (API group {}) {scope}; \
+                 grant get, list, watch (see deploy/kubernetes/): {msg}",
+                t.resource,
+                api_group(t.resource)
+            ),
+        )),
+        404 => Some((
+            Reason::NotFound,
+            format!("{verb} {}: 404: resource not served by this API server: {msg}", t.resource),
+        )),
+        429 => Some((
+            Reason::ApiError,
+            format!("{verb} {}: 429 Too Many Requests (retrying with backoff): {msg}", t.resource),
+        )),
+        c => Some((
+            Reason::ApiError,
+            format!("{verb} {}: API error {c}: {msg}", t.resource),
+        )),
+    }
+}
+
+impl Source for KubeSource {
+    fn kinds(&self) -> Vec<SourceKind> {
+        vec![self.family.kind()]
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn parse_options(&self) -> &ParseOptions {
+        &self.opts
+    }
+
+    fn changes(&self) -> Option<Arc<Notify>> {
+        Some(self.changes.clone())
+    }
+
+    fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput> {
+        Box::pin(async move {
+            let kind = self.family.kind();
+            match self.ensure_started().await {
+                Ok(true) => self.store.wait_settled(INITIAL_SYNC_WAIT).await,
+                Ok(false) => {}
+                Err(msg) => {
+                    return SourceOutput {
+                        objects: Vec::new(),
+                        failure: Some(ErrorEntry::new(
+                            SourceRef::new(kind, &self.name, &self.name),
+                            Reason::SourceUnavailable,
+                            msg,
+                        )),
+                    }
+                }
+            }
+            SourceOutput {
+                objects: self.store.objects(&ctx, kind, &self.name),
+                failure: self.store.failure(kind, &self.name),
+            }
+        })
+    }
+}
