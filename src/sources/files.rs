@@ -18,11 +18,21 @@
 //!
 //! The walk is iterative (no recursion, whatever the depth) and reads each
 //! directory's entries into a list sorted by name before descending, so objects
-//! come out in a deterministic order. Entries are stat'ed through their directory
-//! (`DirEntry::metadata`: `statx` relative to the directory's handle, no lookup of
-//! the full path, which halves the cost of an unchanged file), so a directory's
-//! handle stays open while its entries are processed: at most one handle per level
-//! of the directory currently being walked (bounded by the depth, not the width).
+//! come out in a deterministic order and at most one directory handle is open at
+//! a time.
+//!
+//! # Look-ahead (performance)
+//!
+//! Once a directory is listed, the system calls for its entries are done ahead,
+//! split over up to [`LOOKAHEAD_THREADS`] threads (a directory of fewer than
+//! [`LOOKAHEAD_MIN`] entries stays on the walking thread): each entry is stat'ed
+//! through the directory's handle (`DirEntry::metadata`, no lookup of the full
+//! path), and a regular file that is not excluded, is selected, and whose version
+//! differs from the previous scan is read. The walk itself then runs in order on
+//! these results, with the same decisions as without look-ahead (symlinks are
+//! followed in order, duplicates by device/inode are dropped in order). A file read
+//! ahead but then not used (a second route to the same inode, the walk stopped) has
+//! its buffer zeroed. The directory's handle is closed once the look-ahead is done.
 //! Only regular files are read; sockets, FIFOs and devices are skipped. Files are
 //! opened with `O_NONBLOCK` and re-checked with `fstat` (same device/inode, still a
 //! regular file), so a file swapped for a FIFO between `stat` and `open` is never
@@ -298,8 +308,8 @@ enum Mode {
 struct Frame {
     dir: PathBuf,
     mode: Mode,
-    /// Sorted by name. Each `DirEntry` keeps the directory's handle open.
-    names: std::vec::IntoIter<(OsString, fs::DirEntry)>,
+    /// The directory's entries, sorted by name, with their look-ahead results.
+    names: std::vec::IntoIter<Ahead>,
     /// The listing stopped early because of `max_files`.
     truncated: bool,
 }
@@ -332,26 +342,135 @@ struct Walk<'a> {
 /// A read failure: reason + bounded message.
 type ReadErr = (Reason, String);
 
+/// Threads (the walking one included) that do one directory's look-ahead.
+pub const LOOKAHEAD_THREADS: usize = 4;
+/// Directories with fewer entries are looked ahead on the walking thread only.
+pub const LOOKAHEAD_MIN: usize = 64;
+
+/// A buffer of file content that is zeroed when dropped unused (it may hold keys).
+struct Wipe(Vec<u8>);
+
+impl Wipe {
+    fn take(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl Drop for Wipe {
+    fn drop(&mut self) {
+        self.0.fill(0);
+    }
+}
+
+/// System calls done ahead for one directory entry (see the module docs).
+struct Ahead {
+    path: PathBuf,
+    /// The path matches an `exclude` pattern (nothing else was done).
+    excluded: bool,
+    /// `symlink_metadata(path)`; `None` when the walk was cancelled.
+    lmeta: Option<io::Result<Metadata>>,
+    /// Set for a regular file (not a symlink) that is selected.
+    file: Option<AheadFile>,
+}
+
+/// A regular file's key, version and, when it changed since the last scan, content.
+struct AheadFile {
+    key: String,
+    base: String,
+    read: Option<Result<Wipe, ReadErr>>,
+}
+
+/// What the look-ahead threads share (read-only).
+struct Lookahead<'a> {
+    excludes: &'a [OsString],
+    pattern: Option<&'a OsString>,
+    prev: &'a HashMap<String, String>,
+    old_refs: &'a HashMap<String, Vec<PathBuf>>,
+    max_file_size: u64,
+    cancel: &'a AtomicBool,
+}
+
+impl Lookahead<'_> {
+    fn run(&self, dir: &Path, name: &OsString, dirent: &fs::DirEntry) -> Ahead {
+        let path = dir.join(name);
+        let mut ahead = Ahead {
+            excluded: is_excluded(self.excludes, &path),
+            path,
+            lmeta: None,
+            file: None,
+        };
+        if ahead.excluded || self.cancel.load(Ordering::Relaxed) {
+            return ahead;
+        }
+        // Same as `symlink_metadata(path)`, through the directory's handle.
+        let lmeta = dirent.metadata();
+        if let Ok(m) = &lmeta {
+            let selected = self
+                .pattern
+                .is_none_or(|pat| glob::matches(pat, &ahead.path));
+            if m.is_file() && selected {
+                let key = path_key(&ahead.path);
+                let base = meta_version(m);
+                // A file with remembered references (a kubeconfig) is left to the
+                // walk, which knows its full version.
+                let read = (self.prev.get(&key) != Some(&base)
+                    && !self.old_refs.contains_key(&key))
+                .then(|| read_regular(&ahead.path, m, self.max_file_size).map(Wipe));
+                ahead.file = Some(AheadFile { key, base, read });
+            }
+        }
+        ahead.lmeta = Some(lmeta);
+        ahead
+    }
+
+    /// Every entry of one directory listing, in order.
+    fn run_all(&self, dir: &Path, names: &[(OsString, fs::DirEntry)]) -> Vec<Ahead> {
+        let threads = if names.len() < LOOKAHEAD_MIN {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, LOOKAHEAD_THREADS)
+        };
+        let chunk = names.len().div_ceil(threads).max(1);
+        let run_chunk = |c: &[(OsString, fs::DirEntry)]| -> Vec<Ahead> {
+            c.iter().map(|(n, e)| self.run(dir, n, e)).collect()
+        };
+        if threads == 1 {
+            return run_chunk(names);
+        }
+        std::thread::scope(|scope| {
+            let mut chunks = names.chunks(chunk);
+            let first = chunks.next().unwrap_or_default();
+            // Helper threads take the later chunks; a chunk whose thread could not
+            // be started (or failed) is done here.
+            let helpers: Vec<_> = chunks
+                .map(|c| {
+                    let h = std::thread::Builder::new()
+                        .name("certvigil-walk".into())
+                        .spawn_scoped(scope, move || run_chunk(c));
+                    (c, h)
+                })
+                .collect();
+            let mut out = run_chunk(first);
+            for (c, h) in helpers {
+                match h.map(|h| h.join()) {
+                    Ok(Ok(v)) => out.extend(v),
+                    _ => out.extend(run_chunk(c)),
+                }
+            }
+            out
+        })
+    }
+}
+
 impl Walk<'_> {
     fn cfg(&self) -> &FileSourceConfig {
         &self.src.cfg
     }
 
     fn excluded(&self, path: &Path) -> bool {
-        self.excludes.iter().any(|pat| {
-            let bytes = pat.as_bytes();
-            if bytes.starts_with(b"/") {
-                glob::matches(pat, path)
-            } else if bytes.contains(&b'/') {
-                // Relative: may start at any directory of the path.
-                let mut anchored = OsString::from("/**/");
-                anchored.push(pat);
-                glob::matches(&anchored, path)
-            } else {
-                path.file_name()
-                    .is_some_and(|n| glob::component_matches(pat.as_bytes(), n.as_bytes()))
-            }
-        })
+        is_excluded(&self.excludes, path)
     }
 
     /// Objects are deduplicated by key (first wins) once the walk is over, in
@@ -436,7 +555,7 @@ impl Walk<'_> {
         if meta.is_dir() {
             self.walk_dir_root(path, &meta, Mode::All)
         } else if meta.is_file() {
-            self.file(path, &meta);
+            self.file(path, &meta, None);
             RootOutcome::Walked
         } else {
             debug!(path = %show(path), "not a regular file or directory; skipped");
@@ -485,10 +604,24 @@ impl Walk<'_> {
             }
         }
         names.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let ahead = Lookahead {
+            excludes: &self.excludes,
+            pattern: match mode {
+                Mode::All => None,
+                Mode::Glob(i) => self.patterns.get(i),
+            },
+            prev: self.prev,
+            old_refs: &self.old_refs,
+            max_file_size: self.src.cfg.max_file_size,
+            cancel: self.cancel,
+        }
+        .run_all(dir, &names);
+        // Closes the directory's handle.
+        drop(names);
         self.stack.push(Frame {
             dir: dir.to_path_buf(),
             mode,
-            names: names.into_iter(),
+            names: ahead.into_iter(),
             truncated,
         });
         Ok(())
@@ -503,7 +636,7 @@ impl Walk<'_> {
             let Some(frame) = self.stack.last_mut() else {
                 return;
             };
-            let Some((name, dirent)) = frame.names.next() else {
+            let Some(ahead) = frame.names.next() else {
                 if frame.truncated {
                     // More names than `max_files` in one listing (some were excluded).
                     let dir = frame.dir.clone();
@@ -512,9 +645,8 @@ impl Walk<'_> {
                 self.stack.pop();
                 continue;
             };
-            let child = frame.dir.join(&name);
             let mode = frame.mode;
-            self.entry(&child, &dirent, mode);
+            self.entry(ahead, mode);
         }
     }
 
@@ -529,14 +661,21 @@ impl Walk<'_> {
         self.stopped = true;
     }
 
-    /// One directory entry; `dirent` is `path`'s entry in its directory listing.
-    fn entry(&mut self, path: &Path, dirent: &fs::DirEntry, mode: Mode) {
+    /// One directory entry, with the results of its look-ahead.
+    fn entry(&mut self, ahead: Ahead, mode: Mode) {
+        let Ahead {
+            path,
+            excluded,
+            lmeta,
+            file: ahead_file,
+        } = ahead;
+        let path = path.as_path();
         if self.cancel.load(Ordering::Relaxed) {
             debug!("file walk cancelled");
             self.stopped = true;
             return;
         }
-        if self.excluded(path) {
+        if excluded {
             debug!(path = %show(path), "excluded");
             return;
         }
@@ -550,8 +689,12 @@ impl Walk<'_> {
             Mode::Glob(i) => self.patterns.get(i).cloned(),
         };
         let selected = |p: &Path| pattern.as_ref().is_none_or(|pat| glob::matches(pat, p));
-        // Same as `symlink_metadata(path)`, through the directory's handle.
-        let lmeta = match dirent.metadata() {
+        let Some(lmeta) = lmeta else {
+            // Cancelled during the look-ahead.
+            self.stopped = true;
+            return;
+        };
+        let lmeta = match lmeta {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 debug!(path = %show(path), "vanished during walk");
@@ -568,7 +711,8 @@ impl Walk<'_> {
                 return;
             }
         };
-        let meta = if lmeta.file_type().is_symlink() {
+        let is_symlink = lmeta.file_type().is_symlink();
+        let meta = if is_symlink {
             if !self.cfg().follow_symlinks {
                 debug!(path = %show(path), "symlink skipped (follow_symlinks is off)");
                 return;
@@ -613,21 +757,24 @@ impl Walk<'_> {
             }
         } else if meta.is_file() {
             if selected(path) {
-                self.file(path, &meta);
+                self.file(path, &meta, ahead_file.filter(|_| !is_symlink));
             }
         } else {
             debug!(path = %show(path), "not a regular file; skipped");
         }
     }
 
-    /// One regular file (already stat'ed, symlinks followed).
-    fn file(&mut self, path: &Path, meta: &Metadata) {
+    /// One regular file (already stat'ed as `meta`, symlinks followed), with its
+    /// look-ahead when it was stat'ed as a regular file in a directory listing.
+    fn file(&mut self, path: &Path, meta: &Metadata, ahead: Option<AheadFile>) {
         if !self.seen_files.insert((meta.dev(), meta.ino())) {
             debug!(path = %show(path), "file already seen under another path; skipped");
             return;
         }
-        let key = path_key(path);
-        let base = meta_version(meta);
+        let (key, base, ahead_read) = match ahead {
+            Some(AheadFile { key, base, read }) => (key, base, read),
+            None => (path_key(path), meta_version(meta), None),
+        };
         // Each key is met once per walk, so the remembered references can be moved
         // out (no copy); the common case has none and no second version string.
         let old_refs = self.old_refs.remove(&key).unwrap_or_default();
@@ -644,7 +791,11 @@ impl Walk<'_> {
             return;
         }
         let max = self.cfg().max_file_size;
-        let mut data = match read_regular(path, meta, max) {
+        let read = match ahead_read {
+            Some(r) => r.map(Wipe::take),
+            None => read_regular(path, meta, max),
+        };
+        let mut data = match read {
             Ok(d) => d,
             Err((Reason::NotFound, _)) => {
                 debug!(path = %show(path), "vanished before reading");
@@ -780,6 +931,24 @@ impl Walk<'_> {
         }
         (items, errors, refs)
     }
+}
+
+/// Whether `path` matches one of the `exclude` patterns (see the module docs).
+fn is_excluded(excludes: &[OsString], path: &Path) -> bool {
+    excludes.iter().any(|pat| {
+        let bytes = pat.as_bytes();
+        if bytes.starts_with(b"/") {
+            glob::matches(pat, path)
+        } else if bytes.contains(&b'/') {
+            // Relative: may start at any directory of the path.
+            let mut anchored = OsString::from("/**/");
+            anchored.push(pat);
+            glob::matches(&anchored, path)
+        } else {
+            path.file_name()
+                .is_some_and(|n| glob::component_matches(pat.as_bytes(), n.as_bytes()))
+        }
+    })
 }
 
 /// Keep the first object of each key, in order.
