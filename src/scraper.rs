@@ -365,10 +365,7 @@ type Fresh = (String, Option<String>, Vec<Item>, Vec<ErrorEntry>);
 
 /// Parse fresh objects using every available core; results keep input order.
 fn parse_fresh(fresh: Vec<Fresh>, opts: &ParseOptions) -> Vec<(String, CachedObject)> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
+    let threads = crate::sources::available_cores().min(8);
     if fresh.len() < 64 || threads == 1 {
         return fresh.into_iter().map(|f| parse_one(f, opts)).collect();
     }

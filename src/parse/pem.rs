@@ -227,8 +227,11 @@ pub fn crl_blocks(data: &[u8]) -> Vec<Vec<u8>> {
 /// Decode a block body: optional RFC 1421 headers, then base64 with any whitespace.
 fn decode_body(body: &[u8]) -> BlockBody {
     let body = strip_headers(body);
+    // Copy the runs between whitespace (the 64-character lines) as slices.
     let mut compact: Vec<u8> = Vec::with_capacity(body.len());
-    compact.extend(body.iter().copied().filter(|b| !b.is_ascii_whitespace()));
+    for run in body.split(|b| b.is_ascii_whitespace()) {
+        compact.extend_from_slice(run);
+    }
     if compact.is_empty() {
         return BlockBody::Error(BlockError::Empty);
     }

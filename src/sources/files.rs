@@ -423,44 +423,75 @@ impl Lookahead<'_> {
         ahead
     }
 
-    /// Every entry of one directory listing, in order.
+    /// Every entry of one directory listing, in order. The listing is cut into
+    /// blocks that the threads claim one at a time, so a slow thread (or one
+    /// that also has other work) does not hold up the rest.
     fn run_all(&self, dir: &Path, names: &[(OsString, fs::DirEntry)]) -> Vec<Ahead> {
+        const BLOCK: usize = 32;
         let threads = if names.len() < LOOKAHEAD_MIN {
             1
         } else {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .clamp(1, LOOKAHEAD_THREADS)
+            super::available_cores().clamp(1, LOOKAHEAD_THREADS)
         };
-        let chunk = names.len().div_ceil(threads).max(1);
-        let run_chunk = |c: &[(OsString, fs::DirEntry)]| -> Vec<Ahead> {
-            c.iter().map(|(n, e)| self.run(dir, n, e)).collect()
+        let run_block = |b: usize| -> Vec<Ahead> {
+            names
+                .chunks(BLOCK)
+                .nth(b)
+                .unwrap_or_default()
+                .iter()
+                .map(|(n, e)| self.run(dir, n, e))
+                .collect()
         };
         if threads == 1 {
-            return run_chunk(names);
+            return names.iter().map(|(n, e)| self.run(dir, n, e)).collect();
         }
-        std::thread::scope(|scope| {
-            let mut chunks = names.chunks(chunk);
-            let first = chunks.next().unwrap_or_default();
-            // Helper threads take the later chunks; a chunk whose thread could not
-            // be started (or failed) is done here.
-            let helpers: Vec<_> = chunks
-                .map(|c| {
-                    let h = std::thread::Builder::new()
+        let blocks = names.len().div_ceil(BLOCK);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let b = next.fetch_add(1, Ordering::Relaxed);
+                if b >= blocks {
+                    return done;
+                }
+                done.push((b, run_block(b)));
+            }
+        };
+        let mut done: Vec<(usize, Vec<Ahead>)> = std::thread::scope(|scope| {
+            // A helper that cannot be started just leaves more blocks to this thread.
+            let helpers: Vec<_> = (1..threads)
+                .filter_map(|_| {
+                    std::thread::Builder::new()
                         .name("certvigil-walk".into())
-                        .spawn_scoped(scope, move || run_chunk(c));
-                    (c, h)
+                        .spawn_scoped(scope, work)
+                        .ok()
                 })
                 .collect();
-            let mut out = run_chunk(first);
-            for (c, h) in helpers {
-                match h.map(|h| h.join()) {
-                    Ok(Ok(v)) => out.extend(v),
-                    _ => out.extend(run_chunk(c)),
+            let mut done = work();
+            for h in helpers {
+                if let Ok(v) = h.join() {
+                    done.extend(v);
                 }
             }
-            out
-        })
+            done
+        });
+        done.sort_unstable_by_key(|(b, _)| *b);
+        // A block lost with a helper that panicked is redone here.
+        let mut out = Vec::with_capacity(names.len());
+        let mut expect = 0;
+        for (b, v) in done {
+            while expect < b {
+                out.extend(run_block(expect));
+                expect += 1;
+            }
+            out.extend(v);
+            expect = b + 1;
+        }
+        while expect < blocks {
+            out.extend(run_block(expect));
+            expect += 1;
+        }
+        out
     }
 }
 
@@ -1040,8 +1071,13 @@ fn push_decimal(out: &mut String, n: i128) {
     if n < 0 {
         out.push('-');
     }
-    let mut m = n.unsigned_abs();
-    let mut buf = [0u8; 40];
+    let m = n.unsigned_abs();
+    // 64-bit division is much cheaper than 128-bit; every realistic value fits.
+    let Ok(mut m) = u64::try_from(m) else {
+        out.push_str(&m.to_string());
+        return;
+    };
+    let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -1051,7 +1087,7 @@ fn push_decimal(out: &mut String, n: i128) {
             break;
         }
     }
-    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
 fn with_refs(base: &str, refs: &[PathBuf]) -> String {
@@ -1932,6 +1968,31 @@ users:
                 }
             }
             Err(e) => eprintln!("permission test skipped: cannot run setpriv: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod version_text_tests {
+    use super::push_decimal;
+
+    #[test]
+    fn push_decimal_prints_like_display() {
+        for n in [
+            0i128,
+            7,
+            -7,
+            10,
+            1_700_000_000_123_456_789,
+            -1_700_000_000_123_456_789,
+            i128::from(u64::MAX),
+            i128::from(u64::MAX) + 1,
+            i128::MAX,
+            i128::MIN,
+        ] {
+            let mut s = String::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
         }
     }
 }
