@@ -23,13 +23,47 @@ struct CachedObject {
     errors: Vec<ErrorEntry>,
     /// Set for [`Content::Metadata`] objects.
     metadata: Option<Arc<SourceRef>>,
+    /// Scan generation ([`SourceState::generation`]) that last reported this object.
+    seen: u64,
 }
 
+/// Per-source cache, updated in place by each scan.
+///
+/// An unchanged re-scan is meant to cost little more than the source's own
+/// enumeration, so nothing here is rebuilt from scratch per scan: `versions`
+/// (what the source is given as `prev_versions`) is maintained incrementally and
+/// handed out as an `Arc` clone, objects that disappeared are swept by
+/// generation, and the sorted certificate entries of the source are kept in
+/// `built` until an object changes.
 #[derive(Debug, Default)]
 struct SourceState {
     objects: HashMap<String, CachedObject>,
+    /// `key -> version` of every cached object that has a version.
+    versions: Arc<HashMap<String, String>>,
+    generation: u64,
+    /// Snapshot part of this source as of the current `objects`, `None` when stale.
+    built: Option<Built>,
     up: Option<bool>,
     failure: Option<ErrorEntry>,
+}
+
+impl SourceState {
+    /// Forget every cached object (parse options changed).
+    fn clear(&mut self) {
+        self.objects.clear();
+        self.versions = Arc::default();
+        self.built = None;
+    }
+}
+
+/// One source's certificates (sorted like the snapshot, checks not applied),
+/// object errors and per-kind counts.
+#[derive(Debug, Clone, Default)]
+struct Built {
+    certificates: Vec<CertEntry>,
+    errors: Vec<ErrorEntry>,
+    metadata: Vec<Arc<SourceRef>>,
+    per_kind: BTreeMap<SourceKind, (usize, usize)>,
 }
 
 /// Owns the sources and their caches; one `scan` call is one complete inventory.
@@ -66,7 +100,7 @@ impl Scraper {
         self.state.retain(|name, _| names.contains(name));
         // Cached results depend on parse options that may have changed: re-read all.
         for st in self.state.values_mut() {
-            st.objects.clear();
+            st.clear();
         }
         for src in &sources {
             for kind in src.kinds() {
@@ -135,19 +169,16 @@ impl Scraper {
         let started = Instant::now();
         let mut handles = Vec::with_capacity(self.sources.len());
         for src in &self.sources {
-            let prev: HashMap<String, String> = self
+            // Shared, not copied: the source drops its clone before `absorb`
+            // updates the map in place (`Arc::make_mut` then does not copy).
+            let prev = self
                 .state
                 .get(src.name())
-                .map(|st| {
-                    st.objects
-                        .iter()
-                        .filter_map(|(k, o)| o.version.clone().map(|v| (k.clone(), v)))
-                        .collect()
-                })
+                .map(|st| st.versions.clone())
                 .unwrap_or_default();
             let ctx = ScanCtx {
                 now,
-                prev_versions: Arc::new(prev),
+                prev_versions: prev,
             };
             let fut = src.clone().scan(ctx);
             let timeout = self.source_timeout;
@@ -221,14 +252,14 @@ impl Scraper {
     /// unchanged ones, forget objects that disappeared.
     async fn absorb(&mut self, src: &dyn Source, out: SourceOutput) {
         let name = src.name().to_string();
-        let mut prev = self
-            .state
-            .get_mut(&name)
-            .map(|st| std::mem::take(&mut st.objects))
-            .unwrap_or_default();
-        let mut next: HashMap<String, CachedObject> = HashMap::with_capacity(out.objects.len());
+        let kind = src.kinds().first().copied().unwrap_or(SourceKind::File);
+        let st = self.state.entry(name.clone()).or_default();
+        st.generation += 1;
+        let generation = st.generation;
+        let mut changed = false;
         let mut fresh: Vec<Fresh> = Vec::new();
         let mut reused = 0usize;
+        let mut meta: Vec<(String, CachedObject)> = Vec::new();
         for Object {
             key,
             version,
@@ -236,105 +267,128 @@ impl Scraper {
         } in out.objects
         {
             match content {
-                Content::Unchanged => match prev.remove(&key) {
-                    Some(cached) => {
+                Content::Unchanged => match st.objects.get_mut(&key) {
+                    // (`seen == generation`: the key was already reported unchanged
+                    // in this scan; treated like a missing cache entry.)
+                    Some(cached) if cached.seen != generation => {
                         reused += 1;
-                        next.insert(key, cached);
+                        cached.seen = generation;
                     }
-                    None => {
+                    _ => {
                         // The source claimed "unchanged" for something we never saw:
                         // a source bug; surface it rather than silently dropping.
                         let e = ErrorEntry::new(
-                            SourceRef::new(
-                                src.kinds().first().copied().unwrap_or(SourceKind::File),
-                                &name,
-                                &key,
-                            ),
+                            SourceRef::new(kind, &name, &key),
                             Reason::ReadFailed,
                             "object reported unchanged but no cached result exists",
                         );
-                        next.insert(
+                        Arc::make_mut(&mut st.versions).remove(&key);
+                        st.objects.insert(
                             key,
                             CachedObject {
                                 version: None,
                                 certs: Vec::new(),
                                 errors: vec![e],
                                 metadata: None,
+                                seen: generation,
                             },
                         );
+                        changed = true;
                     }
                 },
                 Content::Fresh { items, errors } => fresh.push((key, version, items, errors)),
-                Content::Metadata(sref) => {
-                    next.insert(
+                Content::Metadata(sref) => match st.objects.get_mut(&key) {
+                    Some(cached)
+                        if cached.seen != generation
+                            && cached.version == version
+                            && cached.metadata.as_deref() == Some(&sref) =>
+                    {
+                        reused += 1;
+                        cached.seen = generation;
+                    }
+                    _ => meta.push((
                         key,
                         CachedObject {
                             version,
                             certs: Vec::new(),
                             errors: Vec::new(),
                             metadata: Some(Arc::new(sref)),
+                            seen: 0,
                         },
-                    );
-                }
+                    )),
+                },
             }
         }
         let opts = src.parse_options().clone();
-        let parsed = tokio::task::spawn_blocking(move || parse_fresh(fresh, &opts))
-            .await
-            .unwrap_or_default();
+        let parsed = if fresh.is_empty() {
+            Vec::new()
+        } else {
+            tokio::task::spawn_blocking(move || parse_fresh(fresh, &opts))
+                .await
+                .unwrap_or_default()
+        };
         debug!(source = %name, fresh = parsed.len(), reused, "source scanned");
-        for (key, cached) in parsed {
+        for (_, cached) in &parsed {
             for e in &cached.errors {
                 debug!(source = %name, location = %e.source.location, reason = %e.reason, "{}", e.message);
                 self.count(e);
             }
-            next.insert(key, cached);
         }
         if let Some(f) = &out.failure {
             warn!(source = %name, reason = %f.reason, "{}", f.message);
             self.count(f);
         }
         let st = self.state.entry(name).or_default();
-        st.objects = next;
+        let SourceState {
+            objects, versions, ..
+        } = st;
+        let versions = Arc::make_mut(versions);
+        for (key, mut cached) in parsed.into_iter().chain(meta) {
+            match &cached.version {
+                Some(v) => {
+                    versions.insert(key.clone(), v.clone());
+                }
+                None => {
+                    versions.remove(&key);
+                }
+            }
+            cached.seen = generation;
+            objects.insert(key, cached);
+            changed = true;
+        }
+        // Forget objects the source did not report this time.
+        objects.retain(|key, o| {
+            let keep = o.seen == generation;
+            if !keep {
+                versions.remove(key);
+                changed = true;
+            }
+            keep
+        });
+        if changed {
+            st.built = None;
+        }
         st.up = Some(out.failure.is_none());
         st.failure = out.failure;
     }
 
-    fn build_snapshot(&self, now: DateTime<Utc>) -> Snapshot {
+    fn build_snapshot(&mut self, now: DateTime<Utc>) -> Snapshot {
         let mut snap = Snapshot::empty(now);
         for src in &self.sources {
-            let Some(st) = self.state.get(src.name()) else {
+            let Some(st) = self.state.get_mut(src.name()) else {
                 continue;
             };
-            let mut per_kind: BTreeMap<SourceKind, (usize, usize)> = BTreeMap::new();
-            for obj in st.objects.values() {
-                let mut kinds_seen = std::collections::BTreeSet::new();
-                for (sref, idx, cert) in &obj.certs {
-                    per_kind.entry(sref.kind).or_default().0 += 1;
-                    kinds_seen.insert(sref.kind);
-                    snap.certificates.push(CertEntry {
-                        source: sref.clone(),
-                        index_in_bundle: *idx,
-                        cert: cert.clone(),
-                        expired: false,
-                        trust: Default::default(),
-                        revocation: Default::default(),
-                    });
-                }
-                if let Some(m) = &obj.metadata {
-                    kinds_seen.insert(m.kind);
-                    snap.metadata.push(m.clone());
-                }
-                for k in kinds_seen {
-                    per_kind.entry(k).or_default().1 += 1;
-                }
-                snap.errors.extend(obj.errors.iter().cloned());
-            }
+            let built = st.built.get_or_insert_with(|| build_source(&st.objects));
+            // Each source's part is already sorted: the final sort only merges runs.
+            snap.certificates.extend(built.certificates.iter().cloned());
+            snap.errors.extend(built.errors.iter().cloned());
+            snap.metadata.extend(built.metadata.iter().cloned());
             if let Some(f) = &st.failure {
                 snap.errors.push(f.clone());
             }
             for kind in src.kinds() {
-                let (certificates, objects) = per_kind.get(&kind).copied().unwrap_or_default();
+                let (certificates, objects) =
+                    built.per_kind.get(&kind).copied().unwrap_or_default();
                 snap.sources.push(SourceStatus {
                     kind,
                     name: src.name().to_string(),
@@ -355,14 +409,48 @@ impl Scraper {
     }
 }
 
+/// One source's part of the snapshot, from its cached objects.
+fn build_source(objects: &HashMap<String, CachedObject>) -> Built {
+    let mut b = Built::default();
+    let n: usize = objects.values().map(|o| o.certs.len()).sum();
+    b.certificates.reserve_exact(n);
+    for obj in objects.values() {
+        let mut kinds_seen = std::collections::BTreeSet::new();
+        for (sref, idx, cert) in &obj.certs {
+            b.per_kind.entry(sref.kind).or_default().0 += 1;
+            kinds_seen.insert(sref.kind);
+            b.certificates.push(CertEntry {
+                source: sref.clone(),
+                index_in_bundle: *idx,
+                cert: cert.clone(),
+                expired: false,
+                trust: Default::default(),
+                revocation: Default::default(),
+            });
+        }
+        if let Some(m) = &obj.metadata {
+            kinds_seen.insert(m.kind);
+            b.metadata.push(m.clone());
+        }
+        for k in kinds_seen {
+            b.per_kind.entry(k).or_default().1 += 1;
+        }
+        b.errors.extend(obj.errors.iter().cloned());
+    }
+    let mut part = Snapshot::empty(DateTime::<Utc>::UNIX_EPOCH);
+    part.certificates = b.certificates;
+    part.errors = b.errors;
+    part.sort();
+    b.certificates = part.certificates;
+    b.errors = part.errors;
+    b
+}
+
 type Fresh = (String, Option<String>, Vec<Item>, Vec<ErrorEntry>);
 
 /// Parse fresh objects using every available core; results keep input order.
 fn parse_fresh(fresh: Vec<Fresh>, opts: &ParseOptions) -> Vec<(String, CachedObject)> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
+    let threads = crate::sources::available_cores().min(8);
     if fresh.len() < 64 || threads == 1 {
         return fresh.into_iter().map(|f| parse_one(f, opts)).collect();
     }
@@ -396,6 +484,7 @@ fn parse_one((key, version, items, errors): Fresh, opts: &ParseOptions) -> (Stri
         certs: Vec::new(),
         errors,
         metadata: None,
+        seen: 0,
     };
     for mut item in items {
         let out = parse::parse_object(&item.data, item.hint, opts);

@@ -218,15 +218,17 @@ fn decode_data(value: &str) -> Result<Vec<u8>, ParseError> {
         .map_err(|e| decode_failed(format!("invalid base64: {e}")))
 }
 
-/// Cheap content sniffing: YAML/JSON mentioning `clusters` or `users` and one of
-/// the certificate fields. Used by `kind: file` sources to treat a kubeconfig found
+/// Cheap content sniffing: UTF-8 YAML/JSON mentioning `clusters` or `users` and one
+/// of the certificate fields. Used by `kind: file` sources to treat a kubeconfig found
 /// in a directory as a kubeconfig.
 pub fn looks_like_kubeconfig(data: &[u8]) -> bool {
-    fn contains(h: &[u8], n: &[u8]) -> bool {
-        h.windows(n.len()).any(|w| w == n)
-    }
-    (contains(data, b"clusters") || contains(data, b"users"))
-        && (contains(data, CA_FILE.as_bytes()) || contains(data, CLIENT_FILE.as_bytes()))
+    // A kubeconfig is UTF-8 (`split` rejects anything else), and `str::contains`
+    // is a vectorised search: this check runs on every file a `file` source reads.
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    (text.contains("clusters") || text.contains("users"))
+        && (text.contains(CA_FILE) || text.contains(CLIENT_FILE))
 }
 
 /// Split a kubeconfig into its certificate-bearing entries, in document order

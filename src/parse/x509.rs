@@ -114,15 +114,18 @@ pub fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
     let mut parts_len = 0usize;
     for (rdn_index, rdn) in name.iter_rdn().enumerate() {
         for attr in rdn.iter() {
-            let oid = attr.attr_type().to_id_string();
+            let oid = dotted(attr.attr_type());
             let value = attr.attr_value();
             let short = short_name(&oid);
             let text = decode_value(value);
-            let rendered_value = match (short, &text) {
-                (Some(_), Some((t, true))) => escape_rfc2253(t),
-                _ => dump_der(value),
-            };
-            let part = format!("{}={}", short.unwrap_or(&oid), rendered_value);
+            // One allocation per attribute: `NAME=` then the escaped or dumped value.
+            let mut part = String::with_capacity(value.data.len() + 16);
+            part.push_str(short.unwrap_or(&oid));
+            part.push('=');
+            match (short, &text) {
+                (Some(_), Some((t, true))) => escape_rfc2253_into(t, &mut part),
+                _ => part.push_str(&dump_der(value)),
+            }
             parts_len += part.len() + 1;
             parts.push_back((rdn_index, part));
             while parts_len > MAX_DN_RENDERED_LEN + MAX_DN_VALUE_LEN * 4 {
@@ -219,7 +222,16 @@ fn decode_value(value: &Any<'_>) -> Option<(String, bool)> {
     } else {
         return None;
     };
-    Some((bounded(&text.0, MAX_DN_VALUE_LEN), text.1))
+    Some((bounded_owned(text.0, MAX_DN_VALUE_LEN), text.1))
+}
+
+/// [`bounded`] without copying a value that already fits (the usual case).
+fn bounded_owned(s: String, max: usize) -> String {
+    if s.len() <= max {
+        s
+    } else {
+        bounded(&s, max)
+    }
 }
 
 /// UTF-8 when valid, else Latin-1 (never fails).
@@ -278,8 +290,15 @@ fn dump_der(value: &Any<'_>) -> String {
 }
 
 /// RFC 2253 escaping as OpenSSL's `ASN1_STRFLGS_RFC2253` without `ESC_MSB`.
+#[cfg(test)]
 fn escape_rfc2253(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
+    escape_rfc2253_into(s, &mut out);
+    out
+}
+
+/// [`escape_rfc2253`], appended to `out`.
+fn escape_rfc2253_into(s: &str, out: &mut String) {
     let n = s.chars().count();
     for (i, c) in s.chars().enumerate() {
         let last = i + 1 == n;
@@ -298,7 +317,43 @@ fn escape_rfc2253(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+}
+
+/// The dotted form of an OID, exactly as `Oid::to_id_string` prints it. That
+/// function (with asn1-rs' `bigint` feature, which der-parser turns on) formats
+/// every arc as a big integer and joins a vector of strings; it was a tenth of the
+/// parse time, called about ten times per certificate. Arcs that fit a `u64` are
+/// printed directly; anything else falls back to `to_id_string`.
+pub fn dotted(oid: &Oid<'_>) -> String {
+    match oid.iter() {
+        Some(arcs) => {
+            let mut out = String::with_capacity(oid.as_bytes().len() * 3 + 2);
+            let mut buf = [0u8; 20];
+            for (i, arc) in arcs.enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(decimal_u64(arc, &mut buf));
+            }
+            out
+        }
+        None => oid.to_id_string(),
+    }
+}
+
+/// Decimal digits of `v`, written at the end of `buf`.
+fn decimal_u64(mut v: u64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 /// OpenSSL short names of the attribute types we render by name.
@@ -346,6 +401,14 @@ pub fn serial_decimal(bytes: &[u8]) -> String {
         return "0".to_string();
     }
     let negative = bytes[0] & 0x80 != 0;
+    // Fast path: serials of up to 16 bytes (all RFC 5280 serials but 17..20-byte
+    // ones) fit an i128.
+    if bytes.len() <= 16 {
+        let fill = if negative { 0xff } else { 0x00 };
+        let mut be = [fill; 16];
+        be[16 - bytes.len()..].copy_from_slice(bytes);
+        return i128::from_be_bytes(be).to_string();
+    }
     let mut mag: Vec<u8> = bytes.to_vec();
     if negative {
         // magnitude = two's complement = !x + 1
@@ -393,11 +456,15 @@ pub fn serial_decimal(bytes: &[u8]) -> String {
     out
 }
 
-/// Lowercase hex without separators.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Lowercase hex without separators (a table lookup: `write!` per byte was
+/// measurable for the fingerprint of every certificate).
 pub fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
+    for &b in bytes {
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
     }
     out
 }
@@ -405,11 +472,12 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Lowercase hex, `:`-separated.
 pub fn hex_colon(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate() {
         if i > 0 {
             out.push(':');
         }
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
     }
     out
 }
@@ -449,7 +517,7 @@ fn subject_alt_names(cert: &X509Certificate<'_>) -> (Vec<String>, Vec<String>) {
 // ---------------------------------------------------------------- keys
 
 fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> (KeyAlgorithm, u32) {
-    let alg = spki.algorithm.algorithm.to_id_string();
+    let alg = dotted(&spki.algorithm.algorithm);
     let key = spki.subject_public_key.data.as_ref();
     match alg.as_str() {
         // rsaEncryption, RSASSA-PSS keys
@@ -462,7 +530,7 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> (KeyAlgorithm, u32) {
                 .parameters
                 .as_ref()
                 .and_then(|p| p.as_oid().ok())
-                .map(|o| o.to_id_string());
+                .map(|o| dotted(&o));
             let bits = match curve.as_deref() {
                 Some("1.2.840.10045.3.1.7") | Some("1.3.132.0.10") => 256,
                 Some("1.3.132.0.34") => 384,
@@ -528,7 +596,7 @@ fn integer_bits(der: &[u8]) -> Option<u32> {
 
 /// Well-known signature algorithm name (OpenSSL's long names), else the dotted OID.
 pub fn signature_algorithm_name(oid: &Oid<'_>) -> String {
-    let dotted = oid.to_id_string();
+    let dotted = dotted(oid);
     let name = match dotted.as_str() {
         "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
         "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
@@ -572,7 +640,7 @@ fn is_self_signed(
         Ok(()) => true,
         Err(X509Error::SignatureUnsupportedAlgorithm) => key_ids_compatible(cert),
         // ring verifies RSASSA-PSS only with salt length == digest length.
-        Err(_) if cert.signature_algorithm.algorithm.to_id_string() == "1.2.840.113549.1.1.10" => {
+        Err(_) if dotted(&cert.signature_algorithm.algorithm) == "1.2.840.113549.1.1.10" => {
             key_ids_compatible(cert)
         }
         Err(_) => legacy_rsa_verifies(cert),
@@ -584,7 +652,7 @@ fn is_self_signed(
 fn legacy_rsa_verifies(cert: &X509Certificate<'_>) -> bool {
     use ring::signature as sig;
     let alg: &dyn sig::VerificationAlgorithm =
-        match cert.signature_algorithm.algorithm.to_id_string().as_str() {
+        match dotted(&cert.signature_algorithm.algorithm).as_str() {
             "1.2.840.113549.1.1.11" => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
             "1.2.840.113549.1.1.13" => &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
             _ => return false,

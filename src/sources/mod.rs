@@ -102,6 +102,13 @@ pub trait Source: Send + Sync {
 /// the `serve` scraper loop waits on it next to its interval ticker.
 pub type RescanSignal = Arc<tokio::sync::Notify>;
 
+/// `std::thread::available_parallelism()`, computed once: each call reads the
+/// cgroup CPU quota files, which is measurable when asked per directory.
+pub fn available_cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Build every enabled source of a validated configuration.
 pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     let mut out: Vec<Arc<dyn Source>> = Vec::new();
