@@ -111,7 +111,7 @@ fn main() {
         let update = loop {
             signals[0].notified().await;
             let snap = scraper.scan(chrono::Utc::now()).await;
-            if snap.certificates.iter().any(|e| e.cert.subject_cn == "updated") {
+            if snap.certificates.iter().any(|e| e.cert.subject.cn == "updated") {
                 break t.elapsed();
             }
         };

@@ -654,7 +654,7 @@ impl Revoker {
                     s.source.kind.as_str().to_string(),
                     s.source.name.clone(),
                 );
-                if !errors.contains_key(&ekey) {
+                if let std::collections::btree_map::Entry::Vacant(v) = errors.entry(ekey) {
                     let e = ErrorEntry::new(
                         (*s.source).clone(),
                         f.reason,
@@ -663,7 +663,7 @@ impl Revoker {
                     if fresh.contains(&key) {
                         new_errors.push(e.clone());
                     }
-                    errors.insert(ekey, e);
+                    v.insert(e);
                 }
                 Verdict::Unknown(format!("OCSP {}: {}", slot.url, f.message))
             }

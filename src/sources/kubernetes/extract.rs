@@ -235,8 +235,8 @@ pub fn secret(
         try_empty_password: true,
     };
     if let Some(pk) = &t.pkcs12_password_key {
-        match data.get(pk).map(|v| decode_b64(v, 4096)) {
-            Some(Ok(p)) => match String::from_utf8(p) {
+        if let Some(Ok(p)) = data.get(pk).map(|v| decode_b64(v, 4096)) {
+            match String::from_utf8(p) {
                 Ok(p) => pkcs12
                     .pkcs12_passwords
                     .push(p.trim_end_matches(['\r', '\n']).to_string()),
@@ -244,8 +244,7 @@ pub fn secret(
                     let mut b = e.into_bytes();
                     b.fill(0);
                 }
-            },
-            Some(Err(_)) | None => {}
+            }
         }
     }
     pkcs12.pkcs12_passwords.extend(t.pkcs12_passwords.iter().cloned());
@@ -294,13 +293,16 @@ pub fn secret(
     out
 }
 
+/// One value's bytes, or why it could not be used.
+type Decoded = Result<Vec<u8>, (Reason, String)>;
+
 /// Certificates of a ConfigMap (`data` text values and base64 `binaryData`).
 pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Extracted {
     let (ns, name) = name_ns(&c.metadata);
     let mut out = Extracted::default();
     let dedupe = cfg.dedupe.iter().any(|d| d == &name);
     let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut values: Vec<(String, Result<Vec<u8>, (Reason, String)>)> = Vec::new();
+    let mut values: Vec<(String, Decoded)> = Vec::new();
     if let Some(Value::Object(m)) = c.rest.get("data") {
         for (k, v) in m {
             if !key_matches(&cfg.keys, k) {
