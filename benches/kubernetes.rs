@@ -63,8 +63,12 @@ fn main() {
         rss_child(Path::new(&args[pos + 1]));
         return;
     }
-    let n: usize = arg_value(&args, "--secrets").and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let namespaces: usize = arg_value(&args, "--namespaces").and_then(|v| v.parse().ok()).unwrap_or(500);
+    let n: usize = arg_value(&args, "--secrets")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let namespaces: usize = arg_value(&args, "--namespaces")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
 
     let t = Instant::now();
     let api = FakeApiServer::start();
@@ -106,12 +110,21 @@ fn main() {
         let _ = scraper.scan(chrono::Utc::now()).await;
         let (c, k) = cert("updated");
         let t = Instant::now();
-        api.apply("secrets", "ns-7", "secret-7", json!({"type": "kubernetes.io/tls",
-            "data": {"tls.crt": b64(&c), "tls.key": b64(&k)}}));
+        api.apply(
+            "secrets",
+            "ns-7",
+            "secret-7",
+            json!({"type": "kubernetes.io/tls",
+            "data": {"tls.crt": b64(&c), "tls.key": b64(&k)}}),
+        );
         let update = loop {
             signals[0].notified().await;
             let snap = scraper.scan(chrono::Utc::now()).await;
-            if snap.certificates.iter().any(|e| e.cert.subject.cn == "updated") {
+            if snap
+                .certificates
+                .iter()
+                .any(|e| e.cert.subject.cn == "updated")
+            {
                 break t.elapsed();
             }
         };
@@ -125,7 +138,10 @@ fn main() {
         .arg(&kc)
         .output()
         .expect("spawn rss child");
-    let rss_kib: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    let rss_kib: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
     let rss_mb = rss_kib as f64 / 1024.0;
 
     let ok = |b: bool| if b { "OK" } else { "MISSED" };

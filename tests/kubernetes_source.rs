@@ -43,7 +43,13 @@ fn config(dir: &Path, kubeconfig: &Path, extra: &str) -> PathBuf {
 }
 
 fn scan_json(cfg: &Path) -> (Value, std::process::Output) {
-    let o = run(&["scan", "--config", cfg.to_str().unwrap(), "--format", "json"]);
+    let o = run(&[
+        "scan",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert!(code(&o) == 0, "scan failed: {}", show(&o));
     (serde_json::from_slice(&o.stdout).unwrap(), o)
 }
@@ -110,9 +116,19 @@ fn scan_lists_secrets_configmaps_cabundles_and_csrs() {
     let api = FakeApiServer::start();
     let kc = api.kubeconfig(dir.path());
     let (ca, leaf, key) = tls_server_material();
-    api.apply("secrets", "shop", "web-tls", tls_secret(&leaf, &key, Some(&ca)));
-    api.apply("secrets", "other", "not-tls", json!({"type": "kubernetes.io/dockerconfigjson",
-        "data": {".dockerconfigjson": b64("{}")}}));
+    api.apply(
+        "secrets",
+        "shop",
+        "web-tls",
+        tls_secret(&leaf, &key, Some(&ca)),
+    );
+    api.apply(
+        "secrets",
+        "other",
+        "not-tls",
+        json!({"type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": b64("{}")}}),
+    );
     let p12 = pkcs12(dir.path(), "keystore", "s3cret");
     let mut opaque = json!({"server.pem": b64(cert_expiring_in("opaque-pem", 40)),
         "client.crt": b64(cert_expiring_in("opaque-crt", 50)),
@@ -120,30 +136,90 @@ fn scan_lists_secrets_configmaps_cabundles_and_csrs() {
     if let Some(p) = &p12 {
         opaque["keystore.p12"] = json!(b64(p));
     }
-    api.apply("secrets", "shop", "bundle", json!({"type": "Opaque", "data": opaque}));
+    api.apply(
+        "secrets",
+        "shop",
+        "bundle",
+        json!({"type": "Opaque", "data": opaque}),
+    );
     // Hostile Secrets: invalid base64, garbage, huge.
-    api.apply("secrets", "bad", "b64", json!({"type": "kubernetes.io/tls",
-        "data": {"tls.crt": "%%%not-base64%%%", "tls.key": "x"}}));
+    api.apply(
+        "secrets",
+        "bad",
+        "b64",
+        json!({"type": "kubernetes.io/tls",
+        "data": {"tls.crt": "%%%not-base64%%%", "tls.key": "x"}}),
+    );
     api.apply("secrets", "bad", "garbage", json!({"type": "kubernetes.io/tls",
         "data": {"tls.crt": b64("-----BEGIN CERTIFICATE-----\nZm9v\n-----END CERTIFICATE-----\n")}}));
-    api.apply("secrets", "bad", "huge", json!({"type": "kubernetes.io/tls",
-        "data": {"tls.crt": b64(vec![b'A'; 300_000])}}));
-    api.apply("secrets", "bad", "wrongshape", json!({"type": "kubernetes.io/tls", "data": {"tls.crt": 42}}));
+    api.apply(
+        "secrets",
+        "bad",
+        "huge",
+        json!({"type": "kubernetes.io/tls",
+        "data": {"tls.crt": b64(vec![b'A'; 300_000])}}),
+    );
+    api.apply(
+        "secrets",
+        "bad",
+        "wrongshape",
+        json!({"type": "kubernetes.io/tls", "data": {"tls.crt": 42}}),
+    );
     let root = cert_expiring_in("kube-root", 300);
     for ns in ["a", "b", "c"] {
-        api.apply("configmaps", ns, "kube-root-ca.crt", json!({"data": {"ca.crt": root}}));
+        api.apply(
+            "configmaps",
+            ns,
+            "kube-root-ca.crt",
+            json!({"data": {"ca.crt": root}}),
+        );
     }
-    api.apply("configmaps", "shop", "app-ca", json!({"data": {"ca.crt": cert_expiring_in("app-ca", 200), "x": "y"}}));
+    api.apply(
+        "configmaps",
+        "shop",
+        "app-ca",
+        json!({"data": {"ca.crt": cert_expiring_in("app-ca", 200), "x": "y"}}),
+    );
     let bundle = b64(cert_expiring_in("webhook-ca", 100));
-    api.apply("validatingwebhookconfigurations", "", "policy", json!({"webhooks": [
-        {"name": "validate.example.com", "clientConfig": {"caBundle": bundle}}]}));
-    api.apply("mutatingwebhookconfigurations", "", "inject", json!({"webhooks": [
-        {"name": "mutate.example.com", "clientConfig": {"caBundle": bundle}}]}));
-    api.apply("apiservices", "", "v1beta1.metrics.k8s.io", json!({"spec": {"caBundle": bundle}}));
-    api.apply("customresourcedefinitions", "", "widgets.example.com", json!({"spec": {"conversion":
-        {"strategy": "Webhook", "webhook": {"clientConfig": {"caBundle": bundle}}}}}));
-    api.apply("certificatesigningrequests", "", "csr-node1", json!({"status": {"certificate": b64(cert_expiring_in("system:node:node1", 20))}}));
-    api.apply("certificatesigningrequests", "", "csr-pending", json!({"status": {}}));
+    api.apply(
+        "validatingwebhookconfigurations",
+        "",
+        "policy",
+        json!({"webhooks": [
+        {"name": "validate.example.com", "clientConfig": {"caBundle": bundle}}]}),
+    );
+    api.apply(
+        "mutatingwebhookconfigurations",
+        "",
+        "inject",
+        json!({"webhooks": [
+        {"name": "mutate.example.com", "clientConfig": {"caBundle": bundle}}]}),
+    );
+    api.apply(
+        "apiservices",
+        "",
+        "v1beta1.metrics.k8s.io",
+        json!({"spec": {"caBundle": bundle}}),
+    );
+    api.apply(
+        "customresourcedefinitions",
+        "",
+        "widgets.example.com",
+        json!({"spec": {"conversion":
+        {"strategy": "Webhook", "webhook": {"clientConfig": {"caBundle": bundle}}}}}),
+    );
+    api.apply(
+        "certificatesigningrequests",
+        "",
+        "csr-node1",
+        json!({"status": {"certificate": b64(cert_expiring_in("system:node:node1", 20))}}),
+    );
+    api.apply(
+        "certificatesigningrequests",
+        "",
+        "csr-pending",
+        json!({"status": {}}),
+    );
 
     let cfg = config(dir.path(), &kc, "  max_object_size: 100KiB\n  secrets:\n    expose_labels: [app.kubernetes.io/name]\n    types:\n      - type: kubernetes.io/tls\n        keys: [tls.crt, ca.crt]\n      - type: Opaque\n        keys: ['*.crt', '*.pem', keystore.p12]\n        pkcs12_password_key: password\n  configmaps:\n    enabled: true\n  csrs:\n    enabled: true\n");
     let (v, _) = scan_json(&cfg);
@@ -163,8 +239,20 @@ fn scan_lists_secrets_configmaps_cabundles_and_csrs() {
         .into_iter()
         .find(|c| c["location"] == "shop/web-tls:tls.crt")
         .unwrap();
-    for f in ["subject", "issuer", "serial_number", "serial_hex", "not_before", "not_after",
-              "sha256_fingerprint", "dns_names", "key_algorithm", "trust", "revocation", "source_name"] {
+    for f in [
+        "subject",
+        "issuer",
+        "serial_number",
+        "serial_hex",
+        "not_before",
+        "not_after",
+        "sha256_fingerprint",
+        "dns_names",
+        "key_algorithm",
+        "trust",
+        "revocation",
+        "source_name",
+    ] {
         assert!(web.get(f).is_some(), "missing {f}");
     }
     assert_eq!(web["subject_cn"], "localhost");
@@ -184,13 +272,30 @@ fn scan_lists_secrets_configmaps_cabundles_and_csrs() {
             "validatingwebhookconfiguration/policy:validate.example.com",
         ]
     );
-    assert_eq!(locations(&v, "kubernetes_csr"), vec!["csr-node1:status.certificate"]);
+    assert_eq!(
+        locations(&v, "kubernetes_csr"),
+        vec!["csr-node1:status.certificate"]
+    );
 
     // Hostile Secrets are located errors with bounded reasons.
-    assert_eq!(error_of(&v, "bad/b64:tls.crt").unwrap()["reason"], "decode_failed");
-    assert_eq!(error_of(&v, "bad/wrongshape:tls.crt").unwrap()["reason"], "decode_failed");
-    assert_eq!(error_of(&v, "bad/huge:tls.crt").unwrap()["reason"], "too_large");
-    assert!(error_of(&v, "bad/garbage:tls.crt#0").is_some() || error_of(&v, "bad/garbage:tls.crt").is_some(), "{:#}", v["errors"]);
+    assert_eq!(
+        error_of(&v, "bad/b64:tls.crt").unwrap()["reason"],
+        "decode_failed"
+    );
+    assert_eq!(
+        error_of(&v, "bad/wrongshape:tls.crt").unwrap()["reason"],
+        "decode_failed"
+    );
+    assert_eq!(
+        error_of(&v, "bad/huge:tls.crt").unwrap()["reason"],
+        "too_large"
+    );
+    assert!(
+        error_of(&v, "bad/garbage:tls.crt#0").is_some()
+            || error_of(&v, "bad/garbage:tls.crt").is_some(),
+        "{:#}",
+        v["errors"]
+    );
     // No key material anywhere in the output.
     let text = v.to_string();
     assert!(!text.contains("PRIVATE KEY") && !text.contains(&b64(&key)[..40]));
@@ -202,8 +307,13 @@ fn rbac_denial_names_the_missing_permission() {
     let api = FakeApiServer::start();
     let kc = api.kubeconfig(dir.path());
     api.forbid("secrets", Scope::ClusterWide);
-    api.apply("validatingwebhookconfigurations", "", "policy", json!({"webhooks": [
-        {"name": "v.example.com", "clientConfig": {"caBundle": b64(cert_expiring_in("wh", 10))}}]}));
+    api.apply(
+        "validatingwebhookconfigurations",
+        "",
+        "policy",
+        json!({"webhooks": [
+        {"name": "v.example.com", "clientConfig": {"caBundle": b64(cert_expiring_in("wh", 10))}}]}),
+    );
     let cfg = config(dir.path(), &kc, "");
     let (v, o) = scan_json(&cfg);
     let e = v["errors"]
@@ -214,7 +324,13 @@ fn rbac_denial_names_the_missing_permission() {
         .unwrap_or_else(|| panic!("{}", show(&o)));
     assert_eq!(e["reason"], "permission_denied");
     let m = e["message"].as_str().unwrap();
-    assert!(m.contains("403") && m.contains("\"list\"") && m.contains("\"secrets\"") && m.contains("cluster-wide"), "{m}");
+    assert!(
+        m.contains("403")
+            && m.contains("\"list\"")
+            && m.contains("\"secrets\"")
+            && m.contains("cluster-wide"),
+        "{m}"
+    );
     // The rest of the inventory is published.
     assert_eq!(certs(&v, "kubernetes_cabundle").len(), 1);
 }
@@ -225,20 +341,44 @@ fn namespace_scoped_mode_uses_namespaced_calls_only() {
     let api = FakeApiServer::start();
     let kc = api.kubeconfig(dir.path());
     // A Role-only install: nothing cluster-wide.
-    for r in ["secrets", "configmaps", "validatingwebhookconfigurations", "mutatingwebhookconfigurations",
-              "apiservices", "customresourcedefinitions", "certificatesigningrequests"] {
+    for r in [
+        "secrets",
+        "configmaps",
+        "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations",
+        "apiservices",
+        "customresourcedefinitions",
+        "certificatesigningrequests",
+    ] {
         api.forbid(r, Scope::ClusterWide);
     }
     api.forbid("secrets", Scope::Namespace("team-b".into()));
     let (_, leaf, key) = tls_server_material();
     api.apply("secrets", "team-a", "a-tls", tls_secret(&leaf, &key, None));
     api.apply("secrets", "team-b", "b-tls", tls_secret(&leaf, &key, None));
-    let cfg = config(dir.path(), &kc, "  namespace_scoped: true\n  namespaces: [team-a]\n");
+    let cfg = config(
+        dir.path(),
+        &kc,
+        "  namespace_scoped: true\n  namespaces: [team-a]\n",
+    );
     let (v, o) = scan_json(&cfg);
-    assert_eq!(locations(&v, "kubernetes_secret"), vec!["team-a/a-tls:tls.crt"], "{}", show(&o));
-    assert!(v["errors"].as_array().unwrap().is_empty(), "{:#}", v["errors"]);
+    assert_eq!(
+        locations(&v, "kubernetes_secret"),
+        vec!["team-a/a-tls:tls.crt"],
+        "{}",
+        show(&o)
+    );
+    assert!(
+        v["errors"].as_array().unwrap().is_empty(),
+        "{:#}",
+        v["errors"]
+    );
     for l in api.log() {
-        assert_eq!(l.namespace.as_deref(), Some("team-a"), "unexpected request {l:?}");
+        assert_eq!(
+            l.namespace.as_deref(),
+            Some("team-a"),
+            "unexpected request {l:?}"
+        );
     }
 }
 
@@ -260,7 +400,12 @@ impl Served {
         let port = free_port();
         let log = std::fs::File::create(dir.join("serve.log")).unwrap();
         let child = Command::new(bin())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--config",
+            ])
             .arg(cfg)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -272,7 +417,8 @@ impl Served {
     }
 
     fn metrics(&self) -> Option<String> {
-        http(self.port, "GET", "/metrics", &[]).and_then(|r| (r.status == 200).then(|| r.body.clone()))
+        http(self.port, "GET", "/metrics", &[])
+            .and_then(|r| (r.status == 200).then(|| r.body.clone()))
     }
 
     /// Poll `/metrics` until `pred` holds (generous deadline: this waits for a
@@ -298,7 +444,10 @@ impl Served {
 
 fn series_for<'a>(m: &'a str, metric: &str, secret: &str) -> Vec<&'a str> {
     m.lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")) && l.contains(&format!("secret_name=\"{secret}\"")))
+        .filter(|l| {
+            l.starts_with(&format!("{metric}{{"))
+                && l.contains(&format!("secret_name=\"{secret}\""))
+        })
         .collect()
 }
 
@@ -318,47 +467,96 @@ fn serve_propagates_changes_through_watches_only() {
     api.apply("secrets", "shop", "web", tls_secret(&leaf, &key, None));
     let cfg = config(dir.path(), &kc, "  cabundles:\n    enabled: false\n");
     let mut s = Served::start(dir.path(), &cfg);
-    let m = s.wait_metrics("the first secret", |m| !series_for(m, "x509_cert_not_after", "web").is_empty());
+    let m = s.wait_metrics("the first secret", |m| {
+        !series_for(m, "x509_cert_not_after", "web").is_empty()
+    });
     let line = series_for(&m, "x509_cert_not_after", "web")[0];
-    for l in ["secret_namespace=\"shop\"", "secret_name=\"web\"", "secret_key=\"tls.crt\"",
-              "source_kind=\"kubernetes_secret\"", "source_name=\"kubernetes-secrets\"",
-              "secret_label_app_kubernetes_io_name=\"\""] {
-        if l.starts_with("secret_label") { continue; }
+    for l in [
+        "secret_namespace=\"shop\"",
+        "secret_name=\"web\"",
+        "secret_key=\"tls.crt\"",
+        "source_kind=\"kubernetes_secret\"",
+        "source_name=\"kubernetes-secrets\"",
+        "secret_label_app_kubernetes_io_name=\"\"",
+    ] {
+        if l.starts_with("secret_label") {
+            continue;
+        }
         assert!(line.contains(l), "{l} not in {line}");
     }
-    assert_eq!(metric_value(&m, "x509_source_up{source_kind=\"kubernetes_secret\",source_name=\"kubernetes-secrets\"}"), Some(1.0), "{m}");
+    assert_eq!(
+        metric_value(
+            &m,
+            "x509_source_up{source_kind=\"kubernetes_secret\",source_name=\"kubernetes-secrets\"}"
+        ),
+        Some(1.0),
+        "{m}"
+    );
     promtool_check(&m);
     let startup_lists = api.log().iter().filter(|l| l.verb == "list").count();
     assert!(startup_lists >= 1);
     api.clear_log();
 
     // Create.
-    api.apply("secrets", "shop", "api", tls_secret(&cert_expiring_in("api.example.com", 30), &key, None));
-    s.wait_metrics("the created secret", |m| !series_for(m, "x509_cert_not_after", "api").is_empty());
-    // Update: a new certificate with another CN.
-    api.apply("secrets", "shop", "api", tls_secret(&cert_expiring_in("api-v2.example.com", 60), &key, None));
-    let m = s.wait_metrics("the updated secret", |m| {
-        series_for(m, "x509_cert_not_after", "api").iter().any(|l| l.contains("subject_CN=\"api-v2.example.com\""))
+    api.apply(
+        "secrets",
+        "shop",
+        "api",
+        tls_secret(&cert_expiring_in("api.example.com", 30), &key, None),
+    );
+    s.wait_metrics("the created secret", |m| {
+        !series_for(m, "x509_cert_not_after", "api").is_empty()
     });
-    assert_eq!(series_for(&m, "x509_cert_not_after", "api").len(), 1, "old version gone");
+    // Update: a new certificate with another CN.
+    api.apply(
+        "secrets",
+        "shop",
+        "api",
+        tls_secret(&cert_expiring_in("api-v2.example.com", 60), &key, None),
+    );
+    let m = s.wait_metrics("the updated secret", |m| {
+        series_for(m, "x509_cert_not_after", "api")
+            .iter()
+            .any(|l| l.contains("subject_CN=\"api-v2.example.com\""))
+    });
+    assert_eq!(
+        series_for(&m, "x509_cert_not_after", "api").len(),
+        1,
+        "old version gone"
+    );
     // Delete.
     api.delete("secrets", "shop", "api");
-    let m = s.wait_metrics("the deleted secret gone", |m| series_for(m, "x509_cert_not_after", "api").is_empty());
+    let m = s.wait_metrics("the deleted secret gone", |m| {
+        series_for(m, "x509_cert_not_after", "api").is_empty()
+    });
     assert_eq!(series_for(&m, "x509_cert_not_after", "web").len(), 1);
     promtool_check(&m);
     // After start-up: watches only, no LIST (the open watch usually needs no
     // new request at all).
     let log = api.log();
-    assert!(log.iter().all(|l| l.verb == "watch"), "non-watch requests after start-up: {log:#?}");
+    assert!(
+        log.iter().all(|l| l.verb == "watch"),
+        "non-watch requests after start-up: {log:#?}"
+    );
 
     // 410 Gone: the watcher re-lists once and the inventory stays.
     api.clear_log();
     api.compact();
-    api.apply("secrets", "shop", "after-gone", tls_secret(&cert_expiring_in("gone.example.com", 30), &key, None));
-    let m = s.wait_metrics("resync after 410", |m| !series_for(m, "x509_cert_not_after", "after-gone").is_empty());
+    api.apply(
+        "secrets",
+        "shop",
+        "after-gone",
+        tls_secret(&cert_expiring_in("gone.example.com", 30), &key, None),
+    );
+    let m = s.wait_metrics("resync after 410", |m| {
+        !series_for(m, "x509_cert_not_after", "after-gone").is_empty()
+    });
     assert_eq!(series_for(&m, "x509_cert_not_after", "web").len(), 1);
     let log = api.log();
-    assert!(log.iter().any(|l| l.verb == "list"), "no re-LIST after 410: {log:#?}");
+    assert!(
+        log.iter().any(|l| l.verb == "list"),
+        "no re-LIST after 410: {log:#?}"
+    );
 }
 
 #[test]
@@ -370,7 +568,9 @@ fn faults_are_located_errors_and_inventory_stays() {
     api.apply("secrets", "shop", "web", tls_secret(&leaf, &key, None));
     let cfg = config(dir.path(), &kc, "  cabundles:\n    enabled: false\n");
     let mut s = Served::start(dir.path(), &cfg);
-    s.wait_metrics("the first secret", |m| !series_for(m, "x509_cert_not_after", "web").is_empty());
+    s.wait_metrics("the first secret", |m| {
+        !series_for(m, "x509_cert_not_after", "web").is_empty()
+    });
 
     let errors = |m: &str, reason: &str| {
         metric_value(m, &format!("x509_source_errors_total{{source_kind=\"kubernetes_secret\",source_name=\"kubernetes-secrets\",reason=\"{reason}\"}}")).unwrap_or(0.0)
@@ -383,10 +583,25 @@ fn faults_are_located_errors_and_inventory_stays() {
     api.fault("secrets", "list", Fault::Status(429));
     api.fault("secrets", "list", Fault::Garbage);
     api.compact(); // ends the current watch; the next ones consume the faults
-    api.apply("secrets", "shop", "later", tls_secret(&cert_expiring_in("later.example.com", 30), &key, None));
-    let m = s.wait_metrics("errors counted", |m| errors(m, "api_error") >= 1.0 && errors(m, "decode_failed") >= 1.0 || !series_for(m, "x509_cert_not_after", "later").is_empty() && errors(m, "api_error") >= 1.0);
-    assert_eq!(series_for(&m, "x509_cert_not_after", "web").len(), 1, "inventory kept:\n{m}");
-    let m = s.wait_metrics("recovery", |m| !series_for(m, "x509_cert_not_after", "later").is_empty());
+    api.apply(
+        "secrets",
+        "shop",
+        "later",
+        tls_secret(&cert_expiring_in("later.example.com", 30), &key, None),
+    );
+    let m = s.wait_metrics("errors counted", |m| {
+        errors(m, "api_error") >= 1.0 && errors(m, "decode_failed") >= 1.0
+            || !series_for(m, "x509_cert_not_after", "later").is_empty()
+                && errors(m, "api_error") >= 1.0
+    });
+    assert_eq!(
+        series_for(&m, "x509_cert_not_after", "web").len(),
+        1,
+        "inventory kept:\n{m}"
+    );
+    let m = s.wait_metrics("recovery", |m| {
+        !series_for(m, "x509_cert_not_after", "later").is_empty()
+    });
     assert_eq!(series_for(&m, "x509_cert_not_after", "web").len(), 1);
     promtool_check(&m);
 }
@@ -399,9 +614,19 @@ fn real_cluster_scan() {
         panic!("set KUBECONFIG to run the real-cluster test");
     };
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), Path::new(&kc), "  configmaps:\n    enabled: true\n  csrs:\n    enabled: true\n");
+    let cfg = config(
+        dir.path(),
+        Path::new(&kc),
+        "  configmaps:\n    enabled: true\n  csrs:\n    enabled: true\n",
+    );
     let (v, o) = scan_json(&cfg);
     eprintln!("{}", show(&o));
-    assert!(v["certificates"].as_array().unwrap().iter().any(|c| c["source_kind"] == "kubernetes_configmap"),
-        "a real cluster has kube-root-ca.crt ConfigMaps");
+    assert!(
+        v["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["source_kind"] == "kubernetes_configmap"),
+        "a real cluster has kube-root-ca.crt ConfigMaps"
+    );
 }

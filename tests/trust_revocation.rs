@@ -24,7 +24,12 @@ fn entries(paths: &[&Path]) -> Vec<CertEntry> {
     for p in paths {
         let data = std::fs::read(p).unwrap();
         let parsed = parse_object(&data, FormatHint::Auto, &ParseOptions::default());
-        assert!(parsed.errors.is_empty(), "{}: {:?}", p.display(), parsed.errors);
+        assert!(
+            parsed.errors.is_empty(),
+            "{}: {:?}",
+            p.display(),
+            parsed.errors
+        );
         let sref = Arc::new(SourceRef::new(
             SourceKind::File,
             "test",
@@ -73,11 +78,7 @@ fn run(checker: &mut Checker, entries: &mut [CertEntry], now: DateTime<Utc>) -> 
     rt.block_on(checker.run(entries, now))
 }
 
-fn one(
-    checker: &mut Checker,
-    path: &Path,
-    now: DateTime<Utc>,
-) -> (CertEntry, CheckOutcome) {
+fn one(checker: &mut Checker, path: &Path, now: DateTime<Utc>) -> (CertEntry, CheckOutcome) {
     let mut e = entries(&[path]);
     let out = run(checker, &mut e, now);
     (e.remove(0), out)
@@ -148,9 +149,19 @@ fn chain_statuses() {
     let mut c = Checker::new(&trust(&[&w.root.cert], &[]), &rev(&[])).unwrap();
     let (e, _) = one(&mut c, &w.good, now);
     assert_eq!(e.trust.status, TrustStatus::Incomplete);
-    assert!(e.trust.detail.contains("no issuer for 'good.test' found"), "{}", e.trust.detail);
+    assert!(
+        e.trust.detail.contains("no issuer for 'good.test' found"),
+        "{}",
+        e.trust.detail
+    );
     // Wrong root (root withheld, another one trusted).
-    let other = Ca::root(&w.base, "Other Root", 3650, "http://127.0.0.1:9/", "http://127.0.0.1:9/");
+    let other = Ca::root(
+        &w.base,
+        "Other Root",
+        3650,
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/",
+    );
     let mut c = Checker::new(&trust(&[&other.cert], &[&w.int.cert]), &rev(&[])).unwrap();
     let (e, _) = one(&mut c, &w.good, now);
     assert_eq!(e.trust.status, TrustStatus::Untrusted);
@@ -171,7 +182,11 @@ fn chain_statuses() {
     // Leaf expired at the evaluation time.
     let (e, _) = one(&mut c, &w.good, at(400 * DAY));
     assert_eq!(e.trust.status, TrustStatus::Untrusted);
-    assert!(e.trust.detail.contains("certificate 'good.test' expired"), "{}", e.trust.detail);
+    assert!(
+        e.trust.detail.contains("certificate 'good.test' expired"),
+        "{}",
+        e.trust.detail
+    );
 }
 
 #[test]
@@ -180,7 +195,13 @@ fn expired_intermediate_and_cross_signed_chain() {
         return;
     }
     let w = World::new(None, 9, 24);
-    let short = w.root.sub_ca(&w.base, "Short Int", 30, "http://127.0.0.1:9/", "http://127.0.0.1:9/");
+    let short = w.root.sub_ca(
+        &w.base,
+        "Short Int",
+        30,
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/",
+    );
     let leaf = short.issue("short.test", "leaf_ext", 365, None);
     let mut c = Checker::new(&trust(&[&w.root.cert], &[&short.cert]), &rev(&[])).unwrap();
     let (e, _) = one(&mut c, &leaf, at(0));
@@ -188,37 +209,93 @@ fn expired_intermediate_and_cross_signed_chain() {
     let (e, _) = one(&mut c, &leaf, at(60 * DAY));
     assert_eq!(e.trust.status, TrustStatus::Untrusted);
     assert!(
-        e.trust.detail.starts_with("intermediate 'Short Int' expired 20"),
+        e.trust
+            .detail
+            .starts_with("intermediate 'Short Int' expired 20"),
         "{}",
         e.trust.detail
     );
 
     // Cross-signing: "New Root" (self-signed) is also certified by "Test Root"
     // for the same key; an intermediate under New Root issues a leaf.
-    let newroot = Ca::root(&w.base, "New Root", 3650, "http://127.0.0.1:9/", "http://127.0.0.1:9/");
-    openssl(
-        &w.root.dir,
-        &["req", "-new", "-key", newroot.key.to_str().unwrap(), "-subj", "/CN=New Root", "-out", "cross.csr", "-config", "ca.cnf"],
+    let newroot = Ca::root(
+        &w.base,
+        "New Root",
+        3650,
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/",
     );
     openssl(
         &w.root.dir,
-        &["ca", "-batch", "-notext", "-config", "ca.cnf", "-extensions", "ca_ext", "-days", "3650", "-in", "cross.csr", "-out", "cross.pem"],
+        &[
+            "req",
+            "-new",
+            "-key",
+            newroot.key.to_str().unwrap(),
+            "-subj",
+            "/CN=New Root",
+            "-out",
+            "cross.csr",
+            "-config",
+            "ca.cnf",
+        ],
+    );
+    openssl(
+        &w.root.dir,
+        &[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            "ca.cnf",
+            "-extensions",
+            "ca_ext",
+            "-days",
+            "3650",
+            "-in",
+            "cross.csr",
+            "-out",
+            "cross.pem",
+        ],
     );
     let cross = w.root.dir.join("cross.pem");
-    let nint = newroot.sub_ca(&w.base, "New Int", 1825, "http://127.0.0.1:9/", "http://127.0.0.1:9/");
+    let nint = newroot.sub_ca(
+        &w.base,
+        "New Int",
+        1825,
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/",
+    );
     let nleaf = nint.issue("new.test", "leaf_ext", 365, None);
     // The inventory holds the leaf, its intermediate and New Root (self-signed);
     // only Test Root is trusted: the path through the cross certificate wins.
     let mut c = Checker::new(&trust(&[&w.root.cert], &[&cross]), &rev(&[])).unwrap();
     let mut es = entries(&[&nleaf, &nint.cert, &newroot.cert]);
     run(&mut c, &mut es, at(0));
-    assert_eq!(es[0].trust.status, TrustStatus::Trusted, "{}", es[0].trust.detail);
-    assert!(es[0].trust.detail.contains("'New Root' → 'Test Root' (trust anchor)"), "{}", es[0].trust.detail);
+    assert_eq!(
+        es[0].trust.status,
+        TrustStatus::Trusted,
+        "{}",
+        es[0].trust.detail
+    );
+    assert!(
+        es[0]
+            .trust
+            .detail
+            .contains("'New Root' → 'Test Root' (trust anchor)"),
+        "{}",
+        es[0].trust.detail
+    );
     // Trusting New Root directly works as well.
     let mut c = Checker::new(&trust(&[&newroot.cert], &[&cross]), &rev(&[])).unwrap();
     let mut es = entries(&[&nleaf, &nint.cert]);
     run(&mut c, &mut es, at(0));
-    assert_eq!(es[0].trust.status, TrustStatus::Trusted, "{}", es[0].trust.detail);
+    assert_eq!(
+        es[0].trust.status,
+        TrustStatus::Trusted,
+        "{}",
+        es[0].trust.detail
+    );
 }
 
 #[test]
@@ -230,13 +307,23 @@ fn crl_good_revoked_cached_and_stale() {
     let mut c = w.checker(&[Crl]);
     let mut es = entries(&[&w.good, &w.revoked]);
     let out = run(&mut c, &mut es, at(0));
-    assert_eq!(es[0].revocation.status, RevocationStatus::Good, "{:?}", es[0].revocation);
+    assert_eq!(
+        es[0].revocation.status,
+        RevocationStatus::Good,
+        "{:?}",
+        es[0].revocation
+    );
     assert_eq!(es[0].revocation.method, Some(RevocationMethod::Crl));
     let r = &es[1].revocation;
     assert_eq!(r.status, RevocationStatus::Revoked, "{r:?}");
     assert_eq!(r.method, Some(RevocationMethod::Crl));
     assert_eq!(r.reason.as_deref(), Some("keyCompromise"));
-    assert!(r.revoked_at.as_deref().is_some_and(|t| t.ends_with('Z') && t.len() == 20), "{r:?}");
+    assert!(
+        r.revoked_at
+            .as_deref()
+            .is_some_and(|t| t.ends_with('Z') && t.len() == 20),
+        "{r:?}"
+    );
     assert_eq!(out.crls.len(), 1);
     assert!(!out.crls[0].stale);
     assert_eq!(out.crls[0].issuer.cn, "Test Int");
@@ -248,13 +335,30 @@ fn crl_good_revoked_cached_and_stale() {
         run(&mut c, &mut es, at(0));
         assert_eq!(es[1].revocation.status, RevocationStatus::Revoked);
     }
-    assert_eq!(w.server.hits("/int.crl"), 1, "each URL at most once per TTL");
+    assert_eq!(
+        w.server.hits("/int.crl"),
+        1,
+        "each URL at most once per TTL"
+    );
     // Stale: evaluated after nextUpdate (24h).
     let mut es = entries(&[&w.good, &w.revoked]);
     let out = run(&mut c, &mut es, at(3 * DAY));
     assert_eq!(es[0].revocation.status, RevocationStatus::Unknown);
-    assert!(es[0].revocation.reason.as_deref().unwrap_or("").contains("stale"), "{:?}", es[0].revocation);
-    assert_eq!(es[1].revocation.status, RevocationStatus::Revoked, "a listed serial stays revoked");
+    assert!(
+        es[0]
+            .revocation
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("stale"),
+        "{:?}",
+        es[0].revocation
+    );
+    assert_eq!(
+        es[1].revocation.status,
+        RevocationStatus::Revoked,
+        "a listed serial stays revoked"
+    );
     assert!(out.crls[0].stale);
 }
 
@@ -270,16 +374,30 @@ fn ocsp_preferred_against_real_responder() {
     let mut es = entries(&[&w.good, &w.revoked]);
     let out = run(&mut c, &mut es, at(0));
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(es[0].revocation.status, RevocationStatus::Good, "{:?}", es[0].revocation);
+    assert_eq!(
+        es[0].revocation.status,
+        RevocationStatus::Good,
+        "{:?}",
+        es[0].revocation
+    );
     assert_eq!(es[0].revocation.method, Some(RevocationMethod::Ocsp));
-    assert_eq!(es[1].revocation.status, RevocationStatus::Revoked, "{:?}", es[1].revocation);
+    assert_eq!(
+        es[1].revocation.status,
+        RevocationStatus::Revoked,
+        "{:?}",
+        es[1].revocation
+    );
     assert_eq!(es[1].revocation.method, Some(RevocationMethod::Ocsp));
     assert_eq!(es[1].revocation.reason.as_deref(), Some("keyCompromise"));
     assert_eq!(w.server.hits("/int.crl"), 0, "OCSP answered: no CRL needed");
     let before = c.requests();
     let mut es = entries(&[&w.good, &w.revoked]);
     run(&mut c, &mut es, at(0));
-    assert_eq!(c.requests(), before, "OCSP answers are cached until nextUpdate");
+    assert_eq!(
+        c.requests(),
+        before,
+        "OCSP answers are cached until nextUpdate"
+    );
 }
 
 #[test]
@@ -293,24 +411,61 @@ fn responder_down_and_crl_failures_are_unknown_with_reason() {
     let (e, out) = one(&mut c, &w.good, at(0));
     assert_eq!(e.revocation.status, RevocationStatus::Unknown);
     assert_eq!(e.revocation.method, Some(RevocationMethod::Ocsp));
-    assert!(e.revocation.reason.as_deref().unwrap_or("").contains("cannot connect"), "{:?}", e.revocation);
+    assert!(
+        e.revocation
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("cannot connect"),
+        "{:?}",
+        e.revocation
+    );
     assert_eq!(out.new_errors.len(), 1);
     assert_eq!(out.new_errors[0].reason, Reason::OcspFailed);
-    assert_eq!(out.new_errors[0].source.location, w.good.display().to_string());
+    assert_eq!(
+        out.new_errors[0].source.location,
+        w.good.display().to_string()
+    );
     // Cached failure: still reported, not counted again.
     let (_, out) = one(&mut c, &w.good, at(0));
     assert_eq!(out.errors.len(), 1);
     assert!(out.new_errors.is_empty());
 
     // CRL faults: garbage, truncated, wrong key, 404, redirect loop, hang.
-    let other = Ca::root(&w.base, "Test Int", 3650, "http://127.0.0.1:9/", "http://127.0.0.1:9/");
+    let other = Ca::root(
+        &w.base,
+        "Test Int",
+        3650,
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/",
+    );
     let (_, wrong_key) = other.crl(24);
     let cases: Vec<(Route, &str, Reason)> = vec![
-        (Route::Body(b"garbage".to_vec()), "not a valid CRL", Reason::CrlFetchFailed),
-        (Route::Body(w.crl_der[..w.crl_der.len() / 2].to_vec()), "not a valid CRL", Reason::CrlFetchFailed),
-        (Route::Body(wrong_key), "signature does not verify", Reason::CrlFetchFailed),
-        (Route::Status(404), "HTTP status 404", Reason::CrlFetchFailed),
-        (Route::Redirect("/int.crl".into()), "too many redirects", Reason::CrlFetchFailed),
+        (
+            Route::Body(b"garbage".to_vec()),
+            "not a valid CRL",
+            Reason::CrlFetchFailed,
+        ),
+        (
+            Route::Body(w.crl_der[..w.crl_der.len() / 2].to_vec()),
+            "not a valid CRL",
+            Reason::CrlFetchFailed,
+        ),
+        (
+            Route::Body(wrong_key),
+            "signature does not verify",
+            Reason::CrlFetchFailed,
+        ),
+        (
+            Route::Status(404),
+            "HTTP status 404",
+            Reason::CrlFetchFailed,
+        ),
+        (
+            Route::Redirect("/int.crl".into()),
+            "too many redirects",
+            Reason::CrlFetchFailed,
+        ),
         (Route::Hang, "timed out", Reason::Timeout),
     ];
     for (route, text, reason) in cases {
@@ -324,14 +479,26 @@ fn responder_down_and_crl_failures_are_unknown_with_reason() {
         )
         .unwrap();
         let (e, out) = one(&mut c, &w.revoked, at(0));
-        assert_eq!(e.revocation.status, RevocationStatus::Unknown, "{text}: {:?}", e.revocation);
-        assert!(e.revocation.reason.as_deref().unwrap_or("").contains(text), "{text}: {:?}", e.revocation);
+        assert_eq!(
+            e.revocation.status,
+            RevocationStatus::Unknown,
+            "{text}: {:?}",
+            e.revocation
+        );
+        assert!(
+            e.revocation.reason.as_deref().unwrap_or("").contains(text),
+            "{text}: {:?}",
+            e.revocation
+        );
         if text != "signature does not verify" {
             assert_eq!(out.new_errors.len(), 1, "{text}");
             assert_eq!(out.new_errors[0].reason, reason, "{text}");
         }
     }
-    assert!(w.server.hits("/int.crl") >= 4 + 6, "redirects were followed a bounded number of times");
+    assert!(
+        w.server.hits("/int.crl") >= 4 + 6,
+        "redirects were followed a bounded number of times"
+    );
 }
 
 #[test]
@@ -348,15 +515,30 @@ fn ocsp_bad_answers() {
     openssl(
         &w.base,
         &[
-            "ocsp", "-issuer", w.int.cert.to_str().unwrap(), "-cert", w.good.to_str().unwrap(),
-            "-url", &format!("http://127.0.0.1:{port}/"), "-no_nonce", "-respout", "good.resp", "-noverify",
+            "ocsp",
+            "-issuer",
+            w.int.cert.to_str().unwrap(),
+            "-cert",
+            w.good.to_str().unwrap(),
+            "-url",
+            &format!("http://127.0.0.1:{port}/"),
+            "-no_nonce",
+            "-respout",
+            "good.resp",
+            "-noverify",
         ],
     );
     let good_resp = std::fs::read(w.base.join("good.resp")).unwrap();
     let cases: Vec<(Route, &str)> = vec![
         (Route::Body(good_resp.clone()), "another certificate"),
-        (Route::Body(good_resp[..good_resp.len() / 2].to_vec()), "not an OCSP response"),
-        (Route::Body(b"\x30\x03\x0a\x01\x01".to_vec()), "responder answered"),
+        (
+            Route::Body(good_resp[..good_resp.len() / 2].to_vec()),
+            "not an OCSP response",
+        ),
+        (
+            Route::Body(b"\x30\x03\x0a\x01\x01".to_vec()),
+            "responder answered",
+        ),
         (Route::Body(b"garbage".to_vec()), "not an OCSP response"),
         (Route::Hang, "timed out"),
     ];
@@ -371,17 +553,35 @@ fn ocsp_bad_answers() {
         )
         .unwrap();
         let (e, out) = one(&mut c, &w.revoked, at(0));
-        assert_eq!(e.revocation.status, RevocationStatus::Unknown, "{text}: {:?}", e.revocation);
-        assert!(e.revocation.reason.as_deref().unwrap_or("").contains(text), "{text}: {:?}", e.revocation);
+        assert_eq!(
+            e.revocation.status,
+            RevocationStatus::Unknown,
+            "{text}: {:?}",
+            e.revocation
+        );
+        assert!(
+            e.revocation.reason.as_deref().unwrap_or("").contains(text),
+            "{text}: {:?}",
+            e.revocation
+        );
         assert_eq!(out.new_errors.len(), 1);
-        let want = if text == "timed out" { Reason::Timeout } else { Reason::OcspFailed };
+        let want = if text == "timed out" {
+            Reason::Timeout
+        } else {
+            Reason::OcspFailed
+        };
         assert_eq!(out.new_errors[0].reason, want);
     }
     // The replayed response is fine for the certificate it is about.
     tmp_server.route("/ocsp", Route::Body(good_resp));
     let mut c = w.checker(&[Ocsp]);
     let (e, _) = one(&mut c, &w.good, at(0));
-    assert_eq!(e.revocation.status, RevocationStatus::Good, "{:?}", e.revocation);
+    assert_eq!(
+        e.revocation.status,
+        RevocationStatus::Good,
+        "{:?}",
+        e.revocation
+    );
 }
 
 /// An `openssl ca` index with `n` revoked serials (plus the CA's own entries).
@@ -427,7 +627,15 @@ fn large_crl_and_size_cap() {
         .unwrap();
         let (e, out) = one(&mut c, &w.revoked, at(0));
         assert_eq!(e.revocation.status, RevocationStatus::Unknown);
-        assert!(e.revocation.reason.as_deref().unwrap_or("").contains("larger than the limit"), "{:?}", e.revocation);
+        assert!(
+            e.revocation
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("larger than the limit"),
+            "{:?}",
+            e.revocation
+        );
         assert_eq!(out.new_errors[0].reason, Reason::CrlFetchFailed);
     }
 }
@@ -461,6 +669,14 @@ fn offline_makes_no_request() {
     assert_eq!(es[1].revocation.status, RevocationStatus::Revoked);
     assert_eq!(out.crls.len(), 1);
     assert_eq!(c.requests(), 0);
-    assert_eq!(srv.total(), 0, "offline: no request reached the OCSP server");
-    assert_eq!(w.server.total(), 0, "offline: no request reached the CRL server");
+    assert_eq!(
+        srv.total(),
+        0,
+        "offline: no request reached the OCSP server"
+    );
+    assert_eq!(
+        w.server.total(),
+        0,
+        "offline: no request reached the CRL server"
+    );
 }

@@ -272,7 +272,12 @@ fn kube_selector(p: &mut Problems, path: &str, sel: Option<&String>) -> Option<S
     Some(s.trim().to_string())
 }
 
-fn kube_patterns(p: &mut Problems, path: &str, list: Option<&Vec<String>>, default: &[&str]) -> Vec<String> {
+fn kube_patterns(
+    p: &mut Problems,
+    path: &str,
+    list: Option<&Vec<String>>,
+    default: &[&str],
+) -> Vec<String> {
     let v: Vec<String> = match list {
         Some(l) => l.clone(),
         None => default.iter().map(|s| s.to_string()).collect(),
@@ -288,7 +293,10 @@ fn kube_patterns(p: &mut Problems, path: &str, list: Option<&Vec<String>>, defau
     v
 }
 
-fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> super::KubernetesConfig {
+fn kubernetes(
+    p: &mut Problems,
+    raw: Option<&super::raw::RawKubernetes>,
+) -> super::KubernetesConfig {
     use super::raw::RawEnabled;
     use super::{KubeEnabled, KubeSecretType, KubernetesConfig};
     let mut k = KubernetesConfig::default();
@@ -336,7 +344,8 @@ fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> supe
         for (i, n) in v.iter().enumerate() {
             let ok = !n.is_empty()
                 && n.len() <= 63
-                && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !ok {
                 p.add(
                     format!("{path}[{i}]"),
@@ -347,7 +356,11 @@ fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> supe
         v
     };
     k.namespaces = ns_list(p, "kubernetes.namespaces", r.namespaces.as_ref());
-    k.exclude_namespaces = ns_list(p, "kubernetes.exclude_namespaces", r.exclude_namespaces.as_ref());
+    k.exclude_namespaces = ns_list(
+        p,
+        "kubernetes.exclude_namespaces",
+        r.exclude_namespaces.as_ref(),
+    );
     k.namespace_scoped = r.namespace_scoped.unwrap_or(false);
     if k.namespace_scoped && k.namespaces.is_empty() {
         p.add(
@@ -391,8 +404,11 @@ fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> supe
 
     if let Some(s) = &r.secrets {
         k.secrets.enabled = s.enabled.unwrap_or(true);
-        k.secrets.label_selector =
-            kube_selector(p, "kubernetes.secrets.label_selector", s.label_selector.as_ref());
+        k.secrets.label_selector = kube_selector(
+            p,
+            "kubernetes.secrets.label_selector",
+            s.label_selector.as_ref(),
+        );
         if let Some(types) = &s.types {
             let mut out = Vec::new();
             for (i, t) in types.iter().enumerate() {
@@ -400,7 +416,10 @@ fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> supe
                 let type_ = match &t.type_ {
                     Some(ty) if !ty.is_empty() && !ty.contains([',', '=', '!']) => ty.clone(),
                     Some(ty) => {
-                        p.add(format!("{base}.type"), format!("{ty:?} is not a Secret type"));
+                        p.add(
+                            format!("{base}.type"),
+                            format!("{ty:?} is not a Secret type"),
+                        );
                         continue;
                     }
                     None => {
@@ -410,10 +429,16 @@ fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> supe
                 };
                 let keys = kube_patterns(p, &format!("{base}.keys"), t.keys.as_ref(), &[]);
                 if keys.is_empty() {
-                    p.add(format!("{base}.keys"), "at least one key name or glob is required");
+                    p.add(
+                        format!("{base}.keys"),
+                        "at least one key name or glob is required",
+                    );
                 }
                 if out.iter().any(|o: &KubeSecretType| o.type_ == type_) {
-                    p.add(format!("{base}.type"), format!("duplicate Secret type {type_:?}"));
+                    p.add(
+                        format!("{base}.type"),
+                        format!("duplicate Secret type {type_:?}"),
+                    );
                 }
                 out.push(KubeSecretType {
                     type_,
@@ -433,7 +458,10 @@ fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> supe
             }
             for (i, n) in l.iter().enumerate() {
                 if n.is_empty() || n.len() > 317 || n.chars().any(char::is_control) {
-                    p.add(format!("kubernetes.secrets.expose_labels[{i}]"), "must be a label name");
+                    p.add(
+                        format!("kubernetes.secrets.expose_labels[{i}]"),
+                        "must be a label name",
+                    );
                 }
             }
             k.secrets.expose_labels = l.clone();
@@ -441,8 +469,11 @@ fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> supe
     }
     if let Some(c) = &r.configmaps {
         k.configmaps.enabled = c.enabled.unwrap_or(false);
-        k.configmaps.label_selector =
-            kube_selector(p, "kubernetes.configmaps.label_selector", c.label_selector.as_ref());
+        k.configmaps.label_selector = kube_selector(
+            p,
+            "kubernetes.configmaps.label_selector",
+            c.label_selector.as_ref(),
+        );
         k.configmaps.keys = kube_patterns(
             p,
             "kubernetes.configmaps.keys",
@@ -472,8 +503,11 @@ fn kubernetes(p: &mut Problems, raw: Option<&super::raw::RawKubernetes>) -> supe
     }
     if let Some(c) = &r.csrs {
         k.csrs.enabled = c.enabled.unwrap_or(false);
-        k.csrs.label_selector =
-            kube_selector(p, "kubernetes.csrs.label_selector", c.label_selector.as_ref());
+        k.csrs.label_selector = kube_selector(
+            p,
+            "kubernetes.csrs.label_selector",
+            c.label_selector.as_ref(),
+        );
     }
     k
 }

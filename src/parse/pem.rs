@@ -388,9 +388,20 @@ mod tests {
         let mut data: Vec<u8> = (0..=255u8).cycle().take(700).collect();
         data.extend_from_slice(b"----x-----BEGIN -----END ----");
         data.extend((0..40).map(|i| if i % 3 == 0 { b'-' } else { 0xff }));
-        for needle in [&b"-----BEGIN "[..], b"-----END ", b"-", b"\x00", b"\xff\x00", b"zz"] {
+        for needle in [
+            &b"-----BEGIN "[..],
+            b"-----END ",
+            b"-",
+            b"\x00",
+            b"\xff\x00",
+            b"zz",
+        ] {
             for from in 0..data.len() + 2 {
-                assert_eq!(find(&data, needle, from), naive(&data, needle, from), "{needle:?} from {from}");
+                assert_eq!(
+                    find(&data, needle, from),
+                    naive(&data, needle, from),
+                    "{needle:?} from {from}"
+                );
             }
         }
         for b in 0..=255u8 {

@@ -985,7 +985,10 @@ fn is_excluded(excludes: &[OsString], path: &Path) -> bool {
 /// Keep the first object of each key, in order.
 fn dedup_keys(objects: &mut Vec<Object>) {
     let mut seen: HashSet<&str> = HashSet::with_capacity(objects.len());
-    let keep: Vec<bool> = objects.iter().map(|o| seen.insert(o.key.as_str())).collect();
+    let keep: Vec<bool> = objects
+        .iter()
+        .map(|o| seen.insert(o.key.as_str()))
+        .collect();
     drop(seen);
     if keep.iter().all(|k| *k) {
         return;

@@ -31,11 +31,41 @@ const RESOURCES: &[(&str, &str, bool, &str, &str)] = &[
     ("/api/v1", "secrets", true, "Secret", "v1"),
     ("/api/v1", "configmaps", true, "ConfigMap", "v1"),
     ("/api/v1", "namespaces", false, "Namespace", "v1"),
-    ("/apis/admissionregistration.k8s.io/v1", "validatingwebhookconfigurations", false, "ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1"),
-    ("/apis/admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations", false, "MutatingWebhookConfiguration", "admissionregistration.k8s.io/v1"),
-    ("/apis/apiregistration.k8s.io/v1", "apiservices", false, "APIService", "apiregistration.k8s.io/v1"),
-    ("/apis/apiextensions.k8s.io/v1", "customresourcedefinitions", false, "CustomResourceDefinition", "apiextensions.k8s.io/v1"),
-    ("/apis/certificates.k8s.io/v1", "certificatesigningrequests", false, "CertificateSigningRequest", "certificates.k8s.io/v1"),
+    (
+        "/apis/admissionregistration.k8s.io/v1",
+        "validatingwebhookconfigurations",
+        false,
+        "ValidatingWebhookConfiguration",
+        "admissionregistration.k8s.io/v1",
+    ),
+    (
+        "/apis/admissionregistration.k8s.io/v1",
+        "mutatingwebhookconfigurations",
+        false,
+        "MutatingWebhookConfiguration",
+        "admissionregistration.k8s.io/v1",
+    ),
+    (
+        "/apis/apiregistration.k8s.io/v1",
+        "apiservices",
+        false,
+        "APIService",
+        "apiregistration.k8s.io/v1",
+    ),
+    (
+        "/apis/apiextensions.k8s.io/v1",
+        "customresourcedefinitions",
+        false,
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io/v1",
+    ),
+    (
+        "/apis/certificates.k8s.io/v1",
+        "certificatesigningrequests",
+        false,
+        "CertificateSigningRequest",
+        "certificates.k8s.io/v1",
+    ),
 ];
 
 /// Who may be refused.
@@ -215,12 +245,18 @@ impl FakeApiServer {
                 if meta.get("uid").is_none() {
                     meta["uid"] = json!(format!("uid-{resource}-{ns}-{name}"));
                 }
-                let t = if g.objects.contains_key(&key) { "MODIFIED" } else { "ADDED" };
+                let t = if g.objects.contains_key(&key) {
+                    "MODIFIED"
+                } else {
+                    "ADDED"
+                };
                 g.objects.insert(key, o.clone());
                 (t, o)
             }
             None => {
-                let Some(mut o) = g.objects.remove(&key) else { return };
+                let Some(mut o) = g.objects.remove(&key) else {
+                    return;
+                };
                 o["metadata"]["resourceVersion"] = json!(rv.to_string());
                 ("DELETED", o)
             }
@@ -280,7 +316,9 @@ impl FakeApiServer {
     }
 
     pub fn forbid(&self, resource: &str, scope: Scope) {
-        lock(&self.state).forbidden.push((resource.to_string(), scope));
+        lock(&self.state)
+            .forbidden
+            .push((resource.to_string(), scope));
     }
 
     pub fn allow_all(&self) {
@@ -336,9 +374,16 @@ struct Target {
 
 fn route(path: &str) -> Option<Target> {
     for (prefix, plural, namespaced, kind, api_version) in RESOURCES {
-        let Some(rest) = path.strip_prefix(prefix) else { continue };
+        let Some(rest) = path.strip_prefix(prefix) else {
+            continue;
+        };
         if rest == format!("/{plural}") {
-            return Some(Target { resource: plural.to_string(), kind, api_version, namespace: None });
+            return Some(Target {
+                resource: plural.to_string(),
+                kind,
+                api_version,
+                namespace: None,
+            });
         }
         if *namespaced {
             if let Some(r) = rest.strip_prefix("/namespaces/") {
@@ -365,7 +410,9 @@ fn percent_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                let h = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let h = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match h {
                     Some(v) => {
                         out.push(v);
@@ -428,7 +475,9 @@ fn field_value(resource: &str, obj: &Value, field: &str) -> Result<Option<String
     match field {
         "metadata.name" => Ok(s(&obj["metadata"]["name"])),
         "metadata.namespace" => Ok(Some(s(&obj["metadata"]["namespace"]).unwrap_or_default())),
-        "type" if resource == "secrets" => Ok(Some(s(&obj["type"]).unwrap_or_else(|| "Opaque".into()))),
+        "type" if resource == "secrets" => {
+            Ok(Some(s(&obj["type"]).unwrap_or_else(|| "Opaque".into())))
+        }
         other => Err(format!("field label not supported: {other}")),
     }
 }
@@ -474,8 +523,16 @@ async fn handle(
         let k = percent_decode(k);
         if !matches!(
             k.as_str(),
-            "watch" | "resourceVersion" | "resourceVersionMatch" | "limit" | "continue" | "labelSelector"
-                | "fieldSelector" | "allowWatchBookmarks" | "timeoutSeconds" | "sendInitialEvents"
+            "watch"
+                | "resourceVersion"
+                | "resourceVersionMatch"
+                | "limit"
+                | "continue"
+                | "labelSelector"
+                | "fieldSelector"
+                | "allowWatchBookmarks"
+                | "timeoutSeconds"
+                | "sendInitialEvents"
         ) {
             bad_param = Some(k.clone());
         }
@@ -495,7 +552,10 @@ async fn handle(
         path: path.clone(),
         query: query.clone(),
         verb: verb.to_string(),
-        resource: target.as_ref().map(|t| t.resource.clone()).unwrap_or_default(),
+        resource: target
+            .as_ref()
+            .map(|t| t.resource.clone())
+            .unwrap_or_default(),
         namespace: target.as_ref().and_then(|t| t.namespace.clone()),
         resource_version: params.get("resourceVersion").cloned(),
         continue_token: params.contains_key("continue"),
@@ -517,7 +577,11 @@ async fn respond(
     bad_param: Option<String>,
 ) -> Response<Body> {
     let Some(t) = target else {
-        return status(404, "NotFound", "the server could not find the requested resource");
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
     };
     if method != "GET" {
         return status(405, "MethodNotAllowed", "the fake API server is read-only");
@@ -555,7 +619,10 @@ async fn respond(
     // Faults.
     let fault = {
         let mut g = lock(state);
-        let pos = g.faults.iter().position(|(r, v, _)| r == &t.resource && v == verb);
+        let pos = g
+            .faults
+            .iter()
+            .position(|(r, v, _)| r == &t.resource && v == verb);
         pos.map(|p| g.faults.remove(p).2)
     };
     let mut fault = fault;
@@ -575,11 +642,23 @@ async fn respond(
         Some(Fault::Garbage) => return full(200, "{\"kind\": \"SecretList\", \"items\": [garbage"),
         _ => {}
     }
-    let labels = match parse_selector(params.get("labelSelector").map(String::as_str).unwrap_or(""), true) {
+    let labels = match parse_selector(
+        params
+            .get("labelSelector")
+            .map(String::as_str)
+            .unwrap_or(""),
+        true,
+    ) {
         Ok(l) => l,
         Err(e) => return status(400, "BadRequest", &e),
     };
-    let fields = match parse_selector(params.get("fieldSelector").map(String::as_str).unwrap_or(""), false) {
+    let fields = match parse_selector(
+        params
+            .get("fieldSelector")
+            .map(String::as_str)
+            .unwrap_or(""),
+        false,
+    ) {
         Ok(l) => l,
         Err(e) => return status(400, "BadRequest", &e),
     };
@@ -703,7 +782,12 @@ fn watch(
                     .objects
                     .iter()
                     .filter(|((r, ns, _), _)| r == &t.resource && in_scope(ns))
-                    .map(|(_, o)| Ev { rv: g.rv, resource: t.resource.clone(), type_: "ADDED", object: o.clone() })
+                    .map(|(_, o)| Ev {
+                        rv: g.rv,
+                        resource: t.resource.clone(),
+                        type_: "ADDED",
+                        object: o.clone(),
+                    })
                     .collect();
                 (evs, false, g.rv)
             }
@@ -729,7 +813,11 @@ fn watch(
         match fault {
             Some(Fault::Drop) => return,
             Some(Fault::GarbageEvent) => {
-                let _ = out_tx.send(Bytes::from_static(b"{\"type\": \"ADDED\", \"object\": {garbage\n")).await;
+                let _ = out_tx
+                    .send(Bytes::from_static(
+                        b"{\"type\": \"ADDED\", \"object\": {garbage\n",
+                    ))
+                    .await;
                 return;
             }
             Some(Fault::ErrorEvent(code)) => {

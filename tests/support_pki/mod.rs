@@ -302,9 +302,21 @@ impl Ca {
         openssl(
             &ca.dir,
             &[
-                "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-subj",
-                &format!("/CN={name}"), "-days", &days.to_string(), "-config", "ca.cnf",
-                "-extensions", "ca_ext",
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                &format!("/CN={name}"),
+                "-days",
+                &days.to_string(),
+                "-config",
+                "ca.cnf",
+                "-extensions",
+                "ca_ext",
             ],
         );
         ca
@@ -339,14 +351,32 @@ impl Ca {
         openssl(
             &self.dir,
             &[
-                "req", "-new", "-key", k.to_str().unwrap(), "-subj", &format!("/CN={cn}"), "-out",
-                &format!("{stem}.csr"), "-config", "ca.cnf",
+                "req",
+                "-new",
+                "-key",
+                k.to_str().unwrap(),
+                "-subj",
+                &format!("/CN={cn}"),
+                "-out",
+                &format!("{stem}.csr"),
+                "-config",
+                "ca.cnf",
             ],
         );
         let days = days.to_string();
         let mut args = vec![
-            "ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile",
-            "ca.key", "-extensions", ext, "-in",
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "ca.pem",
+            "-keyfile",
+            "ca.key",
+            "-extensions",
+            ext,
+            "-in",
         ];
         let csr = format!("{stem}.csr");
         let out = format!("{stem}.pem");
@@ -376,8 +406,17 @@ impl Ca {
         openssl(
             &self.dir,
             &[
-                "ca", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-revoke",
-                cert.to_str().unwrap(), "-crl_reason", reason,
+                "ca",
+                "-config",
+                "ca.cnf",
+                "-cert",
+                "ca.pem",
+                "-keyfile",
+                "ca.key",
+                "-revoke",
+                cert.to_str().unwrap(),
+                "-crl_reason",
+                reason,
             ],
         );
     }
@@ -387,13 +426,25 @@ impl Ca {
         openssl(
             &self.dir,
             &[
-                "ca", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-gencrl",
-                "-crlhours", &hours.to_string(), "-out", "crl.pem",
+                "ca",
+                "-config",
+                "ca.cnf",
+                "-cert",
+                "ca.pem",
+                "-keyfile",
+                "ca.key",
+                "-gencrl",
+                "-crlhours",
+                &hours.to_string(),
+                "-out",
+                "crl.pem",
             ],
         );
         openssl(
             &self.dir,
-            &["crl", "-in", "crl.pem", "-outform", "DER", "-out", "crl.der"],
+            &[
+                "crl", "-in", "crl.pem", "-outform", "DER", "-out", "crl.der",
+            ],
         );
         (
             self.dir.join("crl.pem"),

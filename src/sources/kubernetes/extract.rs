@@ -161,8 +161,8 @@ fn item_from_bytes(
     mut data: Vec<u8>,
     pkcs12: &ParseOptions,
 ) -> Result<StoredItem, ErrorEntry> {
-    let is_p12 =
-        looks_like_pkcs12_key(key) || (!parse::pem::has_pem_armour(&data) && parse::der::looks_like_pkcs12(&data));
+    let is_p12 = looks_like_pkcs12_key(key)
+        || (!parse::pem::has_pem_armour(&data) && parse::der::looks_like_pkcs12(&data));
     let item = if is_p12 {
         let res = parse::pkcs12::certificates(&data, pkcs12);
         data.fill(0);
@@ -247,7 +247,9 @@ pub fn secret(
             }
         }
     }
-    pkcs12.pkcs12_passwords.extend(t.pkcs12_passwords.iter().cloned());
+    pkcs12
+        .pkcs12_passwords
+        .extend(t.pkcs12_passwords.iter().cloned());
 
     let mut labels: Vec<(String, String)> = Vec::with_capacity(expose_labels.len());
     for l in expose_labels {
@@ -311,7 +313,11 @@ pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Ex
             let r = match v {
                 Value::String(s) if s.len() > ctx.max_size => Err((
                     Reason::TooLarge,
-                    format!("value is {} bytes, more than the {} bytes read", s.len(), ctx.max_size),
+                    format!(
+                        "value is {} bytes, more than the {} bytes read",
+                        s.len(),
+                        ctx.max_size
+                    ),
                 )),
                 Value::String(s) => Ok(s.as_bytes().to_vec()),
                 _ => Err((Reason::DecodeFailed, "value is not a string".to_string())),
@@ -390,7 +396,12 @@ fn cabundle_item(
     }
 }
 
-fn webhooks(ctx: &Ctx<'_>, kind: &str, name: &str, rest: &serde_json::Map<String, Value>) -> Extracted {
+fn webhooks(
+    ctx: &Ctx<'_>,
+    kind: &str,
+    name: &str,
+    rest: &serde_json::Map<String, Value>,
+) -> Extracted {
     let mut out = Extracted::default();
     if let Some(Value::Array(hooks)) = rest.get("webhooks") {
         for (i, h) in hooks.iter().enumerate() {
@@ -441,7 +452,14 @@ pub fn crd(ctx: &Ctx<'_>, o: &CustomResourceDefinition) -> Extracted {
         .and_then(|w| w.get("clientConfig"))
         .and_then(|c| c.get("caBundle"))
     {
-        cabundle_item(ctx, &mut out, "CustomResourceDefinition", &name, "conversion", ca);
+        cabundle_item(
+            ctx,
+            &mut out,
+            "CustomResourceDefinition",
+            &name,
+            "conversion",
+            ca,
+        );
     }
     out
 }
@@ -499,7 +517,10 @@ mod tests {
 
     #[test]
     fn label_names_are_sanitised() {
-        assert_eq!(sanitize_label_name("secret_label_", "app"), "secret_label_app");
+        assert_eq!(
+            sanitize_label_name("secret_label_", "app"),
+            "secret_label_app"
+        );
         assert_eq!(
             sanitize_label_name("secret_label_", "app.kubernetes.io/name"),
             "secret_label_app_kubernetes_io_name"
@@ -566,13 +587,20 @@ mod tests {
             "type": "kubernetes.io/tls",
             "data": {"tls.crt": big, "ca.crt": "", "other": 5}
         }));
-        let ctx = Ctx { source_name: "k", max_size: 1024 };
+        let ctx = Ctx {
+            source_name: "k",
+            max_size: 1024,
+        };
         let e = secret(&ctx, &s, &tls_type(), &[]);
         let reasons: Vec<_> = e.errors.iter().map(|e| e.reason).collect();
         assert!(reasons.contains(&Reason::TooLarge));
         assert!(reasons.contains(&Reason::NoCertificateFound));
-        let s = secret_of(json!({"metadata": {"name": "x"}, "type": "kubernetes.io/tls", "data": [1]}));
-        assert_eq!(secret(&CTX, &s, &tls_type(), &[]).errors[0].reason, Reason::DecodeFailed);
+        let s =
+            secret_of(json!({"metadata": {"name": "x"}, "type": "kubernetes.io/tls", "data": [1]}));
+        assert_eq!(
+            secret(&CTX, &s, &tls_type(), &[]).errors[0].reason,
+            Reason::DecodeFailed
+        );
     }
 
     #[test]
@@ -610,10 +638,19 @@ mod tests {
         .unwrap();
         let e = validating(&CTX, &v);
         assert_eq!(e.items.len(), 1);
-        assert_eq!(e.items[0].sref.location, "validatingwebhookconfiguration/hooks:a.example.com");
-        assert_eq!(e.items[0].sref.label("cabundle_entry"), Some("a.example.com"));
+        assert_eq!(
+            e.items[0].sref.location,
+            "validatingwebhookconfiguration/hooks:a.example.com"
+        );
+        assert_eq!(
+            e.items[0].sref.label("cabundle_entry"),
+            Some("a.example.com")
+        );
         assert_eq!(e.errors.len(), 1);
-        assert_eq!(e.errors[0].source.location, "validatingwebhookconfiguration/hooks:webhooks[1]");
+        assert_eq!(
+            e.errors[0].source.location,
+            "validatingwebhookconfiguration/hooks:webhooks[1]"
+        );
         let c: CertificateSigningRequest = serde_json::from_value(json!({
             "metadata": {"name": "csr-1"}, "status": {"certificate": b64(b"\x30\x03\x02\x01\x01")}
         }))

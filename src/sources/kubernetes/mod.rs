@@ -143,7 +143,9 @@ pub fn build(cfg: &KubernetesConfig) -> Vec<Arc<dyn Source>> {
     match cfg.enabled {
         KubeEnabled::Off => return Vec::new(),
         KubeEnabled::Auto if !auto_available(cfg) => {
-            debug!("kubernetes source: no kubeconfig or in-cluster environment; off (enabled: auto)");
+            debug!(
+                "kubernetes source: no kubeconfig or in-cluster environment; off (enabled: auto)"
+            );
             return Vec::new();
         }
         _ => {}
@@ -253,7 +255,8 @@ impl KubeSource {
             }
             wc
         };
-        let exclude: Arc<HashSet<String>> = Arc::new(cfg.exclude_namespaces.iter().cloned().collect());
+        let exclude: Arc<HashSet<String>> =
+            Arc::new(cfg.exclude_namespaces.iter().cloned().collect());
         // Cluster-wide watches leave excluded namespaces out server-side too.
         let ns_fields = |fields: Option<String>| -> Option<String> {
             let mut parts: Vec<String> = fields.into_iter().collect();
@@ -301,7 +304,15 @@ impl KubeSource {
                         let (types, expose, name) = (types.clone(), expose.clone(), name.clone());
                         let max = cfg.max_object_size as usize;
                         tasks.push(self.spawn(api, wc, target, exclude.clone(), move |o| {
-                            extract::secret(&Ctx { source_name: &name, max_size: max }, o, &types, &expose)
+                            extract::secret(
+                                &Ctx {
+                                    source_name: &name,
+                                    max_size: max,
+                                },
+                                o,
+                                &types,
+                                &expose,
+                            )
                         }));
                     }
                 }
@@ -325,7 +336,14 @@ impl KubeSource {
                     let (cm, name) = (cm.clone(), name.clone());
                     let max = cfg.max_object_size as usize;
                     tasks.push(self.spawn(api, wc, target, exclude.clone(), move |o| {
-                        extract::configmap(&Ctx { source_name: &name, max_size: max }, o, &cm)
+                        extract::configmap(
+                            &Ctx {
+                                source_name: &name,
+                                max_size: max,
+                            },
+                            o,
+                            &cm,
+                        )
                     }));
                 }
             }
@@ -348,23 +366,63 @@ impl KubeSource {
                     let task = match r.as_str() {
                         "validatingwebhookconfigurations" => self.spawn(
                             Api::<resources::ValidatingWebhookConfiguration>::all(client.clone()),
-                            wc, target, none.clone(),
-                            move |o| extract::validating(&Ctx { source_name: &n, max_size: max }, o),
+                            wc,
+                            target,
+                            none.clone(),
+                            move |o| {
+                                extract::validating(
+                                    &Ctx {
+                                        source_name: &n,
+                                        max_size: max,
+                                    },
+                                    o,
+                                )
+                            },
                         ),
                         "mutatingwebhookconfigurations" => self.spawn(
                             Api::<resources::MutatingWebhookConfiguration>::all(client.clone()),
-                            wc, target, none.clone(),
-                            move |o| extract::mutating(&Ctx { source_name: &n, max_size: max }, o),
+                            wc,
+                            target,
+                            none.clone(),
+                            move |o| {
+                                extract::mutating(
+                                    &Ctx {
+                                        source_name: &n,
+                                        max_size: max,
+                                    },
+                                    o,
+                                )
+                            },
                         ),
                         "apiservices" => self.spawn(
                             Api::<resources::ApiService>::all(client.clone()),
-                            wc, target, none.clone(),
-                            move |o| extract::apiservice(&Ctx { source_name: &n, max_size: max }, o),
+                            wc,
+                            target,
+                            none.clone(),
+                            move |o| {
+                                extract::apiservice(
+                                    &Ctx {
+                                        source_name: &n,
+                                        max_size: max,
+                                    },
+                                    o,
+                                )
+                            },
                         ),
                         _ => self.spawn(
                             Api::<resources::CustomResourceDefinition>::all(client.clone()),
-                            wc, target, none.clone(),
-                            move |o| extract::crd(&Ctx { source_name: &n, max_size: max }, o),
+                            wc,
+                            target,
+                            none.clone(),
+                            move |o| {
+                                extract::crd(
+                                    &Ctx {
+                                        source_name: &n,
+                                        max_size: max,
+                                    },
+                                    o,
+                                )
+                            },
                         ),
                     };
                     tasks.push(task);
@@ -383,7 +441,15 @@ impl KubeSource {
                     wc,
                     target,
                     Arc::new(HashSet::new()),
-                    move |o| extract::csr(&Ctx { source_name: &name, max_size: max }, o),
+                    move |o| {
+                        extract::csr(
+                            &Ctx {
+                                source_name: &name,
+                                max_size: max,
+                            },
+                            o,
+                        )
+                    },
                 ));
             }
         }
@@ -400,7 +466,13 @@ impl KubeSource {
         extract: F,
     ) -> JoinHandle<()>
     where
-        K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        K: kube::Resource<DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
         F: Fn(&K) -> Extracted + Send + Sync + 'static,
     {
         let store = self.store.clone();
@@ -427,7 +499,13 @@ impl KubeSource {
                         store.begin_list(owner);
                     }
                     Ok(Event::InitApply(o)) | Ok(Event::Apply(o)) if excluded(&o) => {
-                        store.upsert(owner, key_of(&o), String::new(), Extracted::default(), false);
+                        store.upsert(
+                            owner,
+                            key_of(&o),
+                            String::new(),
+                            Extracted::default(),
+                            false,
+                        );
                     }
                     Ok(Event::InitApply(o)) => {
                         let x = extract(&o);
@@ -445,7 +523,9 @@ impl KubeSource {
                     }
                     Ok(Event::Delete(o)) => store.remove(owner, &key_of(&o)),
                     Err(e) => match classify(&e, &target) {
-                        None => info!(target = %target.what, "watch expired (410 Gone): re-listing"),
+                        None => {
+                            info!(target = %target.what, "watch expired (410 Gone): re-listing")
+                        }
                         Some((reason, msg)) => {
                             warn!(target = %target.what, reason = %reason, "{msg}");
                             store.set_error(owner, reason, msg);
@@ -504,10 +584,7 @@ fn classify(e: &watcher::Error, t: &Target) -> Option<(Reason, String)> {
             Reason::ApiError,
             format!("{verb} {}: watch stream broke: {io}", t.resource),
         )),
-        other => Some((
-            Reason::ApiError,
-            format!("{verb} {}: {other}", t.resource),
-        )),
+        other => Some((Reason::ApiError, format!("{verb} {}: {other}", t.resource))),
     }
 }
 
