@@ -239,7 +239,7 @@ fn usage_errors_exit_2() {
         &["scan", "--fail-within", "soon"][..],
         &["scan", "--at", "tomorrow"][..],
         &["scan", "--format", "xml"][..],
-        &["serve", "--kubernetes"][..],
+        &["scan", "--docker", "--fail-on", "nothing"][..],
         &["no-such-command"][..],
         &["check-config"][..],
         &["report"][..],
@@ -248,9 +248,6 @@ fn usage_errors_exit_2() {
         assert_eq!(code(&o), 2, "{args:?}: {}", show(&o));
         assert!(!o.stderr.is_empty(), "{args:?}");
     }
-    let o = run(&["serve", "--kubernetes"]);
-    assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("the kubernetes source is not available in this build"));
     let o = run(&["--help"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("print-default-config"));

@@ -313,7 +313,6 @@ fn cluster_kustomization_renders_least_privilege() {
         rules_of(find(&docs, "ClusterRole", "certvigil")),
         vec![
             (g(""), g("configmaps"), v()),
-            (g(""), g("namespaces"), v()),
             (g(""), g("secrets"), v()),
             (
                 g("admissionregistration.k8s.io"),
