@@ -27,10 +27,8 @@
 //!   firing; after certvigil is killed, `CertvigilExporterAbsent` and
 //!   `CertvigilTargetDown` fire.
 //!
-//! Trust and revocation alerts are asserted as firing when the exporter
-//! reports trust (`trust_status` other than `unknown`) or revocation
-//! (`x509_cert_revoked` present); otherwise they must stay silent and the test
-//! says so loudly. Without `prometheus` the test is skipped loudly, or fails
+//! Trust and revocation are checked on the fixtures (test CA as trust root, a
+//! local CRL), so the untrusted, self-signed and revoked alerts must fire. Without `prometheus` the test is skipped loudly, or fails
 //! under `CERTVIGIL_REQUIRE_REAL=1`. Only 127.0.0.1; both processes are killed
 //! on drop; polls have generous deadlines, never a wall-clock limit on the test.
 
@@ -540,23 +538,17 @@ fn dashboards_and_alerts_on_real_prometheus() {
         certvigil.log()
     );
 
-    let trust_reported = !query(prom_port, "x509_cert_info{trust_status!=\"unknown\"}")
-        .unwrap()
-        .is_empty();
-    let revocation_reported = !query(prom_port, "x509_cert_revoked").unwrap().is_empty();
-    if !trust_reported {
-        eprintln!(
-            "*** certvigil reports no trust status (trust_status=\"unknown\" everywhere): the \
-             Untrusted stat/panel and CertificateUntrusted/CertificateSelfSignedLeaf are checked \
-             as silent, not as firing ***"
-        );
-    }
-    if !revocation_reported {
-        eprintln!(
-            "*** certvigil reports no revocation status (no x509_cert_revoked): the Revoked stat \
-             and CertificateRevoked are checked as silent, not as firing ***"
-        );
-    }
+    // The chain and revocation checks run on this fixture set: an exporter that
+    // reports no trust or revocation status here is broken, not "not yet".
+    let untrusted = wait_data(
+        &mut prom,
+        prom_port,
+        "x509_cert_info{trust_status=\"untrusted\"}",
+    )
+    .unwrap();
+    assert!(!untrusted.is_empty(), "no certificate reported untrusted");
+    let revoked = wait_data(&mut prom, prom_port, "x509_cert_revoked == 1").unwrap();
+    assert!(!revoked.is_empty(), "no certificate reported revoked");
 
     // (a) every panel query of our dashboard returns data.
     let dash = repo().join("dashboards/certvigil.json");
@@ -573,16 +565,6 @@ fn dashboards_and_alerts_on_real_prometheus() {
             !q.contains("${") && !q.contains("$__") && !q.contains("$cluster"),
             "unsubstituted variable in {title}: {q}"
         );
-        let needs_trust = title == "Untrusted";
-        let needs_revocation = title == "Revoked";
-        if (needs_trust && !trust_reported) || (needs_revocation && !revocation_reported) {
-            let r = query(prom_port, &q).unwrap_or_else(|e| panic!("{title}: {e}\n{q}"));
-            assert!(
-                r.is_empty(),
-                "{title} has data without trust/revocation status: {r:?}"
-            );
-            continue;
-        }
         match wait_data(&mut prom, prom_port, &q) {
             Ok(r) if !r.is_empty() => {}
             Ok(_) => failures.push(format!("{title}: no data\n  {q}")),
@@ -620,12 +602,8 @@ fn dashboards_and_alerts_on_real_prometheus() {
     assert_eq!(stat("Expiring < 7 days"), 1.0); // soon
     assert_eq!(stat("Expiring < 28 days"), 2.0); // soon, month
     assert_eq!(stat("Expired"), 1.0);
-    if revocation_reported {
-        assert_eq!(stat("Revoked"), 1.0);
-    }
-    if trust_reported {
-        assert!(stat("Untrusted") >= 1.0);
-    }
+    assert_eq!(stat("Revoked"), 1.0);
+    assert!(stat("Untrusted") >= 1.0);
     assert!(stat("Read errors (last scan)") >= 3.0); // broken, broken2, unreachable
                                                      // The table joins every certificate with its x509_cert_info and a location.
     let (_, table) = queries
@@ -707,18 +685,14 @@ fn dashboards_and_alerts_on_real_prometheus() {
     );
     e("CertvigilSourceDown", &["unreachable"], &[]);
     e("CertvigilSourceErrors", &["unreachable", "fixtures"], &[]);
-    if trust_reported {
-        // A chain engine may also refuse the expired / not-yet-valid leafs.
-        e(
-            "CertificateUntrusted",
-            &["untrusted"],
-            &["expired", "future", "revoked"],
-        );
-        e("CertificateSelfSignedLeaf", &["selfsigned"], &[]);
-    }
-    if revocation_reported {
-        e("CertificateRevoked", &["revoked"], &[]);
-    }
+    // A chain engine may also refuse the expired / not-yet-valid leafs.
+    e(
+        "CertificateUntrusted",
+        &["untrusted"],
+        &["expired", "future", "revoked"],
+    );
+    e("CertificateSelfSignedLeaf", &["selfsigned"], &[]);
+    e("CertificateRevoked", &["revoked"], &[]);
     e("EnixCertificateRenewal", &["soon", "month"], &[]);
     e("EnixCertificateExpiration", &["soon", "expired"], &[]);
     e(
