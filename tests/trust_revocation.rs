@@ -303,6 +303,50 @@ fn expired_intermediate_and_cross_signed_chain() {
 }
 
 #[test]
+fn failed_crl_refetch_keeps_the_current_copy() {
+    if !openssl_available() {
+        return;
+    }
+    let w = World::new(None, 9, 24);
+    // A TTL of zero: every run re-fetches.
+    let mut c = Checker::new(
+        &trust(&[&w.root.cert], &[&w.int.cert]),
+        &RevocationConfig {
+            cache_min_ttl: Duration::ZERO,
+            cache_max_ttl: Duration::ZERO,
+            ..rev(&[Crl])
+        },
+    )
+    .unwrap();
+    let (e, _) = one(&mut c, &w.revoked, at(0));
+    assert_eq!(e.revocation.status, RevocationStatus::Revoked);
+    assert_eq!(w.server.hits("/int.crl"), 1);
+    // The distribution point breaks; the cached CRL is before its nextUpdate.
+    w.server.route("/int.crl", Route::Status(500));
+    let (e, _) = one(&mut c, &w.revoked, at(0));
+    assert_eq!(w.server.hits("/int.crl"), 2, "the re-fetch was attempted");
+    assert_eq!(
+        e.revocation.status,
+        RevocationStatus::Revoked,
+        "{:?}",
+        e.revocation
+    );
+    assert_eq!(e.revocation.method, Some(RevocationMethod::Crl));
+    let (e, _) = one(&mut c, &w.good, at(0));
+    assert_eq!(
+        e.revocation.status,
+        RevocationStatus::Good,
+        "{:?}",
+        e.revocation
+    );
+    // Without any copy (a fresh checker), the same failure is `unknown`.
+    let mut fresh = Checker::new(&trust(&[&w.root.cert], &[&w.int.cert]), &rev(&[Crl])).unwrap();
+    let (e, out) = one(&mut fresh, &w.good, at(0));
+    assert_eq!(e.revocation.status, RevocationStatus::Unknown);
+    assert_eq!(out.new_errors.len(), 1);
+}
+
+#[test]
 fn crl_good_revoked_cached_and_stale() {
     if !openssl_available() {
         return;

@@ -409,11 +409,34 @@ impl Revoker {
                     },
                 },
                 Err(f) => {
-                    warn!(url = %url, reason = %f.reason, "CRL fetch failed: {}", f.message);
-                    CrlSlot {
-                        state: Err(f),
-                        expires: SystemTime::now() + self.min_ttl,
-                        validators: Validators::default(),
+                    let now = SystemTime::now();
+                    match self.crls.remove(&url) {
+                        // A re-fetch failed but the cached CRL is still current
+                        // (before its nextUpdate): keep answering from it and retry
+                        // after `min_ttl`, rather than turning every certificate
+                        // it covers to `unknown`.
+                        Some(old)
+                            if old
+                                .state
+                                .as_ref()
+                                .is_ok_and(|c| c.next_update.is_some_and(|n| n > unix(now))) =>
+                        {
+                            warn!(url = %url, reason = %f.reason,
+                                "CRL re-fetch failed, keeping the cached copy until its nextUpdate: {}",
+                                f.message);
+                            CrlSlot {
+                                expires: now + self.min_ttl,
+                                ..old
+                            }
+                        }
+                        _ => {
+                            warn!(url = %url, reason = %f.reason, "CRL fetch failed: {}", f.message);
+                            CrlSlot {
+                                state: Err(f),
+                                expires: now + self.min_ttl,
+                                validators: Validators::default(),
+                            }
+                        }
                     }
                 }
             };
