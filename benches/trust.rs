@@ -7,12 +7,12 @@
 //! - the first run (20 CRL fetches, parse, signature verification, index);
 //! - warm runs (cached CRLs, nothing fetched) — the target is < 1 s;
 //! - that each CRL URL was fetched exactly once (server hit counter).
+//!
 //! Results go to docs/performance.md.
 //!
 //! Options (after `--`): `--leaves N` (10000), `--issuers N` (20), `--entries N` (50000).
 
 #[path = "../tests/support_pki/mod.rs"]
-#[allow(dead_code)]
 mod support_pki;
 
 use std::sync::Arc;
