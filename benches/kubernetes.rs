@@ -98,8 +98,8 @@ fn main() {
     let cfg = kube_config(&kc);
     let (first, lists, update, relists, certs) = rt.block_on(async {
         let sources = kubernetes::build(&cfg);
-        let signals: Vec<_> = sources.iter().filter_map(|s| s.changes()).collect();
         let mut scraper = Scraper::new(sources, Duration::from_secs(600));
+        let rescan = scraper.rescan_signal();
         let t = Instant::now();
         let snap = scraper.scan(chrono::Utc::now()).await;
         let first = t.elapsed();
@@ -118,7 +118,7 @@ fn main() {
             "data": {"tls.crt": b64(&c), "tls.key": b64(&k)}}),
         );
         let update = loop {
-            signals[0].notified().await;
+            rescan.notified().await;
             let snap = scraper.scan(chrono::Utc::now()).await;
             if snap
                 .certificates

@@ -508,11 +508,11 @@ async fn scraper_loop(
     mut reload_rx: mpsc::Receiver<ReloadRequest>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    // Sources with change notifications (Docker events) ask for a prompt rescan
-    // through this signal; the interval scan stays the periodic full resync.
+    // Sources with change notifications (Docker events, Kubernetes watches) ask
+    // for a prompt rescan through this signal; the interval scan stays the
+    // periodic full resync.
     let rescan = scraper.rescan_signal();
     let mut ticker = make_interval(interval);
-    let mut signals = scraper.change_signals();
     loop {
         tokio::select! {
             biased;
@@ -523,7 +523,6 @@ async fn scraper_loop(
                 if let Ok(cfg) = &res {
                     // A fresh interval ticks at once: rescan with the new config.
                     ticker = make_interval(cfg.scan.interval);
-                    signals = scraper.change_signals();
                 }
                 let _ = req.reply.send(res.map(|_| ()));
             }
@@ -535,12 +534,7 @@ async fn scraper_loop(
                 }
             }
             // A source saw a change (a Docker event, a Kubernetes watch event): rescan now.
-            _ = async {
-                tokio::select! {
-                    _ = rescan.notified() => {}
-                    _ = any_signal(&signals) => {}
-                }
-            } => {
+            _ = rescan.notified() => {
                 debug!("source change signalled: rescanning");
                 let scan = scraper.scan(Utc::now());
                 tokio::select! {
@@ -551,15 +545,6 @@ async fn scraper_loop(
         }
     }
     debug!("scraper stopped");
-}
-
-/// Resolves when any of `signals` fires; never when there is none.
-async fn any_signal(signals: &[Arc<tokio::sync::Notify>]) {
-    if signals.is_empty() {
-        std::future::pending::<()>().await;
-    }
-    let waits = signals.iter().map(|n| Box::pin(n.notified()));
-    futures::future::select_all(waits).await;
 }
 
 /// SIGHUP → a reload request, like `POST /-/reload`.

@@ -149,12 +149,6 @@ impl Scraper {
         signal
     }
 
-    /// Change signals of the current sources ([`Source::changes`]): the serve loop
-    /// rescans when one fires.
-    pub fn change_signals(&self) -> Vec<Arc<tokio::sync::Notify>> {
-        self.sources.iter().filter_map(|s| s.changes()).collect()
-    }
-
     fn count(&mut self, e: &ErrorEntry) {
         *self
             .counters

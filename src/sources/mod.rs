@@ -87,19 +87,17 @@ pub trait Source: Send + Sync {
     /// Enumerate objects. Must not panic; must bound its own work per object
     /// (size caps). The scraper applies the per-source timeout around it.
     fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput>;
-    /// Give the source a way to ask for a prompt rescan (event streams, watches).
-    /// Called by long-running scrapers (`serve`) only; sources without change
-    /// notifications ignore it.
+    /// Give the source a way to ask for a prompt rescan when it learns about a
+    /// change (Docker events, Kubernetes watch events, file change notifications),
+    /// so the exporter rescans before the next `scan.interval`. Called by
+    /// long-running scrapers (`serve`) only, again after a reload; sources without
+    /// change notifications ignore it.
     fn attach_rescan(&self, _signal: RescanSignal) {}
-    /// A signal the source fires when its objects changed (e.g. watch events), so
-    /// the exporter rescans before the next `scan.interval`. Default: none.
-    fn changes(&self) -> Option<Arc<tokio::sync::Notify>> {
-        None
-    }
 }
 
-/// "Rescan now": a source that learns about a change (a Docker event) triggers it;
-/// the `serve` scraper loop waits on it next to its interval ticker.
+/// "Rescan now": the one change signal of a scraper. Sources that learn about a
+/// change trigger it; the `serve` scraper loop waits on it next to its interval
+/// ticker.
 pub type RescanSignal = Arc<tokio::sync::Notify>;
 
 /// `std::thread::available_parallelism()`, computed once: each call reads the

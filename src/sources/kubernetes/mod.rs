@@ -7,8 +7,8 @@
 //! retries with backoff) running in a background task that keeps a [`store::Store`]
 //! of per-object summaries. `scan` only reads that store, so each scan costs no API
 //! request; unchanged objects (same resourceVersion) are `Content::Unchanged`.
-//! Watch events fire the source's change signal ([`Source::changes`]) so the
-//! exporter rescans within `kubernetes.debounce`.
+//! Watch events fire the scraper's rescan signal ([`Source::attach_rescan`]) so
+//! the exporter rescans within `kubernetes.debounce`.
 //!
 //! One [`KubeSource`] per resource family (`<name>-secrets`, `<name>-configmaps`,
 //! `<name>-cabundles`, `<name>-csrs`), so `x509_source_up` and
@@ -29,14 +29,13 @@ use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::config::{KubeEnabled, KubernetesConfig};
 use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
 use crate::parse::ParseOptions;
-use crate::sources::{BoxFuture, ScanCtx, Source, SourceOutput};
+use crate::sources::{BoxFuture, RescanSignal, ScanCtx, Source, SourceOutput};
 
 use extract::{Ctx, Extracted};
 use store::Store;
@@ -186,7 +185,7 @@ pub fn build(cfg: &KubernetesConfig) -> Vec<Arc<dyn Source>> {
                 opts: ParseOptions::default(),
                 store: Arc::new(Store::default()),
                 running: tokio::sync::Mutex::new(None),
-                changes: Arc::new(Notify::new()),
+                rescan: Arc::default(),
             }) as Arc<dyn Source>
         })
         .collect()
@@ -213,7 +212,8 @@ pub struct KubeSource {
     opts: ParseOptions,
     store: Arc<Store>,
     running: tokio::sync::Mutex<Option<Running>>,
-    changes: Arc<Notify>,
+    /// The scraper's "rescan now" signal, once attached (serve only).
+    rescan: Arc<std::sync::Mutex<Option<RescanSignal>>>,
 }
 
 impl KubeSource {
@@ -230,15 +230,18 @@ impl KubeSource {
         }
         let client = self.shared.client().await?;
         let mut tasks = self.spawn_watchers(client);
-        // Debounce watch events into the change signal.
+        // Debounce watch events into the scraper's rescan signal.
         let store = self.store.clone();
-        let out = self.changes.clone();
+        let out = self.rescan.clone();
         let debounce = self.shared.cfg.debounce;
         tasks.push(tokio::spawn(async move {
             loop {
                 store.dirty.notified().await;
                 tokio::time::sleep(debounce).await;
-                out.notify_one();
+                let signal = out.lock().ok().and_then(|g| g.clone());
+                if let Some(signal) = signal {
+                    signal.notify_one();
+                }
             }
         }));
         *g = Some(Running { tasks });
@@ -637,8 +640,10 @@ impl Source for KubeSource {
         &self.opts
     }
 
-    fn changes(&self) -> Option<Arc<Notify>> {
-        Some(self.changes.clone())
+    fn attach_rescan(&self, signal: RescanSignal) {
+        if let Ok(mut g) = self.rescan.lock() {
+            *g = Some(signal);
+        }
     }
 
     fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput> {
