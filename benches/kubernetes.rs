@@ -54,13 +54,22 @@ fn kube_config(kubeconfig: &Path) -> KubernetesConfig {
         ..KubernetesConfig::default()
     };
     k.cabundles.enabled = false;
+    if let Some(n) = std::env::var("BENCH_PAGE_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        k.list_page_size = n;
+    }
     k
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(pos) = args.iter().position(|a| a == "--rss-child") {
-        rss_child(Path::new(&args[pos + 1]));
+        rss_child(
+            Path::new(&args[pos + 1]),
+            args.iter().any(|a| a == "--stages"),
+        );
         return;
     }
     let n: usize = arg_value(&args, "--secrets")
@@ -90,6 +99,14 @@ fn main() {
         "fake API server: {n} TLS Secrets in {namespaces} namespaces ({:.1}s to generate)",
         t.elapsed().as_secs_f64()
     );
+    if args.iter().any(|a| a == "--hold") {
+        // Profiling aid: keep the server up for a child run by hand
+        // (`<bench binary> --rss-child <kubeconfig>`, e.g. under valgrind).
+        println!("kubeconfig: {}", kc.display());
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -136,6 +153,8 @@ fn main() {
     let out = std::process::Command::new(exe)
         .arg("--rss-child")
         .arg(&kc)
+        .args(args.iter().filter(|a| *a == "--stages"))
+        .stderr(std::process::Stdio::inherit())
         .output()
         .expect("spawn rss child");
     let rss_kib: u64 = String::from_utf8_lossy(&out.stdout)
@@ -163,21 +182,37 @@ fn main() {
 }
 
 /// Child mode: build the inventory, rescan once (steady state), idle briefly
-/// while watching, print VmRSS (KiB).
-fn rss_child(kubeconfig: &Path) {
+/// while watching, print VmRSS (KiB). With `--stages`, also print the memory
+/// after each stage to stderr (RSS, and from /proc/self/smaps: the main heap,
+/// glibc's per-thread arenas, other anonymous memory, file-backed pages).
+fn rss_child(kubeconfig: &Path, stages: bool) {
+    let stage = |what: &str| {
+        if stages {
+            eprintln!("{}", mem_line(what));
+        }
+    };
+    stage("process start");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let cfg = kube_config(kubeconfig);
     rt.block_on(async {
+        stage("tokio runtime");
+        let client = kubernetes::make_client(&cfg).await.expect("client");
+        stage("+ kube client");
+        drop(client);
         let mut scraper = Scraper::new(kubernetes::build(&cfg), Duration::from_secs(600));
         let snap = scraper.scan(chrono::Utc::now()).await;
         std::hint::black_box(snap.certificates.len());
+        stage("+ first scan, snapshot held");
         drop(snap);
+        stage("  snapshot dropped");
         let snap = scraper.scan(chrono::Utc::now()).await;
         std::hint::black_box(snap.certificates.len());
+        stage("+ warm rescan, snapshot held");
         tokio::time::sleep(Duration::from_secs(2)).await;
+        stage("  2 s later (measured)");
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         let rss = status
             .lines()
@@ -185,5 +220,64 @@ fn rss_child(kubeconfig: &Path) {
             .and_then(|l| l.split_whitespace().nth(1))
             .unwrap_or("0");
         println!("{rss}");
+        // Exit without tearing down, so a heap profiler's "at exit" view
+        // (`valgrind --tool=dhat`) is the measured state.
+        std::process::exit(0);
     });
+}
+
+/// `RSS`, and from /proc/self/smaps: the `[heap]` (main arena), glibc's
+/// thread arenas (anonymous mappings starting on a 64 MiB boundary), other
+/// anonymous memory (large blocks, stacks) and file-backed pages, in MiB.
+fn mem_line(what: &str) -> String {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let (mut heap, mut arenas, mut anon, mut file) = (0u64, 0u64, 0u64, 0u64);
+    let mut n_arenas = 0;
+    let mut cur: Option<(u64, String)> = None;
+    for l in smaps.lines() {
+        let mut parts = l.split_whitespace();
+        let first = parts.next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            let (a, b) = first.split_once('-').unwrap_or(("0", "0"));
+            let size =
+                u64::from_str_radix(b, 16).unwrap_or(0) - u64::from_str_radix(a, 16).unwrap_or(0);
+            let path = parts.nth(4).unwrap_or("").to_string();
+            // glibc aligns each thread-arena heap to its 64 MiB maximum size.
+            let aligned = u64::from_str_radix(a, 16).unwrap_or(1) % (64 << 20) == 0;
+            cur = Some((u64::from(aligned), path));
+            let _ = size;
+        } else if first == "Rss:" {
+            let kib: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            if let Some((size, path)) = &cur {
+                if path == "[heap]" {
+                    heap += kib;
+                } else if path.is_empty() && *size == 1 {
+                    arenas += kib;
+                    if kib > 0 {
+                        n_arenas += 1;
+                    }
+                } else if path.is_empty() || path.starts_with('[') {
+                    anon += kib;
+                } else {
+                    file += kib;
+                }
+            }
+        }
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rss: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mb = |k: u64| k as f64 / 1024.0;
+    format!(
+        "{what:<30} RSS {:6.1} MB | heap {:5.1} | arenas {:5.1} ({n_arenas}) | other anon {:5.1} | file {:5.1}",
+        mb(rss),
+        mb(heap),
+        mb(arenas),
+        mb(anon),
+        mb(file)
+    )
 }

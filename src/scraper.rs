@@ -11,15 +11,18 @@ use tracing::{debug, info, warn};
 
 use crate::checks::{self, Checker};
 use crate::inventory::{Snapshot, SourceStatus};
-use crate::model::{CertEntry, ErrorEntry, ParsedCert, Reason, SourceKind, SourceRef};
+use crate::model::{CertEntry, ErrorEntry, Reason, SourceKind, SourceRef};
 use crate::parse::{self, ParseOptions};
-use crate::sources::{Content, Item, Object, RescanSignal, ScanCtx, Source, SourceOutput};
+use crate::sources::{
+    Content, Item, Object, ParsedItem, RescanSignal, ScanCtx, Source, SourceOutput,
+};
 
 /// Parsed results of one object, kept between scans.
 #[derive(Debug, Clone, Default)]
 struct CachedObject {
     version: Option<String>,
-    certs: Vec<(Arc<SourceRef>, usize, Arc<ParsedCert>)>,
+    /// Shared with the source when it parsed them itself ([`Content::Parsed`]).
+    certs: Arc<[ParsedItem]>,
     errors: Vec<ErrorEntry>,
     /// Set for [`Content::Metadata`] objects.
     metadata: Option<Arc<SourceRef>>,
@@ -56,11 +59,12 @@ impl SourceState {
     }
 }
 
-/// One source's certificates (sorted like the snapshot, checks not applied),
-/// object errors and per-kind counts.
+/// One source's certificates (sorted like the snapshot; entries are made from
+/// them, with the checks' results, for each snapshot), object errors and
+/// per-kind counts.
 #[derive(Debug, Clone, Default)]
 struct Built {
-    certificates: Vec<CertEntry>,
+    certificates: Vec<ParsedItem>,
     errors: Vec<ErrorEntry>,
     metadata: Vec<Arc<SourceRef>>,
     per_kind: BTreeMap<SourceKind, (usize, usize)>,
@@ -254,6 +258,7 @@ impl Scraper {
         let mut fresh: Vec<Fresh> = Vec::new();
         let mut reused = 0usize;
         let mut meta: Vec<(String, CachedObject)> = Vec::new();
+        let mut ready: Vec<(String, CachedObject)> = Vec::new();
         for Object {
             key,
             version,
@@ -281,7 +286,7 @@ impl Scraper {
                             key,
                             CachedObject {
                                 version: None,
-                                certs: Vec::new(),
+                                certs: Arc::new([]),
                                 errors: vec![e],
                                 metadata: None,
                                 seen: generation,
@@ -291,6 +296,16 @@ impl Scraper {
                     }
                 },
                 Content::Fresh { items, errors } => fresh.push((key, version, items, errors)),
+                Content::Parsed { certs, errors } => ready.push((
+                    key,
+                    CachedObject {
+                        version,
+                        certs,
+                        errors,
+                        metadata: None,
+                        seen: 0,
+                    },
+                )),
                 Content::Metadata(sref) => match st.objects.get_mut(&key) {
                     Some(cached)
                         if cached.seen != generation
@@ -304,7 +319,7 @@ impl Scraper {
                         key,
                         CachedObject {
                             version,
-                            certs: Vec::new(),
+                            certs: Arc::new([]),
                             errors: Vec::new(),
                             metadata: Some(Arc::new(sref)),
                             seen: 0,
@@ -321,8 +336,8 @@ impl Scraper {
                 .await
                 .unwrap_or_default()
         };
-        debug!(source = %name, fresh = parsed.len(), reused, "source scanned");
-        for (_, cached) in &parsed {
+        debug!(source = %name, fresh = parsed.len() + ready.len(), reused, "source scanned");
+        for (_, cached) in parsed.iter().chain(&ready) {
             for e in &cached.errors {
                 debug!(source = %name, location = %e.source.location, reason = %e.reason, "{}", e.message);
                 self.count(e);
@@ -337,7 +352,7 @@ impl Scraper {
             objects, versions, ..
         } = st;
         let versions = Arc::make_mut(versions);
-        for (key, mut cached) in parsed.into_iter().chain(meta) {
+        for (key, mut cached) in parsed.into_iter().chain(ready).chain(meta) {
             match &cached.version {
                 Some(v) => {
                     versions.insert(key.clone(), v.clone());
@@ -374,7 +389,21 @@ impl Scraper {
             };
             let built = st.built.get_or_insert_with(|| build_source(&st.objects));
             // Each source's part is already sorted: the final sort only merges runs.
-            snap.certificates.extend(built.certificates.iter().cloned());
+            snap.certificates.reserve(built.certificates.len());
+            snap.certificates
+                .extend(
+                    built
+                        .certificates
+                        .iter()
+                        .map(|(sref, idx, cert)| CertEntry {
+                            source: sref.clone(),
+                            index_in_bundle: *idx,
+                            cert: cert.clone(),
+                            expired: false,
+                            trust: Default::default(),
+                            revocation: Default::default(),
+                        }),
+                );
             snap.errors.extend(built.errors.iter().cloned());
             snap.metadata.extend(built.metadata.iter().cloned());
             if let Some(f) = &st.failure {
@@ -410,17 +439,10 @@ fn build_source(objects: &HashMap<String, CachedObject>) -> Built {
     b.certificates.reserve_exact(n);
     for obj in objects.values() {
         let mut kinds_seen = std::collections::BTreeSet::new();
-        for (sref, idx, cert) in &obj.certs {
+        for (sref, idx, cert) in obj.certs.iter() {
             b.per_kind.entry(sref.kind).or_default().0 += 1;
             kinds_seen.insert(sref.kind);
-            b.certificates.push(CertEntry {
-                source: sref.clone(),
-                index_in_bundle: *idx,
-                cert: cert.clone(),
-                expired: false,
-                trust: Default::default(),
-                revocation: Default::default(),
-            });
+            b.certificates.push((sref.clone(), *idx, cert.clone()));
         }
         if let Some(m) = &obj.metadata {
             kinds_seen.insert(m.kind);
@@ -431,11 +453,11 @@ fn build_source(objects: &HashMap<String, CachedObject>) -> Built {
         }
         b.errors.extend(obj.errors.iter().cloned());
     }
+    b.certificates
+        .sort_by(|a, b| crate::inventory::cert_order((&a.0, a.1, &a.2), (&b.0, b.1, &b.2)));
     let mut part = Snapshot::empty(DateTime::<Utc>::UNIX_EPOCH);
-    part.certificates = b.certificates;
     part.errors = b.errors;
     part.sort();
-    b.certificates = part.certificates;
     b.errors = part.errors;
     b
 }
@@ -472,33 +494,47 @@ fn parse_fresh(fresh: Vec<Fresh>, opts: &ParseOptions) -> Vec<(String, CachedObj
     })
 }
 
-fn parse_one((key, version, items, errors): Fresh, opts: &ParseOptions) -> (String, CachedObject) {
-    let mut cached = CachedObject {
+fn parse_one(
+    (key, version, items, mut errors): Fresh,
+    opts: &ParseOptions,
+) -> (String, CachedObject) {
+    let mut certs = Vec::new();
+    for item in items {
+        parse_item(item, opts, &mut certs, &mut errors);
+    }
+    let cached = CachedObject {
         version,
-        certs: Vec::new(),
+        certs: certs.into(),
         errors,
         metadata: None,
         seen: 0,
     };
-    for mut item in items {
-        let out = parse::parse_object(&item.data, item.hint, opts);
-        // The buffer may have held private keys next to certificates: wipe it.
-        item.data.fill(0);
-        let sref = Arc::new(item.sref);
-        for (idx, cert) in out.certs {
-            cached.certs.push((sref.clone(), idx, Arc::new(cert)));
-        }
-        for e in out.errors {
-            let mut loc = (*sref).clone();
-            if let Some(i) = e.index {
-                loc.location = format!("{}#{}", loc.location, i);
-            }
-            cached
-                .errors
-                .push(ErrorEntry::new(loc, e.reason, &e.message));
-        }
-    }
     (key, cached)
+}
+
+/// Parse one item: its certificates are appended to `certs`, its parse errors
+/// (located, `#<index>` for a bad block of a bundle) to `errors`. The item's
+/// buffer is wiped (it may have held private keys next to certificates).
+pub fn parse_item(
+    mut item: Item,
+    opts: &ParseOptions,
+    certs: &mut Vec<ParsedItem>,
+    errors: &mut Vec<ErrorEntry>,
+) {
+    let out = parse::parse_object(&item.data, item.hint, opts);
+    item.data.fill(0);
+    drop(item.data);
+    let sref = Arc::new(item.sref);
+    for (idx, cert) in out.certs {
+        certs.push((sref.clone(), idx, Arc::new(cert)));
+    }
+    for e in out.errors {
+        let mut loc = (*sref).clone();
+        if let Some(i) = e.index {
+            loc.location = format!("{}#{}", loc.location, i);
+        }
+        errors.push(ErrorEntry::new(loc, e.reason, &e.message));
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{CertEntry, ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{CertEntry, ErrorEntry, ParsedCert, Reason, SourceKind, SourceRef};
 
 /// Health and counters of one (source kind, source name) pair.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,13 +64,10 @@ impl Snapshot {
     /// Put certificates and errors into their stable output order.
     pub fn sort(&mut self) {
         self.certificates.sort_by(|a, b| {
-            a.cert
-                .not_after
-                .cmp(&b.cert.not_after)
-                .then_with(|| a.source.location.cmp(&b.source.location))
-                .then_with(|| a.index_in_bundle.cmp(&b.index_in_bundle))
-                .then_with(|| a.source.kind.cmp(&b.source.kind))
-                .then_with(|| a.source.name.cmp(&b.source.name))
+            cert_order(
+                (&a.source, a.index_in_bundle, &a.cert),
+                (&b.source, b.index_in_bundle, &b.cert),
+            )
         });
         self.errors.sort_by(|a, b| {
             (a.source.kind, &a.source.name, &a.source.location, a.reason).cmp(&(
@@ -85,6 +82,20 @@ impl Snapshot {
         self.sources
             .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     }
+}
+
+/// The stable certificate order: by notAfter, then location, index in the
+/// bundle, source kind and source name.
+pub fn cert_order(
+    (sa, ia, ca): (&SourceRef, usize, &ParsedCert),
+    (sb, ib, cb): (&SourceRef, usize, &ParsedCert),
+) -> std::cmp::Ordering {
+    ca.not_after
+        .cmp(&cb.not_after)
+        .then_with(|| sa.location.cmp(&sb.location))
+        .then_with(|| ia.cmp(&ib))
+        .then_with(|| sa.kind.cmp(&sb.kind))
+        .then_with(|| sa.name.cmp(&sb.name))
 }
 
 /// The published snapshot: readers clone the `Arc` and never block the scraper.

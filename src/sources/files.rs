@@ -1221,7 +1221,7 @@ mod tests {
             .iter()
             .flat_map(|o| match &o.content {
                 Content::Fresh { items, .. } => items.iter().collect::<Vec<_>>(),
-                Content::Unchanged | Content::Metadata(_) => Vec::new(),
+                Content::Unchanged | Content::Metadata(_) | Content::Parsed { .. } => Vec::new(),
             })
             .collect()
     }
@@ -1240,7 +1240,7 @@ mod tests {
                     .iter()
                     .map(|e| (e.reason, e.source.location.clone()))
                     .collect::<Vec<_>>(),
-                Content::Unchanged | Content::Metadata(_) => Vec::new(),
+                Content::Unchanged | Content::Metadata(_) | Content::Parsed { .. } => Vec::new(),
             })
             .collect()
     }
@@ -1677,7 +1677,7 @@ mod tests {
             if o.key == a_key {
                 match &o.content {
                     Content::Fresh { items, .. } => assert_eq!(items[0].data, b"changed"),
-                    Content::Unchanged | Content::Metadata(_) => {
+                    Content::Unchanged | Content::Metadata(_) | Content::Parsed { .. } => {
                         panic!("a.pem changed but reported unchanged")
                     }
                 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::model::{ErrorEntry, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, ParsedCert, SourceKind, SourceRef};
 use crate::parse::{FormatHint, ParseOptions};
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -54,7 +54,19 @@ pub enum Content {
     /// in `metadata` mode: the API never returns their data). It produces no
     /// certificate; the snapshot lists it in [`crate::inventory::Snapshot::metadata`].
     Metadata(SourceRef),
+    /// Fresh content that the source parsed itself and keeps (the Kubernetes
+    /// store holds parsed summaries, never the objects' bytes): the scraper
+    /// shares these certificates instead of parsing. `errors` are the object's
+    /// current extraction and parse errors.
+    Parsed {
+        certs: Arc<[ParsedItem]>,
+        errors: Vec<ErrorEntry>,
+    },
 }
+
+/// One parsed certificate of an object: where it was found, its index in that
+/// item (bundle order), and its summary.
+pub type ParsedItem = (Arc<SourceRef>, usize, Arc<ParsedCert>);
 
 /// The unit of change detection: a file, a Secret, a swarm config.
 #[derive(Debug, Clone)]

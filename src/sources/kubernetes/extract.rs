@@ -17,12 +17,12 @@ use super::resources::{
     MutatingWebhookConfiguration, Secret, ValidatingWebhookConfiguration,
 };
 
-/// One certificate-bearing value, ready for the parser. `data` is released once
-/// the scraper has cached its parse result (see `store`).
+/// One certificate-bearing value, ready for the parser (which wipes `data`
+/// right away, see `store::Summary::parse`).
 #[derive(Debug, Clone)]
 pub struct StoredItem {
     pub sref: SourceRef,
-    pub data: Option<Vec<u8>>,
+    pub data: Vec<u8>,
     pub hint: FormatHint,
 }
 
@@ -169,7 +169,7 @@ fn item_from_bytes(
         match res {
             Ok(ders) => StoredItem {
                 sref,
-                data: Some(to_pem(&ders)),
+                data: to_pem(&ders),
                 hint: FormatHint::Pem,
             },
             Err(e) => return Err(ErrorEntry::new(sref, e.reason, &e.message)),
@@ -179,13 +179,13 @@ fn item_from_bytes(
         data.fill(0);
         StoredItem {
             sref,
-            data: Some(kept),
+            data: kept,
             hint: FormatHint::Pem,
         }
     } else {
         StoredItem {
             sref,
-            data: Some(data),
+            data,
             hint: FormatHint::Auto,
         }
     };

@@ -38,7 +38,7 @@ use crate::parse::ParseOptions;
 use crate::sources::{BoxFuture, RescanSignal, ScanCtx, Source, SourceOutput};
 
 use extract::{Ctx, Extracted};
-use store::Store;
+use store::{Store, Summary};
 
 /// How long the first scan waits for the initial LISTs (the scraper's
 /// `scan.source_timeout` still applies around it).
@@ -480,7 +480,10 @@ impl KubeSource {
     {
         let store = self.store.clone();
         let owner = store.add_watcher(target.what.clone());
+        let opts = self.opts.clone();
         tokio::spawn(async move {
+            let version_of =
+                |o: &K| -> String { o.meta().resource_version.clone().unwrap_or_default() };
             let key_of = |o: &K| {
                 let m = o.meta();
                 match &m.namespace {
@@ -502,27 +505,25 @@ impl KubeSource {
                         store.begin_list(owner);
                     }
                     Ok(Event::InitApply(o)) | Ok(Event::Apply(o)) if excluded(&o) => {
-                        store.upsert(
-                            owner,
-                            key_of(&o),
-                            String::new(),
-                            Extracted::default(),
-                            false,
-                        );
+                        store.upsert(owner, key_of(&o), "", Summary::default(), false);
                     }
                     Ok(Event::InitApply(o)) => {
-                        let x = extract(&o);
-                        let v = o.meta().resource_version.clone().unwrap_or_default();
-                        store.upsert(owner, key_of(&o), v, x, false);
+                        let (key, v) = (key_of(&o), version_of(&o));
+                        if !store.current(owner, &key, &v, false) {
+                            let x = Summary::parse(extract(&o), &opts);
+                            store.upsert(owner, key, &v, x, false);
+                        }
                     }
                     Ok(Event::InitDone) => {
                         debug!(target = %target.what, "LIST complete; watching");
                         store.end_list(owner);
                     }
                     Ok(Event::Apply(o)) => {
-                        let x = extract(&o);
-                        let v = o.meta().resource_version.clone().unwrap_or_default();
-                        store.upsert(owner, key_of(&o), v, x, true);
+                        let (key, v) = (key_of(&o), version_of(&o));
+                        if !store.current(owner, &key, &v, true) {
+                            let x = Summary::parse(extract(&o), &opts);
+                            store.upsert(owner, key, &v, x, true);
+                        }
                     }
                     Ok(Event::Delete(o)) => store.remove(owner, &key_of(&o)),
                     Err(e) => match classify(&e, &target) {
@@ -664,7 +665,7 @@ impl Source for KubeSource {
                 }
             }
             SourceOutput {
-                objects: self.store.objects(&ctx, kind, &self.name),
+                objects: self.store.objects(&ctx),
                 failure: self.store.failure(kind, &self.name),
             }
         })

@@ -1,9 +1,9 @@
 //! The in-memory inventory the watchers maintain: per object its resourceVersion
-//! and extracted certificate items (never the object itself), plus the state of
-//! every watcher (synced, last error). Certificate bytes are released as soon as
-//! the scraper has cached their parse result (it reports the same version back in
-//! `ScanCtx::prev_versions`), so in steady state the store holds only identities,
-//! versions and labels.
+//! and parsed certificate summaries (never the object, never its bytes), plus the
+//! state of every watcher (synced, last error). Watcher tasks extract and parse
+//! each object as its event arrives and wipe the decoded bytes at once; a scan
+//! hands the summaries to the scraper as [`Content::Parsed`], shared (`Arc`), not
+//! copied, so a certificate's summary and DER exist once in the process.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
 use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
-use crate::sources::{Content, Item, Object, ScanCtx};
+use crate::parse::ParseOptions;
+use crate::sources::{Content, Item, Object, ParsedItem, ScanCtx};
 
 use super::extract::Extracted;
 
@@ -21,11 +22,49 @@ use super::extract::Extracted;
 /// repeats well within this window).
 pub const ERROR_STALE_AFTER: Duration = Duration::from_secs(75);
 
+/// What one object contributes, parsed: its certificates, its extraction and
+/// parse errors, and the content digest used for ConfigMap deduplication.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub certs: Arc<[ParsedItem]>,
+    pub errors: Box<[ErrorEntry]>,
+    pub digest: Option<Box<[u8; 32]>>,
+}
+
+impl Summary {
+    /// Parse an extraction (its buffers are wiped as they are parsed).
+    pub fn parse(x: Extracted, opts: &ParseOptions) -> Summary {
+        let Extracted {
+            items,
+            mut errors,
+            digest,
+        } = x;
+        let mut certs = Vec::new();
+        for it in items {
+            let item = Item {
+                sref: it.sref,
+                data: it.data,
+                hint: it.hint,
+            };
+            crate::scraper::parse_item(item, opts, &mut certs, &mut errors);
+        }
+        Summary {
+            certs: certs.into(),
+            errors: errors.into(),
+            digest: digest.map(Box::new),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.certs.is_empty() && self.errors.is_empty()
+    }
+}
+
 #[derive(Debug)]
 struct StoredObject {
     owner: usize,
-    version: String,
-    x: Extracted,
+    version: Box<str>,
+    summary: Summary,
 }
 
 /// State of one watcher.
@@ -111,8 +150,31 @@ impl Store {
         self.dirty.notify_one();
     }
 
-    /// Insert or replace an object (an empty extraction removes it).
-    pub fn upsert(&self, owner: usize, key: String, version: String, x: Extracted, live: bool) {
+    /// Whether the object is held at this version already (a re-list after
+    /// `410 Gone` re-sends every object): then it is only marked as listed, and
+    /// the caller skips extraction and parsing.
+    pub fn current(&self, owner: usize, key: &str, version: &str, live: bool) -> bool {
+        let mut g = self.lock();
+        let held = g
+            .objects
+            .get(key)
+            .is_some_and(|o| o.owner == owner && !version.is_empty() && &*o.version == version);
+        if !held {
+            return false;
+        }
+        if let Some(seen) = g.relisting.get_mut(&owner) {
+            seen.insert(key.to_string());
+        }
+        if live {
+            if let Some(w) = g.watchers.get_mut(owner) {
+                w.error = None;
+            }
+        }
+        true
+    }
+
+    /// Insert or replace an object (an empty summary removes it).
+    pub fn upsert(&self, owner: usize, key: String, version: &str, summary: Summary, live: bool) {
         {
             let mut g = self.lock();
             if let Some(seen) = g.relisting.get_mut(&owner) {
@@ -123,10 +185,17 @@ impl Store {
                     w.error = None;
                 }
             }
-            if x.items.is_empty() && x.errors.is_empty() {
+            if summary.is_empty() {
                 g.objects.remove(&key);
-            } else if g.objects.get(&key).is_none_or(|o| o.version != version) {
-                g.objects.insert(key, StoredObject { owner, version, x });
+            } else {
+                g.objects.insert(
+                    key,
+                    StoredObject {
+                        owner,
+                        version: version.into(),
+                        summary,
+                    },
+                );
             }
         }
         if live {
@@ -223,63 +292,45 @@ impl Store {
     }
 
     /// The objects for one scan: unchanged ones (same version as the scraper's
-    /// cache) as [`Content::Unchanged`] — their bytes are released now — and
-    /// changed ones with their items. Objects with a `digest` are reported once
-    /// per distinct digest (the first by key).
-    pub fn objects(&self, ctx: &ScanCtx, kind: SourceKind, source_name: &str) -> Vec<Object> {
-        let mut g = self.lock();
-        let mut reps: BTreeMap<[u8; 32], String> = BTreeMap::new();
+    /// cache) as [`Content::Unchanged`], changed ones as [`Content::Parsed`]
+    /// (shared summaries). Objects with a `digest` are reported once per
+    /// distinct digest (the first by key).
+    pub fn objects(&self, ctx: &ScanCtx) -> Vec<Object> {
+        let g = self.lock();
+        let mut reps: BTreeMap<&[u8; 32], &str> = BTreeMap::new();
         for (k, o) in &g.objects {
-            if let Some(d) = o.x.digest {
-                let e = reps.entry(d).or_insert_with(|| k.clone());
-                if k < e {
-                    *e = k.clone();
+            if let Some(d) = &o.summary.digest {
+                let e = reps.entry(d).or_insert(k);
+                if k.as_str() < *e {
+                    *e = k;
                 }
             }
         }
         let mut out = Vec::with_capacity(g.objects.len());
-        for (key, o) in g.objects.iter_mut() {
-            if let Some(d) = o.x.digest {
-                if reps.get(&d) != Some(key) {
+        for (key, o) in &g.objects {
+            if let Some(d) = &o.summary.digest {
+                if reps.get(&**d).copied() != Some(key.as_str()) {
                     continue;
                 }
             }
-            if ctx.prev_versions.get(key) == Some(&o.version) {
-                for it in &mut o.x.items {
-                    if let Some(mut d) = it.data.take() {
-                        d.fill(0);
-                    }
+            let content = if ctx
+                .prev_versions
+                .get(key)
+                .is_some_and(|v| **v == *o.version)
+            {
+                Content::Unchanged
+            } else {
+                Content::Parsed {
+                    certs: o.summary.certs.clone(),
+                    errors: o.summary.errors.to_vec(),
                 }
-                out.push(Object {
-                    key: key.clone(),
-                    version: Some(o.version.clone()),
-                    content: Content::Unchanged,
-                });
-                continue;
-            }
-            let mut items = Vec::with_capacity(o.x.items.len());
-            let mut errors = o.x.errors.clone();
-            for it in &o.x.items {
-                match &it.data {
-                    Some(d) => items.push(Item {
-                        sref: it.sref.clone(),
-                        data: d.clone(),
-                        hint: it.hint,
-                    }),
-                    None => errors.push(ErrorEntry::new(
-                        it.sref.clone(),
-                        Reason::ReadFailed,
-                        "certificate data was released after caching and the cache was reset; it is read again at the next resync",
-                    )),
-                }
-            }
+            };
             out.push(Object {
                 key: key.clone(),
-                version: Some(o.version.clone()),
-                content: Content::Fresh { items, errors },
+                version: Some(o.version.to_string()),
+                content,
             });
         }
-        let _ = (kind, source_name);
         out
     }
 }
