@@ -25,8 +25,11 @@ fn snapshot() -> Snapshot {
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
     let mut s = Snapshot::empty(now);
     let web = ParsedCert {
-        subject: dn("CN=web.example.com,O=Example\\, Inc.", "web.example.com"),
-        issuer: dn("CN=Example Issuing CA,O=Example", "Example Issuing CA"),
+        subject: std::sync::Arc::new(dn(
+            "CN=web.example.com,O=Example\\, Inc.",
+            "web.example.com",
+        )),
+        issuer: std::sync::Arc::new(dn("CN=Example Issuing CA,O=Example", "Example Issuing CA")),
         serial_number: "1234567890".into(),
         serial_hex: "49:96:02:d2".into(),
         not_before: Utc
@@ -48,11 +51,11 @@ fn snapshot() -> Snapshot {
         der: Arc::from(Vec::new()),
     };
     let hostile = ParsedCert {
-        subject: dn(
+        subject: std::sync::Arc::new(dn(
             "CN=\"quoted\" line\nbreak =cmd|' /C calc'!A0 ✓",
             "\"quoted\" line\nbreak =cmd|' /C calc'!A0 ✓",
-        ),
-        issuer: dn("CN=-2+3", "-2+3"),
+        )),
+        issuer: std::sync::Arc::new(dn("CN=-2+3", "-2+3")),
         serial_number: "1".into(),
         serial_hex: "01".into(),
         not_before: Utc

@@ -77,8 +77,8 @@ fn entry(kind: SourceKind, location: &str, cn: &str, not_after: i64) -> CertEntr
         source: Arc::new(SourceRef::new(kind, "src", location)),
         index_in_bundle: 0,
         cert: Arc::new(ParsedCert {
-            subject: dn(cn),
-            issuer: dn("Example Issuing CA"),
+            subject: std::sync::Arc::new(dn(cn)),
+            issuer: std::sync::Arc::new(dn("Example Issuing CA")),
             serial_number: "1".into(),
             serial_hex: "01".into(),
             not_before: NOW - 100 * DAY,

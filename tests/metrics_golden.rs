@@ -38,8 +38,8 @@ fn dn(cn: &str, o: &str) -> DistinguishedName {
 
 fn cert(serial: &str, subject: DistinguishedName, not_after: i64, der: &[u8]) -> ParsedCert {
     ParsedCert {
-        issuer: dn("Example Issuing CA", "Example"),
-        subject,
+        issuer: std::sync::Arc::new(dn("Example Issuing CA", "Example")),
+        subject: subject.into(),
         serial_number: serial.into(),
         serial_hex: "01".into(),
         not_before: not_after - 90 * 86400,
@@ -742,7 +742,8 @@ fn big_snapshot_has_no_collisions_and_all_series() {
 fn control_characters_parse() {
     let mut snap = snapshot();
     let mut c = (*snap.certificates[0].cert).clone();
-    c.subject.cn = "cr\r nul\u{0} esc\u{1b}[31m bel\u{7} del\u{7f} ls\u{2028}".into();
+    std::sync::Arc::make_mut(&mut c.subject).cn =
+        "cr\r nul\u{0} esc\u{1b}[31m bel\u{7} del\u{7f} ls\u{2028}".into();
     snap.certificates[0].cert = Arc::new(c);
     let cfg = cfg_all();
     let text = render(Some(&snap), &cfg, NOW, false);

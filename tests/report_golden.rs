@@ -84,11 +84,11 @@ fn entry(c: C, now: i64) -> CertEntry {
         source: Arc::new(SourceRef::new(c.kind, c.source, c.location)),
         index_in_bundle: 0,
         cert: Arc::new(ParsedCert {
-            subject: dn(c.cn, "Example"),
+            subject: std::sync::Arc::new(dn(c.cn, "Example")),
             issuer: if c.self_signed {
-                dn(c.cn, "Example")
+                std::sync::Arc::new(dn(c.cn, "Example"))
             } else {
-                dn(c.issuer, "Example")
+                std::sync::Arc::new(dn(c.issuer, "Example"))
             },
             serial_number: "4096".into(),
             serial_hex: "10:00".into(),

@@ -180,7 +180,7 @@ impl Checker {
                 .or_insert_with(|| chain::verify(f, &pool, &self.anchors, now_ts, &mut self.sigs));
             e.trust = Trust {
                 status: r.status,
-                detail: r.detail.clone(),
+                detail: r.detail.clone().into(),
             };
         }
         self.sigs.end_scan();

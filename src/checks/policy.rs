@@ -231,11 +231,11 @@ mod tests {
             source: Arc::new(SourceRef::new(SourceKind::File, "s", "/x.pem")),
             index_in_bundle: 0,
             cert: Arc::new(ParsedCert {
-                subject: DistinguishedName {
+                subject: std::sync::Arc::new(DistinguishedName {
                     cn: "x".into(),
                     ..Default::default()
-                },
-                issuer: DistinguishedName::default(),
+                }),
+                issuer: std::sync::Arc::new(DistinguishedName::default()),
                 serial_number: "1".into(),
                 serial_hex: "01".into(),
                 not_before: 0,

@@ -48,8 +48,10 @@ impl KeyAlgorithm {
 /// Produced by `parse::x509::summarize`; never holds private key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedCert {
-    pub subject: DistinguishedName,
-    pub issuer: DistinguishedName,
+    /// Shared: a self-signed certificate's issuer is the same `Arc`, and the
+    /// Kubernetes store interns issuers across certificates.
+    pub subject: Arc<DistinguishedName>,
+    pub issuer: Arc<DistinguishedName>,
     /// Decimal serial (big integer, as the established exporter labels it).
     pub serial_number: String,
     /// Colon-separated lowercase hex of the serial's content bytes.
@@ -98,14 +100,15 @@ impl TrustStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Trust {
     pub status: TrustStatus,
-    pub detail: String,
+    /// Usually a constant text (no allocation per certificate and snapshot).
+    pub detail: std::borrow::Cow<'static, str>,
 }
 
 impl Default for Trust {
     fn default() -> Self {
         Trust {
             status: TrustStatus::Unknown,
-            detail: "chain verification not performed".to_string(),
+            detail: "chain verification not performed".into(),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! inside it (a path, `namespace/name:key`, `container:/path`, `host:port`), plus the
 //! location labels the established exporter puts on its series.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::Reason;
@@ -62,7 +64,8 @@ pub struct SourceRef {
     /// `filename`, `filepath`, `embedded_kind`, `embedded_key`, `secret_namespace`, ...
     /// Names must be valid Prometheus label names; values are raw (escaped on output).
     /// Labels of the fixed schema that are absent here are rendered as `""`.
-    pub labels: Vec<(String, String)>,
+    /// Names are usually the schema's constants (no allocation per object).
+    pub labels: Vec<(Cow<'static, str>, String)>,
 }
 
 impl SourceRef {
@@ -75,7 +78,11 @@ impl SourceRef {
         }
     }
 
-    pub fn with_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_label(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Self {
         self.labels.push((name.into(), value.into()));
         self
     }

@@ -88,7 +88,7 @@ pub fn row(e: &CertEntry) -> [String; 27] {
         c.self_signed.to_string(),
         e.expired.to_string(),
         e.trust.status.as_str().to_string(),
-        e.trust.detail.clone(),
+        e.trust.detail.to_string(),
         e.revocation.status.as_str().to_string(),
         match e.revocation.method {
             Some(crate::model::RevocationMethod::Crl) => "crl".to_string(),

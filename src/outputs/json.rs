@@ -64,8 +64,8 @@ pub struct ObjectJson<'a> {
 pub fn extra_labels(r: &SourceRef) -> BTreeMap<&str, &str> {
     r.labels
         .iter()
-        .filter(|(k, _)| !crate::outputs::metrics::labels::LOCATION_LABELS.contains(&k.as_str()))
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .filter(|(k, _)| !crate::outputs::metrics::labels::LOCATION_LABELS.contains(&&**k))
+        .map(|(k, v)| (&**k, v.as_str()))
         .collect()
 }
 
@@ -221,8 +221,8 @@ mod tests {
 
     fn cert(cn: &str, not_after: i64) -> ParsedCert {
         ParsedCert {
-            subject: dn(cn, "Example"),
-            issuer: dn("Example Issuing CA", "Example"),
+            subject: std::sync::Arc::new(dn(cn, "Example")),
+            issuer: std::sync::Arc::new(dn("Example Issuing CA", "Example")),
             serial_number: "1234567890".into(),
             serial_hex: "49:96:02:d2".into(),
             not_before: 1_767_225_600, // 2026-01-01
@@ -382,11 +382,11 @@ mod tests {
         let hostile = "\"},{\"evil\":1,\n\t\\\u{0}\u{1f}\u{7f}\u{2028}<script>alert(1)</script>é🙂";
         let mut snap = snapshot();
         let mut c = cert(hostile, 1_798_761_600);
-        c.subject.rendered = format!("CN={hostile}");
-        c.issuer.rendered = hostile.to_string();
+        std::sync::Arc::make_mut(&mut c.subject).rendered = format!("CN={hostile}");
+        std::sync::Arc::make_mut(&mut c.issuer).rendered = hostile.to_string();
         c.dns_names = vec![hostile.to_string(), String::new()];
         snap.certificates[0].cert = Arc::new(c);
-        snap.certificates[0].trust.detail = hostile.to_string();
+        snap.certificates[0].trust.detail = hostile.to_string().into();
         snap.errors[0].message = hostile.to_string();
         let out = render(&snap);
         let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");

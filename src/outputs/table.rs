@@ -360,14 +360,14 @@ mod tests {
             source: Arc::new(SourceRef::new(SourceKind::File, "host", location)),
             index_in_bundle: 0,
             cert: Arc::new(ParsedCert {
-                subject: DistinguishedName {
+                subject: std::sync::Arc::new(DistinguishedName {
                     cn: cn.into(),
                     ..Default::default()
-                },
-                issuer: DistinguishedName {
+                }),
+                issuer: std::sync::Arc::new(DistinguishedName {
                     cn: "Issuer".into(),
                     ..Default::default()
-                },
+                }),
                 serial_number: "1".into(),
                 serial_hex: "01".into(),
                 not_before: 0,
@@ -385,7 +385,7 @@ mod tests {
             expired: not_after < NOW,
             trust: Trust {
                 status: trust,
-                detail: String::new(),
+                detail: "".into(),
             },
             revocation: Revocation::default(),
         }

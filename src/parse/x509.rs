@@ -76,14 +76,24 @@ pub fn summarize(der: &[u8]) -> Result<ParsedCert, ParseError> {
         )));
     }
 
-    let subject = distinguished_name(cert.subject());
+    let subject = Arc::new(distinguished_name(cert.subject()));
     let issuer = distinguished_name(cert.issuer());
-    let (dns_names, ip_addresses) = subject_alt_names(&cert);
+    // One allocation for both names of a self-issued certificate.
+    let issuer = if issuer == *subject {
+        subject.clone()
+    } else {
+        Arc::new(issuer)
+    };
+    let (mut dns_names, mut ip_addresses) = subject_alt_names(&cert);
+    dns_names.shrink_to_fit();
+    ip_addresses.shrink_to_fit();
     let (key_algorithm, key_bits) = key_info(cert.public_key());
     let self_signed = is_self_signed(&cert, &subject, &issuer);
+    let mut serial_number = serial_decimal(serial);
+    serial_number.shrink_to_fit();
 
     Ok(ParsedCert {
-        serial_number: serial_decimal(serial),
+        serial_number,
         serial_hex: hex_colon(serial),
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),

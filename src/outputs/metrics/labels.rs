@@ -174,7 +174,7 @@ impl LabelSchema {
         for r in refs {
             for (name, _) in &r.labels {
                 if is_valid_label_name(name) && !is_reserved(name) {
-                    extra.insert(name.as_str());
+                    extra.insert(&**name);
                 }
             }
         }

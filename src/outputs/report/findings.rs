@@ -306,8 +306,8 @@ mod tests {
             source: Arc::new(SourceRef::new(SourceKind::File, "f", "/x.pem")),
             index_in_bundle: 0,
             cert: Arc::new(ParsedCert {
-                subject: DistinguishedName::default(),
-                issuer: DistinguishedName::default(),
+                subject: std::sync::Arc::new(DistinguishedName::default()),
+                issuer: std::sync::Arc::new(DistinguishedName::default()),
                 serial_number: "1".into(),
                 serial_hex: "01".into(),
                 not_before: NOW - 10 * DAY,

@@ -21,16 +21,16 @@ fn cfg() -> ReportConfig {
 
 fn cert(cn: &str, issuer: &str, not_before: i64, not_after: i64) -> ParsedCert {
     ParsedCert {
-        subject: DistinguishedName {
+        subject: std::sync::Arc::new(DistinguishedName {
             rendered: format!("CN={cn}"),
             cn: cn.into(),
             ..Default::default()
-        },
-        issuer: DistinguishedName {
+        }),
+        issuer: std::sync::Arc::new(DistinguishedName {
             rendered: format!("CN={issuer}"),
             cn: issuer.into(),
             ..Default::default()
-        },
+        }),
         serial_number: "1".into(),
         serial_hex: "01".into(),
         not_before,

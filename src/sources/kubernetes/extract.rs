@@ -142,10 +142,14 @@ fn decode_b64(v: &Value, max: usize) -> Result<Vec<u8>, (Reason, String)> {
             ),
         ));
     }
-    let compact: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
+    let mut compact: Vec<u8> = Vec::with_capacity(s.len());
+    compact.extend(s.bytes().filter(|b| !b.is_ascii_whitespace()));
+    let decoded = base64::engine::general_purpose::STANDARD
         .decode(&compact)
-        .map_err(|_| (Reason::DecodeFailed, "value is not valid base64".into()))
+        .map_err(|_| (Reason::DecodeFailed, "value is not valid base64".into()));
+    // A keystore's encoding is secret too.
+    compact.fill(0);
+    decoded
 }
 
 fn looks_like_pkcs12_key(key: &str) -> bool {
@@ -156,11 +160,13 @@ fn looks_like_pkcs12_key(key: &str) -> bool {
 /// Turn one decoded value into a stored item (PEM reduced to certificate blocks,
 /// PKCS#12 opened to its certificates) or an error.
 fn item_from_bytes(
-    sref: SourceRef,
+    mut sref: SourceRef,
     key: &str,
     mut data: Vec<u8>,
     pkcs12: &ParseOptions,
 ) -> Result<StoredItem, ErrorEntry> {
+    // Held for as long as the object exists: no spare capacity.
+    sref.labels.shrink_to_fit();
     let is_p12 = looks_like_pkcs12_key(key)
         || (!parse::pem::has_pem_armour(&data) && parse::der::looks_like_pkcs12(&data));
     let item = if is_p12 {
@@ -274,7 +280,11 @@ pub fn secret(
         .with_label("secret_namespace", &ns)
         .with_label("secret_name", &name)
         .with_label("secret_key", key);
-        sref.labels.extend(labels.iter().cloned());
+        sref.labels.extend(
+            labels
+                .iter()
+                .map(|(k, v)| (std::borrow::Cow::Owned(k.clone()), v.clone())),
+        );
         match decode_b64(value, ctx.max_size) {
             Ok(bytes) if bytes.is_empty() => out.errors.push(ErrorEntry::new(
                 sref,
