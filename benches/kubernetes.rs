@@ -9,7 +9,13 @@
 //! - one Secret updated → seen by a rescan triggered by the source's change
 //!   signal within 2 s, with no re-LIST (fake server request log).
 //!
-//! Options (after `--`): `--secrets N` (default 10000), `--namespaces N` (500).
+//! Options (after `--`): `--secrets N` (default 10000), `--namespaces N` (500),
+//! `--page-size N` (`kubernetes.list_page_size`; default: the configuration's),
+//! `--stages` (the RSS child also prints its memory after each stage: runtime,
+//! client, first scan, warm rescan — heap, glibc thread arenas, other anonymous,
+//! file-backed), `--hold` (only start the fake API server and print its
+//! kubeconfig, for running `<bench binary> --rss-child <kubeconfig>` by hand,
+//! e.g. under `valgrind --tool=dhat`).
 
 #[path = "../tests/common/fake_apiserver.rs"]
 mod fake_apiserver;
@@ -46,7 +52,7 @@ fn cert(cn: &str) -> (String, String) {
     (c.pem(), key.serialize_pem())
 }
 
-fn kube_config(kubeconfig: &Path) -> KubernetesConfig {
+fn kube_config(kubeconfig: &Path, page_size: Option<u32>) -> KubernetesConfig {
     let mut k = KubernetesConfig {
         enabled: KubeEnabled::On,
         kubeconfig: Some(kubeconfig.to_path_buf()),
@@ -54,10 +60,7 @@ fn kube_config(kubeconfig: &Path) -> KubernetesConfig {
         ..KubernetesConfig::default()
     };
     k.cabundles.enabled = false;
-    if let Some(n) = std::env::var("BENCH_PAGE_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(n) = page_size {
         k.list_page_size = n;
     }
     k
@@ -65,9 +68,11 @@ fn kube_config(kubeconfig: &Path) -> KubernetesConfig {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let page_size: Option<u32> = arg_value(&args, "--page-size").and_then(|v| v.parse().ok());
     if let Some(pos) = args.iter().position(|a| a == "--rss-child") {
         rss_child(
             Path::new(&args[pos + 1]),
+            page_size,
             args.iter().any(|a| a == "--stages"),
         );
         return;
@@ -112,7 +117,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let cfg = kube_config(&kc);
+    let cfg = kube_config(&kc, page_size);
     let (first, lists, update, relists, certs) = rt.block_on(async {
         let sources = kubernetes::build(&cfg);
         let mut scraper = Scraper::new(sources, Duration::from_secs(600));
@@ -154,6 +159,12 @@ fn main() {
         .arg("--rss-child")
         .arg(&kc)
         .args(args.iter().filter(|a| *a == "--stages"))
+        .args(
+            page_size
+                .map(|n| ["--page-size".to_string(), n.to_string()])
+                .into_iter()
+                .flatten(),
+        )
         .stderr(std::process::Stdio::inherit())
         .output()
         .expect("spawn rss child");
@@ -185,7 +196,7 @@ fn main() {
 /// while watching, print VmRSS (KiB). With `--stages`, also print the memory
 /// after each stage to stderr (RSS, and from /proc/self/smaps: the main heap,
 /// glibc's per-thread arenas, other anonymous memory, file-backed pages).
-fn rss_child(kubeconfig: &Path, stages: bool) {
+fn rss_child(kubeconfig: &Path, page_size: Option<u32>, stages: bool) {
     let stage = |what: &str| {
         if stages {
             eprintln!("{}", mem_line(what));
@@ -196,7 +207,7 @@ fn rss_child(kubeconfig: &Path, stages: bool) {
         .enable_all()
         .build()
         .expect("runtime");
-    let cfg = kube_config(kubeconfig);
+    let cfg = kube_config(kubeconfig, page_size);
     rt.block_on(async {
         stage("tokio runtime");
         let client = kubernetes::make_client(&cfg).await.expect("client");

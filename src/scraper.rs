@@ -20,7 +20,7 @@ use crate::sources::{
 /// Parsed results of one object, kept between scans.
 #[derive(Debug, Clone, Default)]
 struct CachedObject {
-    version: Option<String>,
+    // (Its version is in `SourceState::versions`, not repeated here.)
     /// Shared with the source when it parsed them itself ([`Content::Parsed`]).
     certs: Arc<[ParsedItem]>,
     errors: Vec<ErrorEntry>,
@@ -257,8 +257,8 @@ impl Scraper {
         let mut changed = false;
         let mut fresh: Vec<Fresh> = Vec::new();
         let mut reused = 0usize;
-        let mut meta: Vec<(String, CachedObject)> = Vec::new();
-        let mut ready: Vec<(String, CachedObject)> = Vec::new();
+        let mut meta: Vec<Pending> = Vec::new();
+        let mut ready: Vec<Pending> = Vec::new();
         for Object {
             key,
             version,
@@ -285,7 +285,6 @@ impl Scraper {
                         st.objects.insert(
                             key,
                             CachedObject {
-                                version: None,
                                 certs: Arc::new([]),
                                 errors: vec![e],
                                 metadata: None,
@@ -298,8 +297,8 @@ impl Scraper {
                 Content::Fresh { items, errors } => fresh.push((key, version, items, errors)),
                 Content::Parsed { certs, errors } => ready.push((
                     key,
+                    version,
                     CachedObject {
-                        version,
                         certs,
                         errors,
                         metadata: None,
@@ -309,7 +308,7 @@ impl Scraper {
                 Content::Metadata(sref) => match st.objects.get_mut(&key) {
                     Some(cached)
                         if cached.seen != generation
-                            && cached.version == version
+                            && st.versions.get(&key) == version.as_ref()
                             && cached.metadata.as_deref() == Some(&sref) =>
                     {
                         reused += 1;
@@ -317,8 +316,8 @@ impl Scraper {
                     }
                     _ => meta.push((
                         key,
+                        version,
                         CachedObject {
-                            version,
                             certs: Arc::new([]),
                             errors: Vec::new(),
                             metadata: Some(Arc::new(sref)),
@@ -337,7 +336,7 @@ impl Scraper {
                 .unwrap_or_default()
         };
         debug!(source = %name, fresh = parsed.len() + ready.len(), reused, "source scanned");
-        for (_, cached) in parsed.iter().chain(&ready) {
+        for (_, _, cached) in parsed.iter().chain(&ready) {
             for e in &cached.errors {
                 debug!(source = %name, location = %e.source.location, reason = %e.reason, "{}", e.message);
                 self.count(e);
@@ -352,10 +351,10 @@ impl Scraper {
             objects, versions, ..
         } = st;
         let versions = Arc::make_mut(versions);
-        for (key, mut cached) in parsed.into_iter().chain(ready).chain(meta) {
-            match &cached.version {
+        for (key, version, mut cached) in parsed.into_iter().chain(ready).chain(meta) {
+            match version {
                 Some(v) => {
-                    versions.insert(key.clone(), v.clone());
+                    versions.insert(key.clone(), v);
                 }
                 None => {
                     versions.remove(&key);
@@ -464,8 +463,11 @@ fn build_source(objects: &HashMap<String, CachedObject>) -> Built {
 
 type Fresh = (String, Option<String>, Vec<Item>, Vec<ErrorEntry>);
 
+/// An object's new cache entry: key, version, parsed results.
+type Pending = (String, Option<String>, CachedObject);
+
 /// Parse fresh objects using every available core; results keep input order.
-fn parse_fresh(fresh: Vec<Fresh>, opts: &ParseOptions) -> Vec<(String, CachedObject)> {
+fn parse_fresh(fresh: Vec<Fresh>, opts: &ParseOptions) -> Vec<Pending> {
     let threads = crate::sources::available_cores().min(8);
     if fresh.len() < 64 || threads == 1 {
         return fresh.into_iter().map(|f| parse_one(f, opts)).collect();
@@ -494,22 +496,18 @@ fn parse_fresh(fresh: Vec<Fresh>, opts: &ParseOptions) -> Vec<(String, CachedObj
     })
 }
 
-fn parse_one(
-    (key, version, items, mut errors): Fresh,
-    opts: &ParseOptions,
-) -> (String, CachedObject) {
+fn parse_one((key, version, items, mut errors): Fresh, opts: &ParseOptions) -> Pending {
     let mut certs = Vec::new();
     for item in items {
         parse_item(item, opts, &mut certs, &mut errors);
     }
     let cached = CachedObject {
-        version,
         certs: certs.into(),
         errors,
         metadata: None,
         seen: 0,
     };
-    (key, cached)
+    (key, version, cached)
 }
 
 /// Parse one item: its certificates are appended to `certs`, its parse errors

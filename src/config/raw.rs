@@ -65,7 +65,7 @@ pub mod defaults {
     pub const DOCKER_REREAD_INTERVAL: Duration = Duration::from_secs(3600);
     pub const DOCKER_EVENTS: bool = true;
     pub const KUBE_NAME: &str = "kubernetes";
-    pub const KUBE_LIST_PAGE_SIZE: u32 = 500;
+    pub const KUBE_LIST_PAGE_SIZE: u32 = 250;
     pub const KUBE_MAX_OBJECT_SIZE: u64 = 1 << 20;
     pub const KUBE_DEBOUNCE: Duration = Duration::from_millis(500);
     pub const KUBE_SECRET_TYPE: &str = "kubernetes.io/tls";
