@@ -535,6 +535,7 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             pkcs12_passwords,
             try_empty_password: true,
             max_files: DEFAULT_MAX_FILES,
+            watch: Default::default(),
         };
         if from_file {
             cfg.files.retain(|f| f.kind != SourceKind::File);

@@ -114,6 +114,43 @@ pub struct FileSourceConfig {
     /// Largest number of files one walk visits before it stops with an error.
     /// Default 200000.
     pub max_files: usize,
+    /// Change notification while serving (`watch:`).
+    pub watch: FileWatchConfig,
+}
+
+/// `sources[].watch`: change notification for a file source (Linux inotify), used
+/// only by long-running `serve` (docs/configuration.md, `crate::sources::fswatch`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileWatchConfig {
+    pub enabled: WatchEnabled,
+    /// Longest time a scan may reuse the previous walk's result because no change
+    /// was notified; after that a full (incremental) walk runs anyway. Zero: every
+    /// scan walks (notifications then only trigger prompt rescans). Default 1h.
+    pub verify_interval: Duration,
+    /// Delay between the first notified change and the rescan it asks for, so a
+    /// burst of writes triggers one rescan. Default 1s.
+    pub debounce: Duration,
+}
+
+impl Default for FileWatchConfig {
+    fn default() -> Self {
+        FileWatchConfig {
+            enabled: WatchEnabled::Auto,
+            verify_interval: raw::defaults::WATCH_VERIFY_INTERVAL,
+            debounce: raw::defaults::WATCH_DEBOUNCE,
+        }
+    }
+}
+
+/// `sources[].watch.enabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEnabled {
+    /// Use inotify where the platform has it; elsewhere walk quietly.
+    Auto,
+    /// Like `Auto`, but a platform without inotify is logged as a warning.
+    On,
+    /// Never watch: every scan walks.
+    Off,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -35,6 +35,8 @@ pub mod defaults {
     pub const MAX_FILE_SIZE: u64 = 1 << 20;
     pub const TRY_EMPTY_PASSWORD: bool = true;
     pub const MAX_FILES: usize = 200_000;
+    pub const WATCH_VERIFY_INTERVAL: Duration = Duration::from_secs(3600);
+    pub const WATCH_DEBOUNCE: Duration = Duration::from_secs(1);
     pub const REVOCATION_OFFLINE: bool = false;
     pub const SYSTEM_ROOTS: bool = true;
     pub const REVOCATION_METHODS: [&str; 2] = ["crl", "ocsp"];
@@ -310,6 +312,21 @@ pub struct RawSource {
     pub try_empty_password: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_files: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<RawFileWatch>,
+}
+
+/// `sources[].watch:` — change notification while serving.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileWatch {
+    /// `auto`, `true` or `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<RawAutoBool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debounce: Option<String>,
 }
 
 /// Source kinds accepted in `sources[].kind`.
@@ -328,6 +345,7 @@ impl RawSource {
                 "pkcs12_passwords",
                 "try_empty_password",
                 "max_files",
+                "watch",
             ]),
             "kubeconfig" => Some(&[
                 "paths",
@@ -335,6 +353,7 @@ impl RawSource {
                 "follow_symlinks",
                 "max_file_size",
                 "max_files",
+                "watch",
             ]),
             _ => None,
         }
@@ -355,6 +374,7 @@ impl RawSource {
         add(self.pkcs12_passwords.is_some(), "pkcs12_passwords");
         add(self.try_empty_password.is_some(), "try_empty_password");
         add(self.max_files.is_some(), "max_files");
+        add(self.watch.is_some(), "watch");
         keys
     }
 }
@@ -616,6 +636,15 @@ impl RawConfig {
                             pkcs12_passwords: is_file.then(|| f.pkcs12_passwords.clone()),
                             try_empty_password: is_file.then_some(f.try_empty_password),
                             max_files: Some(f.max_files),
+                            watch: Some(RawFileWatch {
+                                enabled: Some(match f.watch.enabled {
+                                    super::WatchEnabled::Auto => RawAutoBool::Text("auto".into()),
+                                    super::WatchEnabled::On => RawAutoBool::Bool(true),
+                                    super::WatchEnabled::Off => RawAutoBool::Bool(false),
+                                }),
+                                verify_interval: Some(format_duration(f.watch.verify_interval)),
+                                debounce: Some(format_duration(f.watch.debounce)),
+                            }),
                         }
                     })
                     .collect(),

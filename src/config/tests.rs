@@ -135,6 +135,10 @@ sources:
     pkcs12_passwords: [changeit, secret]
     try_empty_password: false
     max_files: 1000
+    watch:
+      enabled: false
+      verify_interval: 10m
+      debounce: 250ms
   - kind: kubeconfig
     name: kube.admin:1
     paths: [~/.kube/config]
@@ -240,6 +244,11 @@ fn every_key_expected() -> Config {
                 pkcs12_passwords: vec!["changeit".into(), "secret".into()],
                 try_empty_password: false,
                 max_files: 1000,
+                watch: crate::config::FileWatchConfig {
+                    enabled: crate::config::WatchEnabled::Off,
+                    verify_interval: Duration::from_secs(600),
+                    debounce: Duration::from_millis(250),
+                },
             },
             FileSourceConfig {
                 kind: SourceKind::Kubeconfig,
@@ -251,6 +260,7 @@ fn every_key_expected() -> Config {
                 pkcs12_passwords: vec![],
                 try_empty_password: true,
                 max_files: 200_000,
+                watch: Default::default(),
             },
         ],
         trust: TrustConfig {

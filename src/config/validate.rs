@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use super::duration::{parse_duration, parse_size, MAX_SIZE_LIMIT};
 use super::errors::ConfigError;
-use super::raw::{defaults, RawAutoBool, RawConfig, RawDocker, RawSize, RawSource, SOURCE_KINDS};
+use super::raw::{
+    defaults, RawAutoBool, RawConfig, RawDocker, RawFileWatch, RawSize, RawSource, SOURCE_KINDS,
+};
 use super::{
-    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, LogConfig, LogFormat,
-    MetricsConfig, ReportConfig, RevocationConfig, RevocationMethodConfig, ScanConfig, SecretsMode,
-    ServerConfig, TrustConfig,
+    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, FileWatchConfig, LogConfig,
+    LogFormat, MetricsConfig, ReportConfig, RevocationConfig, RevocationMethodConfig, ScanConfig,
+    SecretsMode, ServerConfig, TrustConfig, WatchEnabled,
 };
 use crate::model::SourceKind;
 
@@ -869,9 +871,50 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
             pkcs12_passwords: s.pkcs12_passwords.clone().unwrap_or_default(),
             try_empty_password: s.try_empty_password.unwrap_or(defaults::TRY_EMPTY_PASSWORD),
             max_files,
+            watch: file_watch(p, &base, s.watch.as_ref()),
         });
     }
     out
+}
+
+/// `sources[i].watch`.
+fn file_watch(p: &mut Problems, base: &str, raw: Option<&RawFileWatch>) -> FileWatchConfig {
+    let mut w = FileWatchConfig::default();
+    let Some(r) = raw else {
+        return w;
+    };
+    w.enabled = match &r.enabled {
+        None => WatchEnabled::Auto,
+        Some(RawAutoBool::Bool(true)) => WatchEnabled::On,
+        Some(RawAutoBool::Bool(false)) => WatchEnabled::Off,
+        Some(RawAutoBool::Text(t)) => match t.as_str() {
+            "auto" => WatchEnabled::Auto,
+            "true" => WatchEnabled::On,
+            "false" => WatchEnabled::Off,
+            other => {
+                p.add(
+                    format!("{base}.watch.enabled"),
+                    format!("{other:?} is not one of auto, true, false"),
+                );
+                WatchEnabled::Auto
+            }
+        },
+    };
+    w.verify_interval = duration(
+        p,
+        &format!("{base}.watch.verify_interval"),
+        r.verify_interval.as_deref(),
+        defaults::WATCH_VERIFY_INTERVAL,
+        Duration::ZERO,
+    );
+    w.debounce = duration(
+        p,
+        &format!("{base}.watch.debounce"),
+        r.debounce.as_deref(),
+        defaults::WATCH_DEBOUNCE,
+        Duration::ZERO,
+    );
+    w
 }
 
 /// `^[a-zA-Z0-9_.:-]+$`, at most [`MAX_SOURCE_NAME`] bytes.
