@@ -67,6 +67,22 @@
 //! the list of references remembered from the last read, so a changed `ca.crt`
 //! triggers a re-read.
 //!
+//! # Change notification (`serve` only)
+//!
+//! Once the scraper attaches a rescan signal ([`Source::attach_rescan`], done by
+//! `serve` only) and `watch.enabled` is not `false`, the source creates a
+//! [`Watcher`] (Linux inotify, [`super::fswatch`]) on its next scan. Each walk then
+//! registers what it depends on before reading it, and records its result as a
+//! *replay* (every object with a version as [`Content::Unchanged`], version-less
+//! error objects as they were) when the walk was complete: no listing or `stat`
+//! error, no file that vanished, no `max_files` stop, no cancellation, every root
+//! readable, every watch registered. A later scan returns the replay without
+//! walking when no relevant event was read since that walk started (pending events
+//! are read first), the watcher is healthy, the walk is younger than
+//! `watch.verify_interval`, and the scraper's `prev_versions` are exactly the
+//! replay's (the scraper may have dropped a walk's result). Otherwise it walks.
+//! [`FileSource::stats`] counts walks, replays and directory listings.
+//!
 //! # Errors
 //!
 //! Per-object problems are object errors (`Content::Fresh` with no items):
