@@ -143,7 +143,7 @@ fn good(method: RevocationMethod) -> Revocation {
     }
 }
 
-fn is_http(url: &str) -> bool {
+pub(super) fn is_http(url: &str) -> bool {
     url.get(..7)
         .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
 }
@@ -719,11 +719,11 @@ fn apply(
     }
 }
 
-fn host_of(url: &str) -> Option<String> {
+pub(super) fn host_of(url: &str) -> Option<String> {
     HttpUrl::parse(url).ok().map(|u| u.authority())
 }
 
-fn semaphores<'a>(
+pub(super) fn semaphores<'a>(
     urls: impl Iterator<Item = &'a str>,
     per_host: usize,
 ) -> HashMap<String, Arc<Semaphore>> {

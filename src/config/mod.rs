@@ -124,6 +124,9 @@ pub struct TrustConfig {
     pub intermediates: Vec<PathBuf>,
     /// Use the system trust store when `roots` is empty. Default true.
     pub system_roots: bool,
+    /// Fetch missing issuers from the certificates' AIA caIssuers URLs (plain
+    /// http, cached, never when `revocation.offline`). Default false.
+    pub fetch_aia: bool,
 }
 
 /// A revocation method, in `revocation.methods` preference order.
@@ -189,6 +192,7 @@ impl Default for TrustConfig {
             roots: Vec::new(),
             intermediates: Vec::new(),
             system_roots: raw::defaults::SYSTEM_ROOTS,
+            fetch_aia: raw::defaults::FETCH_AIA,
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod defaults {
     pub const MAX_FILES: usize = 200_000;
     pub const REVOCATION_OFFLINE: bool = false;
     pub const SYSTEM_ROOTS: bool = true;
+    pub const FETCH_AIA: bool = false;
     pub const REVOCATION_METHODS: [&str; 2] = ["crl", "ocsp"];
     pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
     pub const MAX_CRL_SIZE: u64 = 20 << 20;
@@ -369,6 +370,8 @@ pub struct RawTrust {
     pub intermediates: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_roots: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch_aia: Option<bool>,
 }
 
 /// `revocation:`
@@ -624,6 +627,7 @@ impl RawConfig {
                 roots: paths(&c.trust.roots),
                 intermediates: paths(&c.trust.intermediates),
                 system_roots: Some(c.trust.system_roots),
+                fetch_aia: Some(c.trust.fetch_aia),
             }),
             revocation: Some(RawRevocation {
                 crl_files: paths(&c.revocation.crl_files),

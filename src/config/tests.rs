@@ -143,6 +143,7 @@ trust:
   roots: [/etc/certvigil/roots.pem]
   intermediates: [/etc/certvigil/int.pem]
   system_roots: false
+  fetch_aia: true
 revocation:
   crl_files: [/var/lib/crl/a.crl, /var/lib/crl/b.pem]
   offline: true
@@ -257,6 +258,7 @@ fn every_key_expected() -> Config {
             roots: vec![PathBuf::from("/etc/certvigil/roots.pem")],
             intermediates: vec![PathBuf::from("/etc/certvigil/int.pem")],
             system_roots: false,
+            fetch_aia: true,
         },
         revocation: RevocationConfig {
             crl_files: vec![

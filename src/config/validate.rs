@@ -128,6 +128,7 @@ pub fn validate(
         roots: path_list(&mut p, "trust.roots", t.roots.as_deref()),
         intermediates: path_list(&mut p, "trust.intermediates", t.intermediates.as_deref()),
         system_roots: t.system_roots.unwrap_or(defaults::SYSTEM_ROOTS),
+        fetch_aia: t.fetch_aia.unwrap_or(defaults::FETCH_AIA),
     };
 
     let r = raw.revocation.clone().unwrap_or_default();
