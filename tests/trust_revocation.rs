@@ -447,6 +447,21 @@ fn ocsp_preferred_against_real_responder() {
         before,
         "OCSP answers are cached until nextUpdate"
     );
+
+    // `ocsp_get`: the same answers through RFC 6960 GET requests (the real
+    // responder decodes them; a request it could not decode would be unknown).
+    let cfg = RevocationConfig {
+        ocsp_get: true,
+        ocsp_nonce: false,
+        ..rev(&[Ocsp])
+    };
+    let mut c = Checker::new(&trust(&[&w.root.cert], &[&w.int.cert]), &cfg).unwrap();
+    let mut es = entries(&[&w.good, &w.revoked]);
+    let out = run(&mut c, &mut es, at(0));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(es[0].revocation.status, RevocationStatus::Good);
+    assert_eq!(es[1].revocation.status, RevocationStatus::Revoked);
+    assert_eq!(out.requests, 2);
 }
 
 #[test]
@@ -638,6 +653,26 @@ fn ocsp_bad_answers() {
         RevocationStatus::Good,
         "{:?}",
         e.revocation
+    );
+
+    // `ocsp_get`: the request goes out as GET <url>/<url-encoded base64 DER>
+    // (the test server has no such route: 404, so the status is unknown).
+    let cfg = RevocationConfig {
+        ocsp_get: true,
+        ocsp_nonce: false,
+        ..rev(&[Ocsp])
+    };
+    let get_server = TestServer::start();
+    let w2 = World::new(Some(get_server.url("/ocsp")), 0, 24);
+    let mut c = Checker::new(&trust(&[&w2.root.cert], &[&w2.int.cert]), &cfg).unwrap();
+    let (e, _) = one(&mut c, &w2.good, at(0));
+    assert_eq!(e.revocation.status, RevocationStatus::Unknown);
+    let paths = get_server.paths();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(paths[0].starts_with("/ocsp/M"), "{paths:?}");
+    assert!(
+        !paths[0].contains('+') && !paths[0].contains('='),
+        "{paths:?}"
     );
 }
 

@@ -44,6 +44,7 @@ pub mod defaults {
     pub const CACHE_MIN_TTL: Duration = Duration::from_secs(5 * 60);
     pub const CACHE_MAX_TTL: Duration = Duration::from_secs(24 * 3600);
     pub const OCSP_NONCE: bool = true;
+    pub const OCSP_GET: bool = false;
     pub const MAX_CONCURRENCY_PER_HOST: usize = 4;
     pub const WARNING_WINDOW: Duration = Duration::from_secs(28 * 86_400);
     pub const DOCKER_NAME: &str = "docker";
@@ -391,6 +392,8 @@ pub struct RawRevocation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocsp_nonce: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_get: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency_per_host: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<RawRevocationCache>,
@@ -642,6 +645,7 @@ impl RawConfig {
                 fetch_timeout: Some(format_duration(c.revocation.fetch_timeout)),
                 max_crl_size: Some(RawSize::Bytes(c.revocation.max_crl_size)),
                 ocsp_nonce: Some(c.revocation.ocsp_nonce),
+                ocsp_get: Some(c.revocation.ocsp_get),
                 max_concurrency_per_host: Some(c.revocation.max_concurrency_per_host),
                 cache: Some(RawRevocationCache {
                     min_ttl: Some(format_duration(c.revocation.cache_min_ttl)),

@@ -151,6 +151,7 @@ revocation:
   fetch_timeout: 3s
   max_crl_size: 1MiB
   ocsp_nonce: false
+  ocsp_get: true
   max_concurrency_per_host: 2
   cache:
     min_ttl: 1m
@@ -270,6 +271,7 @@ fn every_key_expected() -> Config {
             fetch_timeout: Duration::from_secs(3),
             max_crl_size: 1 << 20,
             ocsp_nonce: false,
+            ocsp_get: true,
             max_concurrency_per_host: 2,
             cache_min_ttl: Duration::from_secs(60),
             cache_max_ttl: Duration::from_secs(7200),

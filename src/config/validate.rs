@@ -187,6 +187,7 @@ pub fn validate(
         }
     }
     revocation.ocsp_nonce = r.ocsp_nonce.unwrap_or(defaults::OCSP_NONCE);
+    revocation.ocsp_get = r.ocsp_get.unwrap_or(defaults::OCSP_GET);
     match r.max_concurrency_per_host {
         Some(0) => p.add(
             "revocation.max_concurrency_per_host",

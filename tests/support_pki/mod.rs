@@ -122,6 +122,13 @@ impl TestServer {
         self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
     }
 
+    /// Every request path seen so far (query included), sorted.
+    pub fn paths(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.hits.lock().unwrap().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
     pub fn total(&self) -> usize {
         self.total.load(Ordering::SeqCst)
     }
