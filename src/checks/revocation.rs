@@ -177,7 +177,7 @@ impl Revoker {
     pub fn load_local(&mut self, paths: &[PathBuf]) -> Result<(), String> {
         for p in paths {
             let mut l = LocalCrl {
-                path: p.clone(),
+                path: PathBuf::from(crate::sources::glob::expand_tilde(p)),
                 stamp: None,
                 crl: None,
             };

@@ -362,6 +362,35 @@ fn kubernetes_section_errors_are_located() {
 }
 
 #[test]
+fn kubernetes_names_and_empty_configmap_keys() {
+    // A Kubernetes source name that another source already uses.
+    let e = from_yaml_str(
+        "sources:\n  - {kind: file, name: k8s-secrets, paths: [/x]}\nkubernetes:\n  enabled: true\n  name: k8s\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("kubernetes.name") && e.contains("k8s-secrets"),
+        "{e}"
+    );
+    // Off: no clash.
+    from_yaml_str(
+        "sources:\n  - {kind: file, name: k8s-secrets, paths: [/x]}\nkubernetes:\n  enabled: false\n  name: k8s\n",
+        "t",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // ConfigMaps on without any key would watch every ConfigMap for nothing.
+    let e = from_yaml_str(
+        "kubernetes:\n  configmaps: {enabled: true, keys: []}\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("kubernetes.configmaps.keys"), "{e}");
+}
+
+#[test]
 fn docker_section_errors_are_located() {
     let text = "docker:\n  enabled: maybe\n  host: ftp://x\n  secrets: {mode: all}\n  containers: {paths: [relative], max_containers: 0}\n  tls: {cert_file: /c.pem}\n";
     let e = from_yaml_str(text, "t").unwrap_err().to_string();

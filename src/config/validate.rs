@@ -240,6 +240,25 @@ pub fn validate(
         }
     }
     let kubernetes = kubernetes(&mut p, raw.kubernetes.as_ref());
+    if kubernetes.enabled != super::KubeEnabled::Off {
+        // The Kubernetes sources are named `<name>-secrets`, `<name>-configmaps`,
+        // `<name>-cabundles` and `<name>-csrs`; every source name must be unique.
+        for suffix in ["secrets", "configmaps", "cabundles", "csrs"] {
+            let full = format!("{}-{suffix}", kubernetes.name);
+            let clash = files
+                .iter()
+                .map(|f| f.name.as_str())
+                .chain((docker.enabled != DockerEnabled::Off).then_some(docker.name.as_str()))
+                .find(|n| *n == full);
+            if let Some(n) = clash {
+                p.add(
+                    "kubernetes.name",
+                    format!("the Kubernetes source name {n:?} is already used by another source"),
+                );
+                break;
+            }
+        }
+    }
 
     if !p.0.is_empty() {
         return Err(p.0);
@@ -482,6 +501,12 @@ fn kubernetes(
             c.keys.as_ref(),
             defaults::KUBE_CONFIGMAP_KEYS,
         );
+        if c.keys.as_ref().is_some_and(Vec::is_empty) && k.configmaps.enabled {
+            p.add(
+                "kubernetes.configmaps.keys",
+                "must name at least one key or pattern (or set configmaps.enabled: false)",
+            );
+        }
         if let Some(d) = &c.dedupe {
             k.configmaps.dedupe = d.clone();
         }
