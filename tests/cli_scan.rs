@@ -296,7 +296,7 @@ fn check_config_names_path_and_line() {
     let t = write(
         dir.path(),
         "trust.yml",
-        &format!("trust:\n  roots: [\"{}\"]\n", missing.display()),
+        format!("trust:\n  roots: [\"{}\"]\n", missing.display()),
     );
     let o = run(&["check-config", "--config", t.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", show(&o));
