@@ -39,12 +39,14 @@ pub mod defaults {
     pub const WATCH_DEBOUNCE: Duration = Duration::from_secs(1);
     pub const REVOCATION_OFFLINE: bool = false;
     pub const SYSTEM_ROOTS: bool = true;
+    pub const FETCH_AIA: bool = false;
     pub const REVOCATION_METHODS: [&str; 2] = ["crl", "ocsp"];
     pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
     pub const MAX_CRL_SIZE: u64 = 20 << 20;
     pub const CACHE_MIN_TTL: Duration = Duration::from_secs(5 * 60);
     pub const CACHE_MAX_TTL: Duration = Duration::from_secs(24 * 3600);
     pub const OCSP_NONCE: bool = true;
+    pub const OCSP_GET: bool = false;
     pub const MAX_CONCURRENCY_PER_HOST: usize = 4;
     pub const WARNING_WINDOW: Duration = Duration::from_secs(28 * 86_400);
     pub const DOCKER_NAME: &str = "docker";
@@ -389,6 +391,8 @@ pub struct RawTrust {
     pub intermediates: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_roots: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch_aia: Option<bool>,
 }
 
 /// `revocation:`
@@ -407,6 +411,8 @@ pub struct RawRevocation {
     pub max_crl_size: Option<RawSize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocsp_nonce: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_get: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency_per_host: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -653,6 +659,7 @@ impl RawConfig {
                 roots: paths(&c.trust.roots),
                 intermediates: paths(&c.trust.intermediates),
                 system_roots: Some(c.trust.system_roots),
+                fetch_aia: Some(c.trust.fetch_aia),
             }),
             revocation: Some(RawRevocation {
                 crl_files: paths(&c.revocation.crl_files),
@@ -667,6 +674,7 @@ impl RawConfig {
                 fetch_timeout: Some(format_duration(c.revocation.fetch_timeout)),
                 max_crl_size: Some(RawSize::Bytes(c.revocation.max_crl_size)),
                 ocsp_nonce: Some(c.revocation.ocsp_nonce),
+                ocsp_get: Some(c.revocation.ocsp_get),
                 max_concurrency_per_host: Some(c.revocation.max_concurrency_per_host),
                 cache: Some(RawRevocationCache {
                     min_ttl: Some(format_duration(c.revocation.cache_min_ttl)),

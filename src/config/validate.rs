@@ -130,6 +130,7 @@ pub fn validate(
         roots: path_list(&mut p, "trust.roots", t.roots.as_deref()),
         intermediates: path_list(&mut p, "trust.intermediates", t.intermediates.as_deref()),
         system_roots: t.system_roots.unwrap_or(defaults::SYSTEM_ROOTS),
+        fetch_aia: t.fetch_aia.unwrap_or(defaults::FETCH_AIA),
     };
 
     let r = raw.revocation.clone().unwrap_or_default();
@@ -188,6 +189,7 @@ pub fn validate(
         }
     }
     revocation.ocsp_nonce = r.ocsp_nonce.unwrap_or(defaults::OCSP_NONCE);
+    revocation.ocsp_get = r.ocsp_get.unwrap_or(defaults::OCSP_GET);
     match r.max_concurrency_per_host {
         Some(0) => p.add(
             "revocation.max_concurrency_per_host",
@@ -240,6 +242,25 @@ pub fn validate(
         }
     }
     let kubernetes = kubernetes(&mut p, raw.kubernetes.as_ref());
+    if kubernetes.enabled != super::KubeEnabled::Off {
+        // The Kubernetes sources are named `<name>-secrets`, `<name>-configmaps`,
+        // `<name>-cabundles` and `<name>-csrs`; every source name must be unique.
+        for suffix in ["secrets", "configmaps", "cabundles", "csrs"] {
+            let full = format!("{}-{suffix}", kubernetes.name);
+            let clash = files
+                .iter()
+                .map(|f| f.name.as_str())
+                .chain((docker.enabled != DockerEnabled::Off).then_some(docker.name.as_str()))
+                .find(|n| *n == full);
+            if let Some(n) = clash {
+                p.add(
+                    "kubernetes.name",
+                    format!("the Kubernetes source name {n:?} is already used by another source"),
+                );
+                break;
+            }
+        }
+    }
 
     if !p.0.is_empty() {
         return Err(p.0);
@@ -482,6 +503,12 @@ fn kubernetes(
             c.keys.as_ref(),
             defaults::KUBE_CONFIGMAP_KEYS,
         );
+        if c.keys.as_ref().is_some_and(Vec::is_empty) && k.configmaps.enabled {
+            p.add(
+                "kubernetes.configmaps.keys",
+                "must name at least one key or pattern (or set configmaps.enabled: false)",
+            );
+        }
         if let Some(d) = &c.dedupe {
             k.configmaps.dedupe = d.clone();
         }
