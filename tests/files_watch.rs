@@ -139,9 +139,12 @@ impl Rig {
         let want: BTreeSet<String> = expect.iter().map(|s| s.to_string()).collect();
         assert_eq!(names, want);
         assert_eq!(self.walks(), walks + 1, "the change made the scan walk");
-        // The change asked for a prompt rescan (no wall-clock limit: the signal
-        // is awaited; it was fired or is pending after the debounce).
-        self.signal.notified().await;
+        // The change asked for a prompt rescan: the signal fired or is pending
+        // after the debounce. Not a timing assertion: the deadline only turns a
+        // signal that never comes into a failure instead of a hung test.
+        tokio::time::timeout(std::time::Duration::from_secs(120), self.signal.notified())
+            .await
+            .expect("the change never fired the rescan signal");
         self.settle().await;
         assert_eq!(self.names().await, want);
     }
