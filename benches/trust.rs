@@ -168,6 +168,7 @@ fn main() {
         roots: vec![roots],
         intermediates: vec![inter],
         system_roots: false,
+        fetch_aia: false,
     };
     let rev = RevocationConfig {
         methods: vec![RevocationMethodConfig::Crl],

@@ -110,6 +110,14 @@ fn check_config(path: &std::path::Path) -> u8 {
             return EXIT_USAGE;
         }
     }
+    // Trust anchors, intermediates and local CRLs are files of the machine the
+    // exporter runs on (often a pod), not necessarily of this one: warn, do not fail.
+    if let Err(e) = Checker::new(&cfg.trust, &cfg.revocation) {
+        eprintln!(
+            "{}: warning: {e} (loaded again at start-up; fine when the file exists only where certvigil runs)",
+            path.display()
+        );
+    }
     println!("config OK: {}", path.display());
     0
 }

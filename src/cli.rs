@@ -6,7 +6,7 @@
 //! * `serve [--config FILE] [--listen ADDR] [--web.config.file FILE] [PATH...]`;
 //! * `scan [OPTIONS] [PATH...]`;
 //! * `report --format html|csv|json|md [--config FILE] [-o FILE] [--at RFC3339]
-//!   [--trust-roots P] [--intermediates P] [--crl P] [--offline] [PATH...]`;
+//!   [--trust-roots P] [--intermediates P] [--crl P] [--offline] [--fetch-aia] [PATH...]`;
 //! * `healthcheck [--url http://127.0.0.1:9793/healthz] [--timeout 5s]` (not in
 //!   INTERFACE.md; for container HEALTHCHECKs in images without curl);
 //! * `check-config --config FILE`;
@@ -147,6 +147,11 @@ pub struct RawSourceArgs {
     #[arg(long)]
     pub offline: bool,
 
+    /// Fetch missing intermediates from the certificates' AIA caIssuers URLs
+    /// (sets `trust.fetch_aia`; ignored with `--offline`).
+    #[arg(long = "fetch-aia")]
+    pub fetch_aia: bool,
+
     /// Files or directories to scan (recursively); replace the config's file sources.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
@@ -266,6 +271,8 @@ pub struct Overrides {
     pub intermediates: Vec<PathBuf>,
     pub crl_files: Vec<PathBuf>,
     pub offline: bool,
+    /// `--fetch-aia`: turn AIA caIssuers fetching on.
+    pub fetch_aia: bool,
     pub listen: Option<String>,
     pub web_config_file: Option<PathBuf>,
     /// `--kubernetes`: turn the Kubernetes source on.
@@ -485,6 +492,7 @@ fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
             intermediates: src.intermediates,
             crl_files: src.crl,
             offline: src.offline,
+            fetch_aia: src.fetch_aia,
             listen: None,
             web_config_file: None,
             kubernetes: src.kubernetes,
@@ -535,6 +543,7 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             pkcs12_passwords,
             try_empty_password: true,
             max_files: DEFAULT_MAX_FILES,
+            watch: Default::default(),
         };
         if from_file {
             cfg.files.retain(|f| f.kind != SourceKind::File);
@@ -572,6 +581,9 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
     }
     if o.offline {
         cfg.revocation.offline = true;
+    }
+    if o.fetch_aia {
+        cfg.trust.fetch_aia = true;
     }
     if let Some(l) = &o.listen {
         cfg.server.listen = l.clone();

@@ -289,6 +289,22 @@ fn check_config_names_path_and_line() {
     // And so is `scan --config` with a bad file.
     let o = run(&["scan", "--config", p.to_str().unwrap()]);
     assert_eq!(code(&o), 2, "{}", show(&o));
+
+    // Trust files that do not exist here: a warning naming them, exit 0
+    // (they may exist only where certvigil runs); `scan` with it exits 2.
+    let missing = dir.path().join("roots.pem");
+    let t = write(
+        dir.path(),
+        "trust.yml",
+        format!("trust:\n  roots: [\"{}\"]\n", missing.display()),
+    );
+    let o = run(&["check-config", "--config", t.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning: trust.roots"), "{err}");
+    assert!(err.contains("roots.pem"), "{err}");
+    let o = run(&["scan", "--config", t.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", show(&o));
 }
 
 /// The fixtures themselves: the generated certificates carry the intended dates

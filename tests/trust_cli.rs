@@ -328,3 +328,55 @@ fn openssl_pki_revocation_in_scan_json_and_metrics() {
     assert_eq!(value("good.cli.test"), "0");
     let _ = &p.int;
 }
+
+/// `scan --fetch-aia`: a leaf given without its intermediate is `incomplete`;
+/// with the flag its AIA caIssuers URL (served on 127.0.0.1) completes the chain;
+/// `--offline` wins and sends nothing.
+#[test]
+fn fetch_aia_flag_completes_the_chain() {
+    if !openssl_available() && unavailable("openssl") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = TestServer::start();
+    let none = "http://127.0.0.1:9/";
+    let root = Ca::root(dir, "AIA Root", 3650, none, none);
+    let int = root.sub_ca(dir, "AIA Int", 1825, none, none);
+    int.add_ext_section(
+        "leaf_aia",
+        &format!(
+            "basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
+             authorityInfoAccess = caIssuers;URI:{}",
+            server.url("/int.cer")
+        ),
+    );
+    let leaf = int.issue("aia.cli.test", "leaf_aia", 365, None);
+    server.route("/int.cer", Route::Body(std::fs::read(&int.cert).unwrap()));
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v = vec!["--trust-roots".to_string(), s(&root.cert)];
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v.push(s(&leaf));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        scan_json(&refs)
+    };
+
+    let v = run(&["--offline"]);
+    let c = only_cert(&v);
+    assert_eq!(c["trust"]["status"], "incomplete", "{c:#}");
+    let v = run(&["--fetch-aia", "--offline"]);
+    assert_eq!(only_cert(&v)["trust"]["status"], "incomplete", "{v:#}");
+    assert_eq!(server.total(), 0, "--offline: no caIssuers request");
+
+    let v = run(&["--fetch-aia"]);
+    let c = only_cert(&v);
+    assert_eq!(c["trust"]["status"], "trusted", "{c:#}");
+    let detail = c["trust"]["detail"].as_str().unwrap();
+    assert!(detail.contains("'AIA Int'"), "{detail}");
+    assert!(detail.contains("AIA caIssuers"), "{detail}");
+    assert_eq!(server.hits("/int.cer"), 1);
+}

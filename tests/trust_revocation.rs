@@ -62,6 +62,7 @@ fn trust(roots: &[&Path], ints: &[&Path]) -> TrustConfig {
         roots: roots.iter().map(|p| p.to_path_buf()).collect(),
         intermediates: ints.iter().map(|p| p.to_path_buf()).collect(),
         system_roots: false,
+        fetch_aia: false,
     }
 }
 
@@ -446,6 +447,21 @@ fn ocsp_preferred_against_real_responder() {
         before,
         "OCSP answers are cached until nextUpdate"
     );
+
+    // `ocsp_get`: the same answers through RFC 6960 GET requests (the real
+    // responder decodes them; a request it could not decode would be unknown).
+    let cfg = RevocationConfig {
+        ocsp_get: true,
+        ocsp_nonce: false,
+        ..rev(&[Ocsp])
+    };
+    let mut c = Checker::new(&trust(&[&w.root.cert], &[&w.int.cert]), &cfg).unwrap();
+    let mut es = entries(&[&w.good, &w.revoked]);
+    let out = run(&mut c, &mut es, at(0));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(es[0].revocation.status, RevocationStatus::Good);
+    assert_eq!(es[1].revocation.status, RevocationStatus::Revoked);
+    assert_eq!(out.requests, 2);
 }
 
 #[test]
@@ -638,6 +654,26 @@ fn ocsp_bad_answers() {
         "{:?}",
         e.revocation
     );
+
+    // `ocsp_get`: the request goes out as GET <url>/<url-encoded base64 DER>
+    // (the test server has no such route: 404, so the status is unknown).
+    let cfg = RevocationConfig {
+        ocsp_get: true,
+        ocsp_nonce: false,
+        ..rev(&[Ocsp])
+    };
+    let get_server = TestServer::start();
+    let w2 = World::new(Some(get_server.url("/ocsp")), 0, 24);
+    let mut c = Checker::new(&trust(&[&w2.root.cert], &[&w2.int.cert]), &cfg).unwrap();
+    let (e, _) = one(&mut c, &w2.good, at(0));
+    assert_eq!(e.revocation.status, RevocationStatus::Unknown);
+    let paths = get_server.paths();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(paths[0].starts_with("/ocsp/M"), "{paths:?}");
+    assert!(
+        !paths[0].contains('+') && !paths[0].contains('='),
+        "{paths:?}"
+    );
 }
 
 /// An `openssl ca` index with `n` revoked serials (plus the CA's own entries).
@@ -734,5 +770,217 @@ fn offline_makes_no_request() {
         w.server.total(),
         0,
         "offline: no request reached the CRL server"
+    );
+}
+
+/// `trust.fetch_aia`: a leaf whose bundle lacks its intermediates gets them
+/// from its caIssuers URL (DER, PEM, certs-only PKCS#7), two levels deep;
+/// answers are cached per URL; failures are located errors; a fetched
+/// certificate never creates trust on its own; offline fetches nothing.
+#[test]
+fn aia_ca_issuers_complete_incomplete_chains() {
+    if !openssl_available() {
+        return;
+    }
+    let w = World::new(None, 9, 24);
+    let none = "http://127.0.0.1:9/";
+    // root → int (World) → int2 → leaf2; leaf → int directly.
+    let aia = |url: &str| {
+        format!(
+            "basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
+             authorityKeyIdentifier = keyid\nauthorityInfoAccess = caIssuers;URI:{url}"
+        )
+    };
+    w.int
+        .add_ext_section("leaf_aia_der", &aia(&w.server.url("/int.der")));
+    w.int.add_ext_section(
+        "ca_aia_p7c",
+        &format!(
+            "basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n\
+             authorityInfoAccess = caIssuers;URI:{}",
+            w.server.url("/int.p7c")
+        ),
+    );
+    w.int
+        .add_ext_section("leaf_aia_404", &aia(&w.server.url("/missing.der")));
+    w.int
+        .add_ext_section("leaf_aia_junk", &aia(&w.server.url("/junk.der")));
+    let leaf = w.int.issue("aia.test", "leaf_aia_der", 365, None);
+    let lost = w.int.issue("lost.test", "leaf_aia_404", 365, None);
+    let junk = w.int.issue("junk.test", "leaf_aia_junk", 365, None);
+    let int2 = w
+        .int
+        .sub_ca_with(&w.base, "Test Int2", 1000, none, none, "ca_aia_p7c");
+    int2.add_ext_section("leaf_aia_pem", &aia(&w.server.url("/int2.pem")));
+    let leaf2 = int2.issue("deep.test", "leaf_aia_pem", 365, None);
+
+    // The answers, in the three forms CAs publish.
+    openssl(
+        &w.base,
+        &[
+            "x509",
+            "-in",
+            w.int.cert.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-out",
+            "int.der",
+        ],
+    );
+    openssl(
+        &w.base,
+        &[
+            "crl2pkcs7",
+            "-nocrl",
+            "-certfile",
+            w.int.cert.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-out",
+            "int.p7c",
+        ],
+    );
+    let int_der = std::fs::read(w.base.join("int.der")).unwrap();
+    w.server.route("/int.der", Route::Body(int_der));
+    w.server.route(
+        "/int.p7c",
+        Route::Body(std::fs::read(w.base.join("int.p7c")).unwrap()),
+    );
+    w.server
+        .route("/int2.pem", Route::Body(std::fs::read(&int2.cert).unwrap()));
+    w.server.route("/missing.der", Route::Status(404));
+    w.server
+        .route("/junk.der", Route::Body(b"<html>moved</html>".to_vec()));
+
+    let with_aia = |roots: &[&Path], offline: bool| {
+        let t = TrustConfig {
+            fetch_aia: true,
+            ..trust(roots, &[])
+        };
+        let r = RevocationConfig {
+            offline,
+            ..rev(&[])
+        };
+        Checker::new(&t, &r).unwrap()
+    };
+    let now = at(0);
+
+    // Off by default: incomplete, nothing fetched.
+    let mut c = Checker::new(&trust(&[&w.root.cert], &[]), &rev(&[])).unwrap();
+    let (e, _) = one(&mut c, &leaf, now);
+    assert_eq!(
+        e.trust.status,
+        TrustStatus::Incomplete,
+        "{}",
+        e.trust.detail
+    );
+    assert_eq!(w.server.total(), 0);
+
+    // Offline wins over fetch_aia.
+    let mut c = with_aia(&[&w.root.cert], true);
+    let (e, _) = one(&mut c, &leaf, now);
+    assert_eq!(
+        e.trust.status,
+        TrustStatus::Incomplete,
+        "{}",
+        e.trust.detail
+    );
+    assert_eq!(c.requests(), 0);
+    assert_eq!(w.server.total(), 0, "offline: no caIssuers request");
+
+    // On: two levels (PEM answer, then a PKCS#7 one).
+    let mut c = with_aia(&[&w.root.cert], false);
+    let (e, out) = one(&mut c, &leaf2, now);
+    assert_eq!(e.trust.status, TrustStatus::Trusted, "{}", e.trust.detail);
+    assert!(
+        e.trust.detail.contains("AIA caIssuers"),
+        "{}",
+        e.trust.detail
+    );
+    assert!(e.trust.detail.contains("'Test Int2'"), "{}", e.trust.detail);
+    assert_eq!(w.server.hits("/int2.pem"), 1);
+    assert_eq!(w.server.hits("/int.p7c"), 1);
+    assert_eq!(out.requests, 2);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+
+    // One level (DER answer), with failures beside it; the deep chain is
+    // answered from the cache.
+    let mut es = entries(&[&leaf, &leaf2, &lost, &junk]);
+    let out = run(&mut c, &mut es, now);
+    for e in &es[..2] {
+        assert_eq!(e.trust.status, TrustStatus::Trusted, "{}", e.trust.detail);
+        assert!(
+            e.trust.detail.contains("AIA caIssuers"),
+            "{}",
+            e.trust.detail
+        );
+    }
+    assert_eq!(w.server.hits("/int.der"), 1);
+    assert_eq!(w.server.hits("/int2.pem"), 1);
+    // Failures are located aia_fetch_failed errors; these two leaves still
+    // verify because their issuer came with another certificate's answer.
+    for e in &es[2..] {
+        assert_eq!(e.trust.status, TrustStatus::Trusted, "{}", e.trust.detail);
+    }
+    let reasons: Vec<(Reason, String)> = out
+        .new_errors
+        .iter()
+        .map(|e| (e.reason, e.message.clone()))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons.iter().all(|(r, _)| *r == Reason::AiaFetchFailed));
+    assert!(
+        reasons
+            .iter()
+            .any(|(_, m)| m.contains("/missing.der") && m.contains("'lost.test'")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|(_, m)| m.contains("/junk.der")),
+        "{reasons:?}"
+    );
+    assert_eq!(out.requests, 3);
+
+    // Warm: answers and failures come from the cache (no request); failures
+    // stay current errors but are not counted again.
+    let mut es = entries(&[&leaf, &leaf2, &lost, &junk]);
+    let out = run(&mut c, &mut es, now);
+    assert_eq!(es[0].trust.status, TrustStatus::Trusted);
+    assert_eq!(es[1].trust.status, TrustStatus::Trusted);
+    assert_eq!(out.requests, 0);
+    assert_eq!(w.server.total(), 5);
+    assert_eq!(out.errors.len(), 2);
+    assert!(out.new_errors.is_empty());
+
+    // Alone, a failed fetch leaves the chain incomplete.
+    let mut c2 = with_aia(&[&w.root.cert], false);
+    let (e, out) = one(&mut c2, &lost, now);
+    assert_eq!(
+        e.trust.status,
+        TrustStatus::Incomplete,
+        "{}",
+        e.trust.detail
+    );
+    assert_eq!(out.new_errors.len(), 1);
+    assert_eq!(out.new_errors[0].reason, Reason::AiaFetchFailed);
+    assert_eq!(w.server.hits("/missing.der"), 2);
+
+    // A fetched intermediate does not create trust: another root is the anchor.
+    let other = Ca::root(&w.base, "Other Root", 3650, none, none);
+    let mut c = with_aia(&[&other.cert], false);
+    let (e, _) = one(&mut c, &leaf, now);
+    assert_eq!(e.trust.status, TrustStatus::Untrusted, "{}", e.trust.detail);
+
+    // An answer holding an unrelated certificate leaves the chain incomplete.
+    w.server
+        .route("/int.der", Route::Body(std::fs::read(&other.cert).unwrap()));
+    let mut c = with_aia(&[&w.root.cert], false);
+    let (e, _) = one(&mut c, &leaf, now);
+    assert_eq!(
+        e.trust.status,
+        TrustStatus::Incomplete,
+        "{}",
+        e.trust.detail
     );
 }

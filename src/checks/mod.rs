@@ -2,7 +2,7 @@
 //!
 //! * [`apply`] — expiry (pure, synchronous).
 //! * [`Checker`] — trust chains and revocation over the whole inventory: chain
-//!   building ([`chain`]), CRLs ([`crl`]) and OCSP ([`ocsp`]) fetched with a
+//!   building ([`chain`]) with opt-in AIA caIssuers fetching ([`aia`]), CRLs ([`crl`]) and OCSP ([`ocsp`]) fetched with a
 //!   bounded HTTP client ([`fetch`]) and cached ([`revocation`]). Owned by the
 //!   scraper, rebuilt on reconfiguration, run after each scan; `/metrics` only
 //!   ever reads the published snapshot, so slow responders never block it.
@@ -11,6 +11,7 @@
 //! Decisions are pure functions of facts and `now` (`--at`); only
 //! [`revocation`] talks to the network, and never when `offline`.
 
+pub mod aia;
 pub mod chain;
 pub mod crl;
 pub mod expiry;
@@ -63,6 +64,8 @@ pub struct Checker {
     generation: u64,
     sigs: chain::SigCache,
     revocation: revocation::Revoker,
+    /// caIssuers fetching: `trust.fetch_aia` and not offline.
+    aia: Option<aia::Aia>,
 }
 
 impl std::fmt::Debug for Checker {
@@ -71,6 +74,7 @@ impl std::fmt::Debug for Checker {
             .field("enabled", &self.enabled)
             .field("anchors", &self.anchors.len())
             .field("intermediates", &self.intermediates.len())
+            .field("fetch_aia", &self.aia.is_some())
             .finish()
     }
 }
@@ -90,6 +94,7 @@ impl Checker {
                 methods: Vec::new(),
                 ..RevocationConfig::default()
             }),
+            aia: None,
         }
     }
 
@@ -118,6 +123,7 @@ impl Checker {
             generation: 0,
             sigs: chain::SigCache::default(),
             revocation,
+            aia: (trust.fetch_aia && !rev.offline).then(|| aia::Aia::new(rev)),
         })
     }
 
@@ -128,7 +134,7 @@ impl Checker {
 
     /// HTTP requests sent by this checker so far.
     pub fn requests(&self) -> u64 {
-        self.revocation.requests()
+        self.revocation.requests() + self.aia.as_ref().map_or(0, aia::Aia::requests)
     }
 
     fn facts_of(&mut self, e: &CertEntry) -> Option<Arc<facts::Facts>> {
@@ -151,6 +157,7 @@ impl Checker {
             return CheckOutcome::default();
         }
         let now_ts = now.timestamp();
+        let requests_before = self.requests();
         self.generation = self.generation.wrapping_add(1);
         let all: Vec<Option<Arc<facts::Facts>>> =
             entries.iter().map(|e| self.facts_of(e)).collect();
@@ -167,20 +174,28 @@ impl Checker {
 
         // Chains, once per distinct certificate.
         let mut verdicts: HashMap<[u8; 32], chain::ChainResult> = HashMap::new();
-        for (e, f) in entries.iter_mut().zip(&all) {
-            let Some(f) = f else {
-                e.trust = Trust {
-                    status: TrustStatus::Unknown,
-                    detail: "certificate could not be decoded for chain verification".into(),
-                };
-                continue;
-            };
-            let r = verdicts
+        for f in all.iter().flatten() {
+            verdicts
                 .entry(f.fp)
                 .or_insert_with(|| chain::verify(f, &pool, &self.anchors, now_ts, &mut self.sigs));
-            e.trust = Trust {
-                status: r.status,
-                detail: r.detail.clone().into(),
+        }
+        let mut aia_out = aia::AiaOutput::default();
+        if self.aia.is_some() {
+            aia_out = self
+                .complete_from_aia(entries, &all, &mut pool, &mut verdicts, now_ts)
+                .await;
+        }
+        for (e, f) in entries.iter_mut().zip(&all) {
+            let r = f.as_ref().and_then(|f| verdicts.get(&f.fp));
+            e.trust = match r {
+                Some(r) => Trust {
+                    status: r.status,
+                    detail: r.detail.clone().into(),
+                },
+                None => Trust {
+                    status: TrustStatus::Unknown,
+                    detail: "certificate could not be decoded for chain verification".into(),
+                },
             };
         }
         self.sigs.end_scan();
@@ -204,12 +219,112 @@ impl Checker {
         for (e, r) in entries.iter_mut().zip(out.results) {
             e.revocation = r;
         }
+        let mut errors = aia_out.errors;
+        errors.extend(out.errors);
+        let mut new_errors = aia_out.new_errors;
+        new_errors.extend(out.new_errors);
         CheckOutcome {
-            errors: out.errors,
-            new_errors: out.new_errors,
+            errors,
+            new_errors,
             crls: out.crls,
-            requests: out.requests,
+            requests: self.requests() - requests_before,
         }
+    }
+
+    /// `trust.fetch_aia`: for `incomplete` chains, fetch the missing issuers
+    /// named by caIssuers URLs, add them to `pool` as untrusted candidates and
+    /// verify the incomplete certificates again. A chain completed this way
+    /// says so in its detail: clients that do not fetch AIA (most non-browser
+    /// TLS stacks) still fail on a server that does not send the intermediate.
+    async fn complete_from_aia(
+        &mut self,
+        entries: &[CertEntry],
+        all: &[Option<Arc<facts::Facts>>],
+        pool: &mut chain::Pool,
+        verdicts: &mut HashMap<[u8; 32], chain::ChainResult>,
+        now_ts: i64,
+    ) -> aia::AiaOutput {
+        let Some(aia) = self.aia.as_mut() else {
+            return aia::AiaOutput::default();
+        };
+        if !verdicts
+            .values()
+            .any(|v| v.status == TrustStatus::Incomplete)
+        {
+            return aia::AiaOutput::default();
+        }
+        // The frontier: certificates (of the inventory or the configured
+        // intermediates) with no issuer candidate anywhere.
+        let mut blame: HashMap<[u8; 32], Arc<crate::model::SourceRef>> = HashMap::new();
+        let mut first_incomplete = None;
+        for (e, f) in entries.iter().zip(all) {
+            if let Some(f) = f {
+                blame.entry(f.fp).or_insert_with(|| e.source.clone());
+                if first_incomplete.is_none()
+                    && verdicts.get(&f.fp).map(|v| v.status) == Some(TrustStatus::Incomplete)
+                {
+                    first_incomplete = Some(e.source.clone());
+                }
+            }
+        }
+        let Some(fallback) = first_incomplete else {
+            return aia::AiaOutput::default();
+        };
+        let anchors = self.anchors.clone();
+        let lacks_issuer = |f: &facts::Facts, pool: &chain::Pool| {
+            !f.self_issued && pool.issuers_of(f).is_empty() && anchors.issuers_of(f).is_empty()
+        };
+        let frontier: Vec<aia::Frontier> = pool
+            .iter()
+            .filter(|f| !f.ca_issuers.is_empty() && lacks_issuer(f, pool))
+            .map(|f| aia::Frontier {
+                cert: f.clone(),
+                source: blame
+                    .get(&f.fp)
+                    .cloned()
+                    .unwrap_or_else(|| fallback.clone()),
+            })
+            .collect();
+        if frontier.is_empty() {
+            return aia::AiaOutput::default();
+        }
+        let snapshot = pool.clone();
+        let out = aia
+            .complete(frontier, |f, fetched| {
+                !lacks_issuer(f, &snapshot)
+                    || fetched
+                        .iter()
+                        .any(|c| c.subject_raw == f.issuer_raw || c.subject_norm == f.issuer_norm)
+            })
+            .await;
+        if out.certs.is_empty() {
+            return out;
+        }
+        for c in &out.certs {
+            pool.add(c.clone());
+        }
+        let mut by_fp: HashMap<[u8; 32], &Arc<facts::Facts>> = HashMap::new();
+        for f in all.iter().flatten() {
+            by_fp.insert(f.fp, f);
+        }
+        for (fp, v) in verdicts.iter_mut() {
+            if v.status != TrustStatus::Incomplete {
+                continue;
+            }
+            let Some(f) = by_fp.get(fp) else { continue };
+            let mut r = chain::verify(f, pool, &self.anchors, now_ts, &mut self.sigs);
+            if r.status == TrustStatus::Trusted {
+                r.detail = crate::model::bounded(
+                    &format!(
+                        "{} (with an issuer fetched from its AIA caIssuers URL: the inventory lacks it)",
+                        r.detail
+                    ),
+                    1024,
+                );
+            }
+            *v = r;
+        }
+        out
     }
 }
 

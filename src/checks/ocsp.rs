@@ -52,6 +52,31 @@ pub fn cert_id(cert: &Facts, issuer: &Facts) -> Result<CertId, String> {
     })
 }
 
+/// Longest encoded request sent with GET (RFC 5019 §5).
+pub const MAX_GET_REQUEST: usize = 255;
+
+/// The GET form of a request (RFC 6960 §A.1): `url` + `/` + the URL-encoded
+/// base64 of the DER request; `None` when the encoding exceeds
+/// [`MAX_GET_REQUEST`] bytes (the caller POSTs instead).
+pub fn get_url(url: &str, der: &[u8]) -> Option<String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut enc = String::with_capacity(b64.len() + 16);
+    for c in b64.chars() {
+        match c {
+            '+' => enc.push_str("%2B"),
+            '/' => enc.push_str("%2F"),
+            '=' => enc.push_str("%3D"),
+            c => enc.push(c),
+        }
+    }
+    if enc.len() > MAX_GET_REQUEST {
+        return None;
+    }
+    let sep = if url.ends_with('/') { "" } else { "/" };
+    Some(format!("{url}{sep}{enc}"))
+}
+
 /// Build the DER request; with `nonce` a 16-byte random nonce extension.
 pub fn build_request(cert: &Facts, issuer: &Facts, nonce: bool) -> Result<Built, String> {
     let id = cert_id(cert, issuer)?;
@@ -273,4 +298,18 @@ pub fn evaluate(
         this_update,
         next_update,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_url_encodes_and_bounds() {
+        let u = get_url("http://127.0.0.1:1/ocsp", &[0xfb, 0xff, 0xfe]).expect("short");
+        assert_eq!(u, "http://127.0.0.1:1/ocsp/%2B%2F%2F%2B");
+        let u = get_url("http://127.0.0.1:1/", &[0xfb, 0xff]).expect("short");
+        assert_eq!(u, "http://127.0.0.1:1/%2B%2F8%3D");
+        assert!(get_url("http://x/", &[0u8; 200]).is_none());
+    }
 }

@@ -103,6 +103,7 @@ pub struct Revoker {
     methods: Vec<RevocationMethodConfig>,
     offline: bool,
     nonce: bool,
+    get: bool,
     min_ttl: Duration,
     max_ttl: Duration,
     per_host: usize,
@@ -143,7 +144,7 @@ fn good(method: RevocationMethod) -> Revocation {
     }
 }
 
-fn is_http(url: &str) -> bool {
+pub(super) fn is_http(url: &str) -> bool {
     url.get(..7)
         .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
 }
@@ -155,6 +156,7 @@ impl Revoker {
             methods: cfg.methods.clone(),
             offline: cfg.offline,
             nonce: cfg.ocsp_nonce,
+            get: cfg.ocsp_get,
             min_ttl: cfg.cache_min_ttl,
             max_ttl: cfg.cache_max_ttl,
             per_host: cfg.max_concurrency_per_host.max(1),
@@ -175,7 +177,7 @@ impl Revoker {
     pub fn load_local(&mut self, paths: &[PathBuf]) -> Result<(), String> {
         for p in paths {
             let mut l = LocalCrl {
-                path: p.clone(),
+                path: PathBuf::from(crate::sources::glob::expand_tilde(p)),
                 stamp: None,
                 crl: None,
             };
@@ -596,6 +598,7 @@ impl Revoker {
             let fetcher = self.fetcher.clone();
             let sem = host_of(&url).and_then(|h| sems.get(&h).cloned());
             let nonce = self.nonce;
+            let use_get = self.get;
             set.spawn(async move {
                 let _permit = match &sem {
                     Some(s) => s.clone().acquire_owned().await.ok(),
@@ -607,10 +610,22 @@ impl Revoker {
                             reason: Reason::OcspFailed,
                             message: format!("cannot build the request: {m}"),
                         })?;
-                    let body = fetcher
-                        .post(&url, "application/ocsp-request", built.der.clone())
-                        .await
-                        .map_err(|e| Failure::from_fetch(e, Reason::OcspFailed))?;
+                    let get_url = use_get.then(|| ocsp::get_url(&url, &built.der)).flatten();
+                    let body = match get_url {
+                        Some(u) => match fetcher.get(&u, &Validators::default()).await {
+                            Ok(Fetched::Body(b, _)) => Ok(b),
+                            Ok(Fetched::NotModified) => Err(FetchError::Failed(
+                                "304 Not Modified to an unconditional request".into(),
+                            )),
+                            Err(e) => Err(e),
+                        },
+                        None => {
+                            fetcher
+                                .post(&url, "application/ocsp-request", built.der.clone())
+                                .await
+                        }
+                    }
+                    .map_err(|e| Failure::from_fetch(e, Reason::OcspFailed))?;
                     ocsp::evaluate(&body, &built, &cert, &issuer, now).map_err(|m| Failure {
                         reason: Reason::OcspFailed,
                         message: m,
@@ -719,11 +734,11 @@ fn apply(
     }
 }
 
-fn host_of(url: &str) -> Option<String> {
+pub(super) fn host_of(url: &str) -> Option<String> {
     HttpUrl::parse(url).ok().map(|u| u.authority())
 }
 
-fn semaphores<'a>(
+pub(super) fn semaphores<'a>(
     urls: impl Iterator<Item = &'a str>,
     per_host: usize,
 ) -> HashMap<String, Arc<Semaphore>> {

@@ -114,6 +114,43 @@ pub struct FileSourceConfig {
     /// Largest number of files one walk visits before it stops with an error.
     /// Default 200000.
     pub max_files: usize,
+    /// Change notification while serving (`watch:`).
+    pub watch: FileWatchConfig,
+}
+
+/// `sources[].watch`: change notification for a file source (Linux inotify), used
+/// only by long-running `serve` (docs/configuration.md, `crate::sources::fswatch`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileWatchConfig {
+    pub enabled: WatchEnabled,
+    /// Longest time a scan may reuse the previous walk's result because no change
+    /// was notified; after that a full (incremental) walk runs anyway. Zero: every
+    /// scan walks (notifications then only trigger prompt rescans). Default 1h.
+    pub verify_interval: Duration,
+    /// Delay between the first notified change and the rescan it asks for, so a
+    /// burst of writes triggers one rescan. Default 1s.
+    pub debounce: Duration,
+}
+
+impl Default for FileWatchConfig {
+    fn default() -> Self {
+        FileWatchConfig {
+            enabled: WatchEnabled::Auto,
+            verify_interval: raw::defaults::WATCH_VERIFY_INTERVAL,
+            debounce: raw::defaults::WATCH_DEBOUNCE,
+        }
+    }
+}
+
+/// `sources[].watch.enabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEnabled {
+    /// Use inotify where the platform has it; elsewhere walk quietly.
+    Auto,
+    /// Like `Auto`, but a platform without inotify is logged as a warning.
+    On,
+    /// Never watch: every scan walks.
+    Off,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +161,9 @@ pub struct TrustConfig {
     pub intermediates: Vec<PathBuf>,
     /// Use the system trust store when `roots` is empty. Default true.
     pub system_roots: bool,
+    /// Fetch missing issuers from the certificates' AIA caIssuers URLs (plain
+    /// http, cached, never when `revocation.offline`). Default false.
+    pub fetch_aia: bool,
 }
 
 /// A revocation method, in `revocation.methods` preference order.
@@ -157,6 +197,9 @@ pub struct RevocationConfig {
     pub max_crl_size: u64,
     /// Send a nonce with OCSP requests. Default true.
     pub ocsp_nonce: bool,
+    /// Send OCSP requests as HTTP GET (RFC 6960 §A.1, RFC 5019) when the
+    /// encoded request fits in 255 bytes; POST otherwise. Default false.
+    pub ocsp_get: bool,
     /// Concurrent requests per CRL/OCSP server (host:port). Default 4.
     pub max_concurrency_per_host: usize,
     /// Shortest time a fetched CRL/OCSP answer (or a failure) is reused. Default 5m.
@@ -176,6 +219,7 @@ impl Default for RevocationConfig {
             fetch_timeout: d::FETCH_TIMEOUT,
             max_crl_size: d::MAX_CRL_SIZE,
             ocsp_nonce: d::OCSP_NONCE,
+            ocsp_get: d::OCSP_GET,
             max_concurrency_per_host: d::MAX_CONCURRENCY_PER_HOST,
             cache_min_ttl: d::CACHE_MIN_TTL,
             cache_max_ttl: d::CACHE_MAX_TTL,
@@ -189,6 +233,7 @@ impl Default for TrustConfig {
             roots: Vec::new(),
             intermediates: Vec::new(),
             system_roots: raw::defaults::SYSTEM_ROOTS,
+            fetch_aia: raw::defaults::FETCH_AIA,
         }
     }
 }

@@ -35,14 +35,18 @@ pub mod defaults {
     pub const MAX_FILE_SIZE: u64 = 1 << 20;
     pub const TRY_EMPTY_PASSWORD: bool = true;
     pub const MAX_FILES: usize = 200_000;
+    pub const WATCH_VERIFY_INTERVAL: Duration = Duration::from_secs(3600);
+    pub const WATCH_DEBOUNCE: Duration = Duration::from_secs(1);
     pub const REVOCATION_OFFLINE: bool = false;
     pub const SYSTEM_ROOTS: bool = true;
+    pub const FETCH_AIA: bool = false;
     pub const REVOCATION_METHODS: [&str; 2] = ["crl", "ocsp"];
     pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
     pub const MAX_CRL_SIZE: u64 = 20 << 20;
     pub const CACHE_MIN_TTL: Duration = Duration::from_secs(5 * 60);
     pub const CACHE_MAX_TTL: Duration = Duration::from_secs(24 * 3600);
     pub const OCSP_NONCE: bool = true;
+    pub const OCSP_GET: bool = false;
     pub const MAX_CONCURRENCY_PER_HOST: usize = 4;
     pub const WARNING_WINDOW: Duration = Duration::from_secs(28 * 86_400);
     pub const DOCKER_NAME: &str = "docker";
@@ -310,6 +314,21 @@ pub struct RawSource {
     pub try_empty_password: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_files: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<RawFileWatch>,
+}
+
+/// `sources[].watch:` — change notification while serving.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileWatch {
+    /// `auto`, `true` or `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<RawAutoBool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debounce: Option<String>,
 }
 
 /// Source kinds accepted in `sources[].kind`.
@@ -328,6 +347,7 @@ impl RawSource {
                 "pkcs12_passwords",
                 "try_empty_password",
                 "max_files",
+                "watch",
             ]),
             "kubeconfig" => Some(&[
                 "paths",
@@ -335,6 +355,7 @@ impl RawSource {
                 "follow_symlinks",
                 "max_file_size",
                 "max_files",
+                "watch",
             ]),
             _ => None,
         }
@@ -355,6 +376,7 @@ impl RawSource {
         add(self.pkcs12_passwords.is_some(), "pkcs12_passwords");
         add(self.try_empty_password.is_some(), "try_empty_password");
         add(self.max_files.is_some(), "max_files");
+        add(self.watch.is_some(), "watch");
         keys
     }
 }
@@ -369,6 +391,8 @@ pub struct RawTrust {
     pub intermediates: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_roots: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch_aia: Option<bool>,
 }
 
 /// `revocation:`
@@ -387,6 +411,8 @@ pub struct RawRevocation {
     pub max_crl_size: Option<RawSize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocsp_nonce: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_get: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency_per_host: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -616,6 +642,15 @@ impl RawConfig {
                             pkcs12_passwords: is_file.then(|| f.pkcs12_passwords.clone()),
                             try_empty_password: is_file.then_some(f.try_empty_password),
                             max_files: Some(f.max_files),
+                            watch: Some(RawFileWatch {
+                                enabled: Some(match f.watch.enabled {
+                                    super::WatchEnabled::Auto => RawAutoBool::Text("auto".into()),
+                                    super::WatchEnabled::On => RawAutoBool::Bool(true),
+                                    super::WatchEnabled::Off => RawAutoBool::Bool(false),
+                                }),
+                                verify_interval: Some(format_duration(f.watch.verify_interval)),
+                                debounce: Some(format_duration(f.watch.debounce)),
+                            }),
                         }
                     })
                     .collect(),
@@ -624,6 +659,7 @@ impl RawConfig {
                 roots: paths(&c.trust.roots),
                 intermediates: paths(&c.trust.intermediates),
                 system_roots: Some(c.trust.system_roots),
+                fetch_aia: Some(c.trust.fetch_aia),
             }),
             revocation: Some(RawRevocation {
                 crl_files: paths(&c.revocation.crl_files),
@@ -638,6 +674,7 @@ impl RawConfig {
                 fetch_timeout: Some(format_duration(c.revocation.fetch_timeout)),
                 max_crl_size: Some(RawSize::Bytes(c.revocation.max_crl_size)),
                 ocsp_nonce: Some(c.revocation.ocsp_nonce),
+                ocsp_get: Some(c.revocation.ocsp_get),
                 max_concurrency_per_host: Some(c.revocation.max_concurrency_per_host),
                 cache: Some(RawRevocationCache {
                     min_ttl: Some(format_duration(c.revocation.cache_min_ttl)),

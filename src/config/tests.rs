@@ -135,6 +135,10 @@ sources:
     pkcs12_passwords: [changeit, secret]
     try_empty_password: false
     max_files: 1000
+    watch:
+      enabled: false
+      verify_interval: 10m
+      debounce: 250ms
   - kind: kubeconfig
     name: kube.admin:1
     paths: [~/.kube/config]
@@ -143,6 +147,7 @@ trust:
   roots: [/etc/certvigil/roots.pem]
   intermediates: [/etc/certvigil/int.pem]
   system_roots: false
+  fetch_aia: true
 revocation:
   crl_files: [/var/lib/crl/a.crl, /var/lib/crl/b.pem]
   offline: true
@@ -150,6 +155,7 @@ revocation:
   fetch_timeout: 3s
   max_crl_size: 1MiB
   ocsp_nonce: false
+  ocsp_get: true
   max_concurrency_per_host: 2
   cache:
     min_ttl: 1m
@@ -240,6 +246,11 @@ fn every_key_expected() -> Config {
                 pkcs12_passwords: vec!["changeit".into(), "secret".into()],
                 try_empty_password: false,
                 max_files: 1000,
+                watch: crate::config::FileWatchConfig {
+                    enabled: crate::config::WatchEnabled::Off,
+                    verify_interval: Duration::from_secs(600),
+                    debounce: Duration::from_millis(250),
+                },
             },
             FileSourceConfig {
                 kind: SourceKind::Kubeconfig,
@@ -251,12 +262,14 @@ fn every_key_expected() -> Config {
                 pkcs12_passwords: vec![],
                 try_empty_password: true,
                 max_files: 200_000,
+                watch: Default::default(),
             },
         ],
         trust: TrustConfig {
             roots: vec![PathBuf::from("/etc/certvigil/roots.pem")],
             intermediates: vec![PathBuf::from("/etc/certvigil/int.pem")],
             system_roots: false,
+            fetch_aia: true,
         },
         revocation: RevocationConfig {
             crl_files: vec![
@@ -268,6 +281,7 @@ fn every_key_expected() -> Config {
             fetch_timeout: Duration::from_secs(3),
             max_crl_size: 1 << 20,
             ocsp_nonce: false,
+            ocsp_get: true,
             max_concurrency_per_host: 2,
             cache_min_ttl: Duration::from_secs(60),
             cache_max_ttl: Duration::from_secs(7200),
@@ -355,6 +369,35 @@ fn kubernetes_section_errors_are_located() {
     ] {
         assert!(e.contains(p), "{p} missing in {e}");
     }
+}
+
+#[test]
+fn kubernetes_names_and_empty_configmap_keys() {
+    // A Kubernetes source name that another source already uses.
+    let e = from_yaml_str(
+        "sources:\n  - {kind: file, name: k8s-secrets, paths: [/x]}\nkubernetes:\n  enabled: true\n  name: k8s\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("kubernetes.name") && e.contains("k8s-secrets"),
+        "{e}"
+    );
+    // Off: no clash.
+    from_yaml_str(
+        "sources:\n  - {kind: file, name: k8s-secrets, paths: [/x]}\nkubernetes:\n  enabled: false\n  name: k8s\n",
+        "t",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // ConfigMaps on without any key would watch every ConfigMap for nothing.
+    let e = from_yaml_str(
+        "kubernetes:\n  configmaps: {enabled: true, keys: []}\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("kubernetes.configmaps.keys"), "{e}");
 }
 
 #[test]

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use super::duration::{parse_duration, parse_size, MAX_SIZE_LIMIT};
 use super::errors::ConfigError;
-use super::raw::{defaults, RawAutoBool, RawConfig, RawDocker, RawSize, RawSource, SOURCE_KINDS};
+use super::raw::{
+    defaults, RawAutoBool, RawConfig, RawDocker, RawFileWatch, RawSize, RawSource, SOURCE_KINDS,
+};
 use super::{
-    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, LogConfig, LogFormat,
-    MetricsConfig, ReportConfig, RevocationConfig, RevocationMethodConfig, ScanConfig, SecretsMode,
-    ServerConfig, TrustConfig,
+    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, FileWatchConfig, LogConfig,
+    LogFormat, MetricsConfig, ReportConfig, RevocationConfig, RevocationMethodConfig, ScanConfig,
+    SecretsMode, ServerConfig, TrustConfig, WatchEnabled,
 };
 use crate::model::SourceKind;
 
@@ -128,6 +130,7 @@ pub fn validate(
         roots: path_list(&mut p, "trust.roots", t.roots.as_deref()),
         intermediates: path_list(&mut p, "trust.intermediates", t.intermediates.as_deref()),
         system_roots: t.system_roots.unwrap_or(defaults::SYSTEM_ROOTS),
+        fetch_aia: t.fetch_aia.unwrap_or(defaults::FETCH_AIA),
     };
 
     let r = raw.revocation.clone().unwrap_or_default();
@@ -186,6 +189,7 @@ pub fn validate(
         }
     }
     revocation.ocsp_nonce = r.ocsp_nonce.unwrap_or(defaults::OCSP_NONCE);
+    revocation.ocsp_get = r.ocsp_get.unwrap_or(defaults::OCSP_GET);
     match r.max_concurrency_per_host {
         Some(0) => p.add(
             "revocation.max_concurrency_per_host",
@@ -238,6 +242,25 @@ pub fn validate(
         }
     }
     let kubernetes = kubernetes(&mut p, raw.kubernetes.as_ref());
+    if kubernetes.enabled != super::KubeEnabled::Off {
+        // The Kubernetes sources are named `<name>-secrets`, `<name>-configmaps`,
+        // `<name>-cabundles` and `<name>-csrs`; every source name must be unique.
+        for suffix in ["secrets", "configmaps", "cabundles", "csrs"] {
+            let full = format!("{}-{suffix}", kubernetes.name);
+            let clash = files
+                .iter()
+                .map(|f| f.name.as_str())
+                .chain((docker.enabled != DockerEnabled::Off).then_some(docker.name.as_str()))
+                .find(|n| *n == full);
+            if let Some(n) = clash {
+                p.add(
+                    "kubernetes.name",
+                    format!("the Kubernetes source name {n:?} is already used by another source"),
+                );
+                break;
+            }
+        }
+    }
 
     if !p.0.is_empty() {
         return Err(p.0);
@@ -480,6 +503,12 @@ fn kubernetes(
             c.keys.as_ref(),
             defaults::KUBE_CONFIGMAP_KEYS,
         );
+        if c.keys.as_ref().is_some_and(Vec::is_empty) && k.configmaps.enabled {
+            p.add(
+                "kubernetes.configmaps.keys",
+                "must name at least one key or pattern (or set configmaps.enabled: false)",
+            );
+        }
         if let Some(d) = &c.dedupe {
             k.configmaps.dedupe = d.clone();
         }
@@ -869,9 +898,50 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
             pkcs12_passwords: s.pkcs12_passwords.clone().unwrap_or_default(),
             try_empty_password: s.try_empty_password.unwrap_or(defaults::TRY_EMPTY_PASSWORD),
             max_files,
+            watch: file_watch(p, &base, s.watch.as_ref()),
         });
     }
     out
+}
+
+/// `sources[i].watch`.
+fn file_watch(p: &mut Problems, base: &str, raw: Option<&RawFileWatch>) -> FileWatchConfig {
+    let mut w = FileWatchConfig::default();
+    let Some(r) = raw else {
+        return w;
+    };
+    w.enabled = match &r.enabled {
+        None => WatchEnabled::Auto,
+        Some(RawAutoBool::Bool(true)) => WatchEnabled::On,
+        Some(RawAutoBool::Bool(false)) => WatchEnabled::Off,
+        Some(RawAutoBool::Text(t)) => match t.as_str() {
+            "auto" => WatchEnabled::Auto,
+            "true" => WatchEnabled::On,
+            "false" => WatchEnabled::Off,
+            other => {
+                p.add(
+                    format!("{base}.watch.enabled"),
+                    format!("{other:?} is not one of auto, true, false"),
+                );
+                WatchEnabled::Auto
+            }
+        },
+    };
+    w.verify_interval = duration(
+        p,
+        &format!("{base}.watch.verify_interval"),
+        r.verify_interval.as_deref(),
+        defaults::WATCH_VERIFY_INTERVAL,
+        Duration::ZERO,
+    );
+    w.debounce = duration(
+        p,
+        &format!("{base}.watch.debounce"),
+        r.debounce.as_deref(),
+        defaults::WATCH_DEBOUNCE,
+        Duration::ZERO,
+    );
+    w
 }
 
 /// `^[a-zA-Z0-9_.:-]+$`, at most [`MAX_SOURCE_NAME`] bytes.

@@ -23,11 +23,12 @@ pub enum Reason {
     CrlFetchFailed,
     OcspFailed,
     Timeout,
+    AiaFetchFailed,
 }
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Reason::BadPem,
         Reason::BadDer,
         Reason::NoCertificateFound,
@@ -44,6 +45,7 @@ impl Reason {
         Reason::CrlFetchFailed,
         Reason::OcspFailed,
         Reason::Timeout,
+        Reason::AiaFetchFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Reason {
             Reason::CrlFetchFailed => "crl_fetch_failed",
             Reason::OcspFailed => "ocsp_failed",
             Reason::Timeout => "timeout",
+            Reason::AiaFetchFailed => "aia_fetch_failed",
         }
     }
 

@@ -67,6 +67,22 @@
 //! the list of references remembered from the last read, so a changed `ca.crt`
 //! triggers a re-read.
 //!
+//! # Change notification (`serve` only)
+//!
+//! Once the scraper attaches a rescan signal ([`Source::attach_rescan`], done by
+//! `serve` only) and `watch.enabled` is not `false`, the source creates a
+//! [`Watcher`] (Linux inotify, [`super::fswatch`]) on its next scan. Each walk then
+//! registers what it depends on before reading it, and records its result as a
+//! *replay* (every object with a version as [`Content::Unchanged`], version-less
+//! error objects as they were) when the walk was complete: no listing or `stat`
+//! error, no file that vanished, no `max_files` stop, no cancellation, every root
+//! readable, every watch registered. A later scan returns the replay without
+//! walking when no relevant event was read since that walk started (pending events
+//! are read first), the watcher is healthy, the walk is younger than
+//! `watch.verify_interval`, and the scraper's `prev_versions` are exactly the
+//! replay's (the scraper may have dropped a walk's result). Otherwise it walks.
+//! [`FileSource::stats`] counts walks, replays and directory listings.
+//!
 //! # Errors
 //!
 //! Per-object problems are object errors (`Content::Fresh` with no items):
@@ -109,18 +125,20 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
-use tracing::debug;
+use tracing::{debug, warn};
 
-use crate::config::FileSourceConfig;
+use crate::config::{FileSourceConfig, WatchEnabled};
 use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
 use crate::parse::kubeconfig::{self, EntryContent};
 use crate::parse::{FormatHint, ParseOptions};
 
+use super::fswatch::{Session, WatchStats, Watcher};
 use super::glob;
-use super::{BoxFuture, Content, Item, Object, ScanCtx, Source, SourceOutput};
+use super::{BoxFuture, Content, Item, Object, RescanSignal, ScanCtx, Source, SourceOutput};
 
 /// Key of the object carrying the "file limit reached" error (NUL cannot be in a path).
 const LIMIT_KEY: &str = "\u{0}file-limit";
@@ -168,6 +186,53 @@ pub struct FileSource {
     opts: ParseOptions,
     /// Files referenced by kubeconfigs, by kubeconfig object key, as of the last read.
     refs: Mutex<HashMap<String, Vec<PathBuf>>>,
+    /// Change notification (only once a rescan signal is attached: `serve`).
+    watch: Mutex<WatchSlot>,
+    walks: AtomicU64,
+    replays: AtomicU64,
+    dirs_listed: AtomicU64,
+}
+
+/// The watcher of a file source and the walk result it may vouch for.
+#[derive(Default)]
+struct WatchSlot {
+    rescan: Option<RescanSignal>,
+    watcher: Option<Arc<Watcher>>,
+    replay: Option<Replay>,
+    /// A watcher that could not be created was logged.
+    warned: bool,
+    /// Test hook: registrations fail.
+    fail_adds: bool,
+}
+
+/// The last complete, fully watched walk, as the next scans would see it when
+/// nothing changed: every object with a version as [`Content::Unchanged`], the
+/// others (object errors without a version) as they were.
+struct Replay {
+    objects: Vec<Object>,
+    versioned: usize,
+    /// When the walk started (for `watch.verify_interval`).
+    started: Instant,
+    /// The watcher's event count when the walk started.
+    events: u64,
+}
+
+/// Counters of a file source (tests, benchmarks): work done, not time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileSourceStats {
+    /// Full walks done.
+    pub walks: u64,
+    /// Scans answered from the previous walk because no change was notified.
+    pub replays: u64,
+    /// Directories listed by walks.
+    pub dirs_listed: u64,
+    /// A watcher exists.
+    pub watching: bool,
+    pub watch: WatchStats,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl FileSource {
@@ -180,13 +245,114 @@ impl FileSource {
             cfg,
             opts,
             refs: Mutex::new(HashMap::new()),
+            watch: Mutex::new(WatchSlot::default()),
+            walks: AtomicU64::new(0),
+            replays: AtomicU64::new(0),
+            dirs_listed: AtomicU64::new(0),
         }
     }
 
+    /// Work counters (tests, benchmarks).
+    pub fn stats(&self) -> FileSourceStats {
+        let slot = lock(&self.watch);
+        FileSourceStats {
+            walks: self.walks.load(Ordering::SeqCst),
+            replays: self.replays.load(Ordering::SeqCst),
+            dirs_listed: self.dirs_listed.load(Ordering::SeqCst),
+            watching: slot.watcher.is_some(),
+            watch: slot.watcher.as_ref().map(|w| w.stats()).unwrap_or_default(),
+        }
+    }
+
+    /// Test hook: make every watch registration fail, as when the inotify watch
+    /// limit is reached (applies to the current and future watchers).
+    #[doc(hidden)]
+    pub fn simulate_watch_failure(&self, on: bool) {
+        let mut slot = lock(&self.watch);
+        slot.fail_adds = on;
+        if let Some(w) = &slot.watcher {
+            w.set_fail_adds(on);
+        }
+    }
+
+    /// The watcher, created on first use once a rescan signal is attached.
+    fn watcher(&self) -> Option<Arc<Watcher>> {
+        let mut slot = lock(&self.watch);
+        let rescan = slot.rescan.clone()?;
+        let enabled = self.cfg.watch.enabled;
+        if enabled == WatchEnabled::Off {
+            return None;
+        }
+        if let Some(w) = &slot.watcher {
+            if !w.is_broken() {
+                return Some(w.clone());
+            }
+            slot.watcher = None;
+            slot.replay = None;
+        }
+        match Watcher::new(&self.cfg.name, rescan, self.cfg.watch.debounce) {
+            Ok(w) => {
+                w.set_fail_adds(slot.fail_adds);
+                debug!(source = %self.cfg.name, "watching for file changes (inotify)");
+                let w = Arc::new(w);
+                slot.watcher = Some(w.clone());
+                Some(w)
+            }
+            Err(e) => {
+                let quiet = enabled == WatchEnabled::Auto && e.kind() == io::ErrorKind::Unsupported;
+                if slot.warned || quiet {
+                    debug!(source = %self.cfg.name, "no file change notification: {e}");
+                } else {
+                    slot.warned = true;
+                    warn!(source = %self.cfg.name, "cannot watch for file changes ({e}); the source walks every scan");
+                }
+                None
+            }
+        }
+    }
+
+    /// The previous walk's result, when the watcher vouches that nothing it
+    /// depends on changed since that walk started (see [`super::fswatch`]).
+    fn try_replay(&self, w: &Watcher, prev: &HashMap<String, String>) -> Option<SourceOutput> {
+        let slot = lock(&self.watch);
+        let r = slot.replay.as_ref()?;
+        if r.started.elapsed() >= self.cfg.watch.verify_interval {
+            return None;
+        }
+        // Reads what is pending first: a change made before this call is counted.
+        if w.events_now() != r.events || w.is_broken() {
+            return None;
+        }
+        // The scraper must hold exactly what that walk reported (it may have
+        // dropped the walk's result, e.g. on a timeout).
+        if prev.len() != r.versioned
+            || r.objects.iter().any(|o| match &o.version {
+                Some(v) => prev.get(&o.key) != Some(v),
+                None => false,
+            })
+        {
+            return None;
+        }
+        Some(SourceOutput {
+            objects: r.objects.clone(),
+            failure: None,
+        })
+    }
+
     /// The whole scan, synchronously (run inside `spawn_blocking`).
-    fn scan_blocking(&self, prev: &HashMap<String, String>, cancel: &AtomicBool) -> SourceOutput {
+    fn scan_blocking(
+        &self,
+        prev: &HashMap<String, String>,
+        cancel: &AtomicBool,
+        watcher: Option<&Watcher>,
+    ) -> SourceOutput {
+        self.walks.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let session = watcher.map(|w| w.begin());
         let old_refs = std::mem::take(&mut *self.refs.lock().unwrap_or_else(|e| e.into_inner()));
         let mut walk = Walk {
+            watch: session,
+            incomplete: false,
             src: self,
             prev,
             cancel,
@@ -219,10 +385,30 @@ impl FileSource {
         let Walk {
             mut objects,
             new_refs,
+            watch,
+            incomplete,
+            stopped,
             ..
         } = walk;
         dedup_keys(&mut objects);
         *self.refs.lock().unwrap_or_else(|e| e.into_inner()) = new_refs;
+        let complete = !incomplete && !stopped && failed_roots.is_empty();
+        if let Some(session) = watch {
+            let reusable = complete && !session.failed();
+            let events = session.events_at_start();
+            session.finish(complete);
+            let replay = if reusable {
+                replay_of(&objects).map(|(objects, versioned)| Replay {
+                    objects,
+                    versioned,
+                    started,
+                    events,
+                })
+            } else {
+                None
+            };
+            lock(&self.watch).replay = replay;
+        }
         if existing_roots > 0 && failed_roots.len() == existing_roots {
             let (_, first) = failed_roots.swap_remove(0);
             let message = format!(
@@ -266,12 +452,23 @@ impl Source for FileSource {
     }
     fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput> {
         Box::pin(async move {
+            let watcher = self.watcher();
+            if let Some(w) = &watcher {
+                if let Some(out) = self.try_replay(w, &ctx.prev_versions) {
+                    self.replays.fetch_add(1, Ordering::Relaxed);
+                    debug!(source = %self.cfg.name, "no change notified since the last walk: not walking");
+                    return out;
+                }
+            }
             // Dropping the future (scan timeout) stops the blocking walk.
             let guard = CancelOnDrop(Arc::new(AtomicBool::new(false)));
             let cancel = guard.0.clone();
             let me = self.clone();
             let prev = ctx.prev_versions.clone();
-            let res = tokio::task::spawn_blocking(move || me.scan_blocking(&prev, &cancel)).await;
+            let res = tokio::task::spawn_blocking(move || {
+                me.scan_blocking(&prev, &cancel, watcher.as_deref())
+            })
+            .await;
             drop(guard);
             match res {
                 Ok(out) => out,
@@ -286,6 +483,43 @@ impl Source for FileSource {
             }
         })
     }
+
+    fn attach_rescan(&self, signal: RescanSignal) {
+        let mut slot = lock(&self.watch);
+        if let Some(w) = &slot.watcher {
+            w.set_rescan(signal.clone());
+        }
+        slot.rescan = Some(signal);
+    }
+}
+
+/// The replay form of a walk's objects and how many have a version; `None` when
+/// an object cannot be replayed (content without a version).
+fn replay_of(objects: &[Object]) -> Option<(Vec<Object>, usize)> {
+    let mut versioned = 0;
+    let out = objects
+        .iter()
+        .map(|o| match (&o.version, &o.content) {
+            (Some(v), _) => {
+                versioned += 1;
+                Some(Object {
+                    key: o.key.clone(),
+                    version: Some(v.clone()),
+                    content: Content::Unchanged,
+                })
+            }
+            (None, Content::Fresh { items, errors }) if items.is_empty() => Some(Object {
+                key: o.key.clone(),
+                version: None,
+                content: Content::Fresh {
+                    items: Vec::new(),
+                    errors: errors.clone(),
+                },
+            }),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((out, versioned))
 }
 
 struct CancelOnDrop(Arc<AtomicBool>);
@@ -323,6 +557,11 @@ enum RootOutcome {
 
 struct Walk<'a> {
     src: &'a FileSource,
+    /// Watch registrations of this walk (a watcher exists).
+    watch: Option<Session<'a>>,
+    /// Something went wrong that the watcher cannot vouch for (a listing or stat
+    /// error, a file that vanished): the walk's result is not reused.
+    incomplete: bool,
     prev: &'a HashMap<String, String>,
     cancel: &'a AtomicBool,
     excludes: Vec<OsString>,
@@ -522,6 +761,17 @@ impl Walk<'_> {
             debug!(path = %show(&path), "configured path excluded");
             return RootOutcome::Missing;
         }
+        if let Some(s) = self.watch.as_mut() {
+            // Before anything is stat'ed: the root (or glob base) appearing,
+            // disappearing or being replaced is an event.
+            s.watch_path(&path);
+            if glob::is_glob(&expanded) {
+                let prefix = glob::literal_prefix(&expanded);
+                if !prefix.as_os_str().is_empty() {
+                    s.watch_path(&prefix);
+                }
+            }
+        }
         match fs::symlink_metadata(&path) {
             Ok(_) => self.literal_root(&path),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -555,7 +805,8 @@ impl Walk<'_> {
         }
     }
 
-    fn root_failed(&self, path: &Path, e: &io::Error) -> RootOutcome {
+    fn root_failed(&mut self, path: &Path, e: &io::Error) -> RootOutcome {
+        self.incomplete = true;
         RootOutcome::Failed(
             path_key(path),
             ErrorEntry::new(
@@ -568,6 +819,9 @@ impl Walk<'_> {
 
     /// An existing configured path: always resolved, even when it is a symlink.
     fn literal_root(&mut self, path: &Path) -> RootOutcome {
+        if let Some(s) = self.watch.as_mut() {
+            s.watch_link_chain(path);
+        }
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
@@ -614,12 +868,19 @@ impl Walk<'_> {
             .max_files
             .saturating_sub(self.entries)
             .saturating_add(1);
+        if let Some(s) = self.watch.as_mut() {
+            // Before listing: a change from now on is an event.
+            s.watch_dir(dir);
+        }
         let mut names = Vec::new();
         let mut truncated = false;
-        for entry in fs::read_dir(fs_path(dir))? {
+        let listing = fs::read_dir(fs_path(dir))?;
+        self.src.dirs_listed.fetch_add(1, Ordering::Relaxed);
+        for entry in listing {
             match entry {
                 Ok(e) => names.push((e.file_name(), e)),
                 Err(e) => {
+                    self.incomplete = true;
                     // Keep what we have; report the directory.
                     self.push_error(
                         dir,
@@ -729,9 +990,11 @@ impl Walk<'_> {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 debug!(path = %show(path), "vanished during walk");
+                self.incomplete = true;
                 return;
             }
             Err(e) => {
+                self.incomplete = true;
                 if selected(path) {
                     self.push_error(
                         path,
@@ -748,9 +1011,15 @@ impl Walk<'_> {
                 debug!(path = %show(path), "symlink skipped (follow_symlinks is off)");
                 return;
             }
+            if let Some(s) = self.watch.as_mut() {
+                s.watch_link_chain(path);
+            }
             match fs::metadata(path) {
                 Ok(m) => m,
                 Err(e) => {
+                    if e.kind() == io::ErrorKind::PermissionDenied {
+                        self.incomplete = true;
+                    }
                     if selected(path) {
                         let reason = if e.kind() == io::ErrorKind::PermissionDenied {
                             Reason::PermissionDenied
@@ -780,6 +1049,7 @@ impl Walk<'_> {
                 return;
             };
             if let Err(e) = self.enter_dir(path, &meta, next_mode) {
+                self.incomplete = true;
                 self.push_error(
                     path,
                     Reason::from_io(&e),
@@ -809,6 +1079,12 @@ impl Walk<'_> {
         // Each key is met once per walk, so the remembered references can be moved
         // out (no copy); the common case has none and no second version string.
         let old_refs = self.old_refs.remove(&key).unwrap_or_default();
+        if let Some(s) = self.watch.as_mut() {
+            for r in &old_refs {
+                s.watch_path(r);
+                s.watch_link_chain(r);
+            }
+        }
         let with = (!old_refs.is_empty()).then(|| with_refs(&base, &old_refs));
         if self.prev.get(&key) == Some(with.as_ref().unwrap_or(&base)) {
             if !old_refs.is_empty() {
@@ -830,6 +1106,7 @@ impl Walk<'_> {
             Ok(d) => d,
             Err((Reason::NotFound, _)) => {
                 debug!(path = %show(path), "vanished before reading");
+                self.incomplete = true;
                 return;
             }
             Err((reason, msg)) => {
@@ -897,7 +1174,7 @@ impl Walk<'_> {
 
     /// Items of one kubeconfig, its entry errors, and the referenced files.
     fn kubeconfig_items(
-        &self,
+        &mut self,
         path: &Path,
         entries: Vec<Result<kubeconfig::KubeconfigEntry, kubeconfig::EntryError>>,
     ) -> (Vec<Item>, Vec<ErrorEntry>, Vec<PathBuf>) {
@@ -941,6 +1218,10 @@ impl Walk<'_> {
                     }),
                     EntryContent::File(rel) => {
                         let target = dir.join(&rel);
+                        if let Some(s) = self.watch.as_mut() {
+                            s.watch_path(&target);
+                            s.watch_link_chain(&target);
+                        }
                         refs.push(target.clone());
                         let sref = labelled(
                             self.src
@@ -1205,11 +1486,12 @@ mod tests {
             pkcs12_passwords: Vec::new(),
             try_empty_password: true,
             max_files: 200_000,
+            watch: Default::default(),
         }
     }
 
     fn run_with(src: &FileSource, prev: &HashMap<String, String>) -> SourceOutput {
-        src.scan_blocking(prev, &AtomicBool::new(false))
+        src.scan_blocking(prev, &AtomicBool::new(false), None)
     }
 
     fn run(c: FileSourceConfig) -> SourceOutput {

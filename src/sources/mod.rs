@@ -5,6 +5,7 @@
 
 pub mod docker;
 pub mod files;
+pub mod fswatch;
 pub mod glob;
 pub mod kubernetes;
 

@@ -122,6 +122,13 @@ impl TestServer {
         self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
     }
 
+    /// Every request path seen so far (query included), sorted.
+    pub fn paths(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.hits.lock().unwrap().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
     pub fn total(&self) -> usize {
         self.total.load(Ordering::SeqCst)
     }
@@ -390,10 +397,31 @@ impl Ca {
         self.dir.join(out)
     }
 
+    /// Add an extension section `[ name ]` with `body` to this CA's config
+    /// (for [`Ca::issue`] / [`Ca::sub_ca_with`]), e.g. AIA caIssuers URLs.
+    pub fn add_ext_section(&self, name: &str, body: &str) {
+        let mut cnf = std::fs::read_to_string(&self.cnf).unwrap();
+        cnf.push_str(&format!("\n[ {name} ]\n{body}\n"));
+        std::fs::write(&self.cnf, cnf).unwrap();
+    }
+
     /// A subordinate CA (its own `openssl ca` directory) issued by this CA.
     pub fn sub_ca(&self, base: &Path, name: &str, days: u32, crl_url: &str, ocsp_url: &str) -> Ca {
+        self.sub_ca_with(base, name, days, crl_url, ocsp_url, "ca_ext")
+    }
+
+    /// [`Ca::sub_ca`] with the extension section `ext` of this CA's config.
+    pub fn sub_ca_with(
+        &self,
+        base: &Path,
+        name: &str,
+        days: u32,
+        crl_url: &str,
+        ocsp_url: &str,
+        ext: &str,
+    ) -> Ca {
         let sub = Ca::prepare(base, name, crl_url, ocsp_url);
-        let issued = self.issue(name, "ca_ext", days, None);
+        let issued = self.issue(name, ext, days, None);
         std::fs::copy(&issued, &sub.cert).unwrap();
         let k = self
             .dir

@@ -115,6 +115,7 @@ pub async fn make_client(cfg: &KubernetesConfig) -> Result<Client, String> {
         user: None,
     };
     let config = if let Some(path) = &cfg.kubeconfig {
+        let path = &std::path::PathBuf::from(crate::sources::glob::expand_tilde(path));
         let kc = Kubeconfig::read_from(path)
             .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
         kube::Config::from_custom_kubeconfig(kc, &opts)
