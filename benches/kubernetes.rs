@@ -40,15 +40,34 @@ fn b64(d: impl AsRef<[u8]>) -> String {
     base64::engine::general_purpose::STANDARD.encode(d)
 }
 
+/// A leaf issued by one bench CA (subject and issuer differ, as in a real
+/// cluster's cert-manager or private-CA Secrets), with its key.
 fn cert(cn: &str) -> (String, String) {
+    static CA: std::sync::OnceLock<rcgen::Issuer<'static, rcgen::KeyPair>> =
+        std::sync::OnceLock::new();
+    let issuer = CA.get_or_init(|| {
+        let key = rcgen::KeyPair::generate().expect("ca key");
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::CommonName, "certvigil bench issuing CA");
+        dn.push(rcgen::DnType::OrganizationName, "certvigil bench");
+        p.distinguished_name = dn;
+        rcgen::Issuer::new(p, key)
+    });
     let key = rcgen::KeyPair::generate().expect("key");
-    let mut p = rcgen::CertificateParams::new(vec![format!("{cn}.example.com")]).expect("params");
+    let mut p = rcgen::CertificateParams::new(vec![
+        format!("{cn}.example.com"),
+        format!("{cn}.svc.cluster.local"),
+    ])
+    .expect("params");
     let mut dn = rcgen::DistinguishedName::new();
     dn.push(rcgen::DnType::CommonName, cn);
+    dn.push(rcgen::DnType::OrganizationName, "Bench Org");
     p.distinguished_name = dn;
     p.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(10);
     p.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(80);
-    let c = p.self_signed(&key).expect("cert");
+    let c = p.signed_by(&key, issuer).expect("cert");
     (c.pem(), key.serialize_pem())
 }
 

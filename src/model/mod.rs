@@ -3,6 +3,7 @@
 //! speaks these types.
 
 mod cert;
+pub mod intern;
 mod reason;
 mod source;
 

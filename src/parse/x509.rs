@@ -76,13 +76,23 @@ pub fn summarize(der: &[u8]) -> Result<ParsedCert, ParseError> {
         )));
     }
 
-    let subject = Arc::new(distinguished_name(cert.subject()));
-    let issuer = distinguished_name(cert.issuer());
-    // One allocation for both names of a self-issued certificate.
-    let issuer = if issuer == *subject {
-        subject.clone()
+    // Issuer names repeat across certificates, and so do the subjects of CA
+    // certificates (bundled as `ca.crt` into many Secrets): those are shared
+    // through the interner. Leaf subjects are mostly unique and stay private.
+    // A self-issued certificate uses one allocation for both names.
+    let is_ca = cert.is_ca();
+    let subject_dn = distinguished_name(cert.subject());
+    let issuer_dn = distinguished_name(cert.issuer());
+    let (subject, issuer) = if issuer_dn == subject_dn {
+        let a = crate::model::intern::intern(subject_dn);
+        (a.clone(), a)
     } else {
-        Arc::new(issuer)
+        let subject = if is_ca {
+            crate::model::intern::intern(subject_dn)
+        } else {
+            Arc::new(subject_dn)
+        };
+        (subject, crate::model::intern::intern(issuer_dn))
     };
     let (mut dns_names, mut ip_addresses) = subject_alt_names(&cert);
     dns_names.shrink_to_fit();
@@ -103,7 +113,7 @@ pub fn summarize(der: &[u8]) -> Result<ParsedCert, ParseError> {
         key_algorithm,
         key_bits,
         signature_algorithm: signature_algorithm_name(&cert.signature_algorithm.algorithm),
-        is_ca: cert.is_ca(),
+        is_ca,
         self_signed,
         subject,
         issuer,
