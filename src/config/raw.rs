@@ -110,35 +110,36 @@ pub struct RawConfig {
     pub kubernetes: Option<RawKubernetes>,
 }
 
-/// `kubernetes.enabled`: `auto`, `true` or `false`.
+/// `enabled:` of the Docker and Kubernetes sections and of `sources[].watch`:
+/// `auto`, `true` or `false` (YAML booleans, or the words).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RawEnabled {
+pub enum RawAutoBool {
     Bool(bool),
     Text(String),
 }
 
-impl Serialize for RawEnabled {
+impl Serialize for RawAutoBool {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            RawEnabled::Bool(b) => s.serialize_bool(*b),
-            RawEnabled::Text(t) => s.serialize_str(t),
+            RawAutoBool::Bool(b) => s.serialize_bool(*b),
+            RawAutoBool::Text(t) => s.serialize_str(t),
         }
     }
 }
 
-impl<'de> Deserialize<'de> for RawEnabled {
+impl<'de> Deserialize<'de> for RawAutoBool {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl serde::de::Visitor<'_> for V {
-            type Value = RawEnabled;
+            type Value = RawAutoBool;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("auto, true or false")
             }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawEnabled, E> {
-                Ok(RawEnabled::Bool(v))
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawAutoBool, E> {
+                Ok(RawAutoBool::Bool(v))
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawEnabled, E> {
-                Ok(RawEnabled::Text(v.to_string()))
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawAutoBool, E> {
+                Ok(RawAutoBool::Text(v.to_string()))
             }
         }
         d.deserialize_any(V)
@@ -150,7 +151,7 @@ impl<'de> Deserialize<'de> for RawEnabled {
 #[serde(deny_unknown_fields)]
 pub struct RawKubernetes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<RawEnabled>,
+    pub enabled: Option<RawAutoBool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -466,14 +467,6 @@ pub struct RawDocker {
     pub node: Option<RawDockerNode>,
 }
 
-/// `auto` or a boolean.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum RawAutoBool {
-    Bool(bool),
-    Text(String),
-}
-
 /// `docker.tls:` — client certificate authentication for `tcp://`/`https://` hosts.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -747,9 +740,9 @@ impl RawKubernetes {
         use super::KubeEnabled;
         RawKubernetes {
             enabled: Some(match k.enabled {
-                KubeEnabled::Auto => RawEnabled::Text("auto".into()),
-                KubeEnabled::On => RawEnabled::Bool(true),
-                KubeEnabled::Off => RawEnabled::Bool(false),
+                KubeEnabled::Auto => RawAutoBool::Text("auto".into()),
+                KubeEnabled::On => RawAutoBool::Bool(true),
+                KubeEnabled::Off => RawAutoBool::Bool(false),
             }),
             name: Some(k.name.clone()),
             kubeconfig: k.kubeconfig.as_ref().map(|p| p.display().to_string()),

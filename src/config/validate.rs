@@ -320,29 +320,17 @@ fn kubernetes(
     p: &mut Problems,
     raw: Option<&super::raw::RawKubernetes>,
 ) -> super::KubernetesConfig {
-    use super::raw::RawEnabled;
     use super::{KubeEnabled, KubeSecretType, KubernetesConfig};
     let mut k = KubernetesConfig::default();
     let Some(r) = raw else {
         return k;
     };
-    k.enabled = match &r.enabled {
-        None => KubeEnabled::Auto,
-        Some(RawEnabled::Bool(true)) => KubeEnabled::On,
-        Some(RawEnabled::Bool(false)) => KubeEnabled::Off,
-        Some(RawEnabled::Text(t)) => match t.as_str() {
-            "auto" => KubeEnabled::Auto,
-            "true" => KubeEnabled::On,
-            "false" => KubeEnabled::Off,
-            other => {
-                p.add(
-                    "kubernetes.enabled",
-                    format!("{other:?} is not one of auto, true, false"),
-                );
-                KubeEnabled::Auto
-            }
-        },
-    };
+    k.enabled = auto_bool(
+        p,
+        "kubernetes.enabled",
+        r.enabled.as_ref(),
+        [KubeEnabled::Auto, KubeEnabled::On, KubeEnabled::Off],
+    );
     if let Some(n) = &r.name {
         match check_source_name(n) {
             Ok(()) => k.name = n.clone(),
@@ -573,23 +561,12 @@ fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u6
 
 fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     let d = raw.cloned().unwrap_or_default();
-    let enabled = match &d.enabled {
-        None => DockerEnabled::Auto,
-        Some(RawAutoBool::Bool(true)) => DockerEnabled::On,
-        Some(RawAutoBool::Bool(false)) => DockerEnabled::Off,
-        Some(RawAutoBool::Text(t)) => match t.as_str() {
-            "auto" => DockerEnabled::Auto,
-            "true" => DockerEnabled::On,
-            "false" => DockerEnabled::Off,
-            other => {
-                p.add(
-                    "docker.enabled",
-                    format!("{other:?} is not one of auto, true, false"),
-                );
-                DockerEnabled::Auto
-            }
-        },
-    };
+    let enabled = auto_bool(
+        p,
+        "docker.enabled",
+        d.enabled.as_ref(),
+        [DockerEnabled::Auto, DockerEnabled::On, DockerEnabled::Off],
+    );
     let name = d.name.unwrap_or_else(|| defaults::DOCKER_NAME.to_string());
     if let Err(e) = check_source_name(&name) {
         p.add("docker.name", e);
@@ -904,29 +881,43 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
     out
 }
 
+/// An `enabled:` key: absent or `auto` → `auto`, `true` → `on`, `false` →
+/// `off` (given as `[auto, on, off]`); anything else is a located problem and
+/// counts as `auto`.
+fn auto_bool<T: Copy>(
+    p: &mut Problems,
+    path: &str,
+    raw: Option<&RawAutoBool>,
+    [auto, on, off]: [T; 3],
+) -> T {
+    match raw {
+        None => auto,
+        Some(RawAutoBool::Bool(true)) => on,
+        Some(RawAutoBool::Bool(false)) => off,
+        Some(RawAutoBool::Text(t)) => match t.as_str() {
+            "auto" => auto,
+            "true" => on,
+            "false" => off,
+            other => {
+                p.add(path, format!("{other:?} is not one of auto, true, false"));
+                auto
+            }
+        },
+    }
+}
+
 /// `sources[i].watch`.
 fn file_watch(p: &mut Problems, base: &str, raw: Option<&RawFileWatch>) -> FileWatchConfig {
     let mut w = FileWatchConfig::default();
     let Some(r) = raw else {
         return w;
     };
-    w.enabled = match &r.enabled {
-        None => WatchEnabled::Auto,
-        Some(RawAutoBool::Bool(true)) => WatchEnabled::On,
-        Some(RawAutoBool::Bool(false)) => WatchEnabled::Off,
-        Some(RawAutoBool::Text(t)) => match t.as_str() {
-            "auto" => WatchEnabled::Auto,
-            "true" => WatchEnabled::On,
-            "false" => WatchEnabled::Off,
-            other => {
-                p.add(
-                    format!("{base}.watch.enabled"),
-                    format!("{other:?} is not one of auto, true, false"),
-                );
-                WatchEnabled::Auto
-            }
-        },
-    };
+    w.enabled = auto_bool(
+        p,
+        &format!("{base}.watch.enabled"),
+        r.enabled.as_ref(),
+        [WatchEnabled::Auto, WatchEnabled::On, WatchEnabled::Off],
+    );
     w.verify_interval = duration(
         p,
         &format!("{base}.watch.verify_interval"),
