@@ -288,10 +288,10 @@ impl Checker {
         if frontier.is_empty() {
             return aia::AiaOutput::default();
         }
-        let snapshot = pool.clone();
+        let known: &chain::Pool = pool;
         let out = aia
             .complete(frontier, |f, fetched| {
-                !lacks_issuer(f, &snapshot)
+                !lacks_issuer(f, known)
                     || fetched
                         .iter()
                         .any(|c| c.subject_raw == f.issuer_raw || c.subject_norm == f.issuer_norm)
