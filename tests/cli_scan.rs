@@ -180,7 +180,8 @@ fn fail_on_and_at() {
     let o = run(&["scan", "--fail-on", "expired", p]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     // 50 days from now the 10-day certificate is expired.
-    let later = chrono::DateTime::from_timestamp((now_unix() + 50 * DAY) as i64, 0)
+    let later_ts = (now_unix() + 50 * DAY) as i64;
+    let later = chrono::DateTime::from_timestamp(later_ts, 0)
         .unwrap()
         .to_rfc3339();
     let o = run(&[
@@ -198,7 +199,9 @@ fn fail_on_and_at() {
     assert_eq!(v["certificates"][0]["expired"], true);
     assert_eq!(v["certificates"][1]["expired"], false);
     let gen = chrono::DateTime::parse_from_rfc3339(v["generated_at"].as_str().unwrap()).unwrap();
-    assert_eq!(gen.timestamp(), (now_unix() + 50 * DAY) as i64);
+    // `generated_at` is the `--at` instant, not the clock (read once above: a
+    // second boundary between two clock reads must not matter).
+    assert_eq!(gen.timestamp(), later_ts);
 }
 
 #[test]
