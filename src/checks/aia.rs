@@ -25,8 +25,8 @@ use std::time::{Duration, SystemTime};
 use tracing::{debug, warn};
 
 use super::facts::Facts;
-use super::fetch::{FetchError, Fetched, Fetcher, Validators};
-use super::revocation::{host_of, is_http, semaphores};
+use super::fetch::{FetchError, Fetcher};
+use super::revocation::{host_of, is_http, permit, semaphores};
 use crate::config::RevocationConfig;
 use crate::model::{ErrorEntry, Reason, SourceRef};
 use crate::parse::der::{first_tlv_len, header, looks_like_certificate};
@@ -189,22 +189,15 @@ impl Aia {
             let fetcher = self.fetcher.clone();
             let sem = host_of(&url).and_then(|h| sems.get(&h).cloned());
             set.spawn(async move {
-                let _permit = match &sem {
-                    Some(s) => s.clone().acquire_owned().await.ok(),
-                    None => None,
-                };
-                let r = match fetcher.get(&url, &Validators::default()).await {
-                    Ok(Fetched::Body(body, _)) => tokio::task::spawn_blocking(move || {
+                let _permit = permit(sem).await;
+                let r = match fetcher.get_body(&url).await {
+                    Ok(body) => tokio::task::spawn_blocking(move || {
                         certs_from_body(&body).map_err(|m| (Reason::AiaFetchFailed, m))
                     })
                     .await
                     .unwrap_or_else(|e| {
                         Err((Reason::AiaFetchFailed, format!("parser failed: {e}")))
                     }),
-                    Ok(Fetched::NotModified) => Err((
-                        Reason::AiaFetchFailed,
-                        "304 Not Modified to an unconditional request".into(),
-                    )),
                     Err(e @ FetchError::Timeout(_)) => Err((Reason::Timeout, e.to_string())),
                     Err(FetchError::Failed(m)) => Err((Reason::AiaFetchFailed, m)),
                 };

@@ -194,6 +194,16 @@ impl Fetcher {
         self.exchange(url, None, validators).await
     }
 
+    /// Unconditional GET of `url` (AIA caIssuers, OCSP GET): the response body.
+    pub async fn get_body(&self, url: &str) -> Result<Bytes, FetchError> {
+        match self.exchange(url, None, &Validators::default()).await? {
+            Fetched::Body(b, _) => Ok(b),
+            Fetched::NotModified => Err(FetchError::Failed(
+                "unexpected 304 Not Modified to an unconditional GET".into(),
+            )),
+        }
+    }
+
     /// POST `body` with `content_type` (OCSP) and return the response body.
     pub async fn post(
         &self,

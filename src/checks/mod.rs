@@ -247,12 +247,6 @@ impl Checker {
         let Some(aia) = self.aia.as_mut() else {
             return aia::AiaOutput::default();
         };
-        if !verdicts
-            .values()
-            .any(|v| v.status == TrustStatus::Incomplete)
-        {
-            return aia::AiaOutput::default();
-        }
         // The frontier: certificates (of the inventory or the configured
         // intermediates) with no issuer candidate anywhere.
         let mut blame: HashMap<[u8; 32], Arc<crate::model::SourceRef>> = HashMap::new();
@@ -267,6 +261,7 @@ impl Checker {
                 }
             }
         }
+        // No incomplete chain: nothing to fetch.
         let Some(fallback) = first_incomplete else {
             return aia::AiaOutput::default();
         };

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
 
 use super::crl::{CrlInfo, CrlRef, ParsedCrl};
@@ -357,10 +357,7 @@ impl Revoker {
             let sem = host_of(u).and_then(|h| sems.get(&h).cloned());
             let url = u.clone();
             set.spawn(async move {
-                let _permit = match &sem {
-                    Some(s) => s.clone().acquire_owned().await.ok(),
-                    None => None,
-                };
+                let _permit = permit(sem).await;
                 let r = fetcher.get(&url, &validators).await;
                 let parsed = match r {
                     Ok(Fetched::Body(body, v)) => {
@@ -600,10 +597,7 @@ impl Revoker {
             let nonce = self.nonce;
             let use_get = self.get;
             set.spawn(async move {
-                let _permit = match &sem {
-                    Some(s) => s.clone().acquire_owned().await.ok(),
-                    None => None,
-                };
+                let _permit = permit(sem).await;
                 let r = async {
                     let built =
                         ocsp::build_request(&cert, &issuer, nonce).map_err(|m| Failure {
@@ -612,13 +606,7 @@ impl Revoker {
                         })?;
                     let get_url = use_get.then(|| ocsp::get_url(&url, &built.der)).flatten();
                     let body = match get_url {
-                        Some(u) => match fetcher.get(&u, &Validators::default()).await {
-                            Ok(Fetched::Body(b, _)) => Ok(b),
-                            Ok(Fetched::NotModified) => Err(FetchError::Failed(
-                                "304 Not Modified to an unconditional request".into(),
-                            )),
-                            Err(e) => Err(e),
-                        },
+                        Some(u) => fetcher.get_body(&u).await,
                         None => {
                             fetcher
                                 .post(&url, "application/ocsp-request", built.der.clone())
@@ -736,6 +724,11 @@ fn apply(
 
 pub(super) fn host_of(url: &str) -> Option<String> {
     HttpUrl::parse(url).ok().map(|u| u.authority())
+}
+
+/// A permit of the host's semaphore, if it has one (held until dropped).
+pub(super) async fn permit(sem: Option<Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
+    sem?.acquire_owned().await.ok()
 }
 
 pub(super) fn semaphores<'a>(
