@@ -1,6 +1,12 @@
 //! The scan loop: runs every source (concurrently, each under its timeout), parses
 //! fresh objects on all cores, reuses cached results for unchanged objects, runs the
 //! checks and publishes an immutable [`Snapshot`].
+//!
+//! Parsing goes through the content-addressed certificate table
+//! ([`crate::model::table`]): each certificate's DER is hashed, and only a
+//! certificate no occurrence in the process holds yet is parsed, so a copy (a
+//! shared intermediate in every `fullchain.pem`, a `ca.crt` in every Secret)
+//! costs a hash and a lookup, and all occurrences share one summary.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -513,18 +519,22 @@ fn parse_one((key, version, items, mut errors): Fresh, opts: &ParseOptions) -> P
 /// Parse one item: its certificates are appended to `certs`, its parse errors
 /// (located, `#<index>` for a bad block of a bundle) to `errors`. The item's
 /// buffer is wiped (it may have held private keys next to certificates).
+/// Certificates go through the process's content-addressed table
+/// ([`crate::model::table`]): a copy of a certificate held anywhere in the
+/// process (another file, an earlier scan, another source) is not parsed
+/// again and shares its summary.
 pub fn parse_item(
     mut item: Item,
     opts: &ParseOptions,
     certs: &mut Vec<ParsedItem>,
     errors: &mut Vec<ErrorEntry>,
 ) {
-    let out = parse::parse_object(&item.data, item.hint, opts);
+    let out = parse::parse_object_shared(&item.data, item.hint, opts);
     item.data.fill(0);
     drop(item.data);
     let sref = Arc::new(item.sref);
     for (idx, cert) in out.certs {
-        certs.push((sref.clone(), idx, Arc::new(cert)));
+        certs.push((sref.clone(), idx, cert));
     }
     for e in out.errors {
         let mut loc = (*sref).clone();

@@ -6,6 +6,7 @@ mod cert;
 pub mod intern;
 mod reason;
 mod source;
+pub mod table;
 
 pub use cert::{
     CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,

@@ -8,6 +8,8 @@ pub mod pem;
 pub mod pkcs12;
 pub mod x509;
 
+use std::sync::Arc;
+
 use crate::model::{ParsedCert, Reason};
 
 /// What the caller knows about the content's format.
@@ -50,12 +52,23 @@ pub struct ParseError {
 }
 
 /// The result of parsing one object. A private-key-only PEM yields neither
-/// certificates nor errors.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ParseOutput {
+/// certificates nor errors. `C` is the certificate: a [`ParsedCert`] of its
+/// own ([`parse_object`]) or the shared summary of the process's certificate
+/// table ([`parse_object_shared`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseOutput<C = ParsedCert> {
     /// `(index_in_bundle, certificate)` in bundle order.
-    pub certs: Vec<(usize, ParsedCert)>,
+    pub certs: Vec<(usize, C)>,
     pub errors: Vec<ParseError>,
+}
+
+impl<C> Default for ParseOutput<C> {
+    fn default() -> Self {
+        ParseOutput {
+            certs: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
 }
 
 /// Largest object `parse_object` accepts (the caller caps sizes too).
@@ -72,7 +85,7 @@ impl ParseError {
     }
 }
 
-impl ParseOutput {
+impl<C> ParseOutput<C> {
     fn error(reason: Reason, message: &str) -> Self {
         ParseOutput {
             certs: Vec::new(),
@@ -95,6 +108,30 @@ impl ParseOutput {
 ///
 /// Total over hostile input: never panics, bounded work and messages.
 pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> ParseOutput {
+    parse_with(data, hint, opts, &x509::summarize)
+}
+
+/// [`parse_object`] through the process's content-addressed certificate table
+/// ([`crate::model::table`]): each certificate's DER is hashed first and only a
+/// certificate not held anywhere in the process is parsed; copies share one
+/// summary. What every source's objects go through.
+pub fn parse_object_shared(
+    data: &[u8],
+    hint: FormatHint,
+    opts: &ParseOptions,
+) -> ParseOutput<Arc<ParsedCert>> {
+    parse_with(data, hint, opts, &x509::summarize_shared)
+}
+
+/// Turns one certificate's DER into the output's certificate type.
+type Summarizer<'a, C> = &'a dyn Fn(&[u8]) -> Result<C, ParseError>;
+
+fn parse_with<C>(
+    data: &[u8],
+    hint: FormatHint,
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
     if data.len() > MAX_OBJECT_LEN {
         return ParseOutput::error(
             Reason::TooLarge,
@@ -108,16 +145,16 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
         return ParseOutput::error(Reason::NoCertificateFound, "empty file");
     }
     match hint {
-        FormatHint::Pem => parse_pem(data),
-        FormatHint::Der => parse_der(data),
-        FormatHint::Pkcs12 => parse_pkcs12(data, opts),
+        FormatHint::Pem => parse_pem(data, summarize),
+        FormatHint::Der => parse_der(data, summarize),
+        FormatHint::Pkcs12 => parse_pkcs12(data, opts, summarize),
         FormatHint::Auto => {
             if pem::has_pem_armour(data) {
-                parse_pem(data)
+                parse_pem(data, summarize)
             } else if der::looks_like_pkcs12(data) {
-                parse_pkcs12(data, opts)
+                parse_pkcs12(data, opts, summarize)
             } else if data.first() == Some(&0x30) {
-                parse_der(data)
+                parse_der(data, summarize)
             } else {
                 ParseOutput::error(
                     Reason::NoCertificateFound,
@@ -128,7 +165,7 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
     }
 }
 
-fn parse_pem(data: &[u8]) -> ParseOutput {
+fn parse_pem<C>(data: &[u8], summarize: Summarizer<'_, C>) -> ParseOutput<C> {
     let scan = pem::scan(data);
     let mut out = ParseOutput::default();
     let mut index = 0;
@@ -139,7 +176,7 @@ fn parse_pem(data: &[u8]) -> ParseOutput {
         let this = index;
         index += 1;
         match &block.body {
-            pem::BlockBody::Decoded(bytes) => match x509::summarize(bytes) {
+            pem::BlockBody::Decoded(bytes) => match summarize(bytes) {
                 Ok(cert) => out.certs.push((this, cert)),
                 Err(e) => out.errors.push(ParseError::new(
                     Reason::BadDer,
@@ -181,8 +218,8 @@ fn parse_pem(data: &[u8]) -> ParseOutput {
     out
 }
 
-fn parse_der(data: &[u8]) -> ParseOutput {
-    match x509::summarize(data) {
+fn parse_der<C>(data: &[u8], summarize: Summarizer<'_, C>) -> ParseOutput<C> {
+    match summarize(data) {
         Ok(cert) => ParseOutput {
             certs: vec![(0, cert)],
             errors: Vec::new(),
@@ -194,12 +231,16 @@ fn parse_der(data: &[u8]) -> ParseOutput {
     }
 }
 
-fn parse_pkcs12(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+fn parse_pkcs12<C>(
+    data: &[u8],
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
     match pkcs12::certificates(data, opts) {
         Ok(ders) => {
             let mut out = ParseOutput::default();
             for (i, der) in ders.iter().enumerate() {
-                match x509::summarize(der) {
+                match summarize(der) {
                     Ok(cert) => out.certs.push((i, cert)),
                     Err(e) => out.errors.push(ParseError::new(
                         Reason::BadDer,
