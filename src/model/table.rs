@@ -241,7 +241,10 @@ mod tests {
     fn parse_errors_are_returned_and_not_remembered() {
         let t = CertTable::new();
         let (d, pc) = cert(3);
-        assert_eq!(t.get_or_parse(&d, || Err::<ParsedCert, _>("bad")), Err("bad"));
+        assert_eq!(
+            t.get_or_parse(&d, || Err::<ParsedCert, _>("bad")),
+            Err("bad")
+        );
         assert!(t.get(&d).is_none());
         let a = t.get_or_parse(&d, || Ok::<_, &str>(pc)).unwrap();
         assert_eq!(a.serial_number, "3");
