@@ -1,8 +1,10 @@
 //! Bytes → certificates. Pure functions (no IO, no clock): PEM bundles, DER,
-//! PKCS#12 and kubeconfig splitting, and the X.509 summary in `x509`.
+//! PKCS#12, Java keystores (JKS/JCEKS, `jks`) and kubeconfig splitting, and the
+//! X.509 summary in `x509`.
 //! Every function here must be total over hostile input: no panics, bounded work.
 
 pub mod der;
+pub mod jks;
 pub mod kubeconfig;
 pub mod pem;
 pub mod pkcs12;
@@ -26,8 +28,11 @@ pub enum FormatHint {
 pub struct ParseOptions {
     /// Passwords tried, in order, for PKCS#12 content.
     pub pkcs12_passwords: Vec<String>,
-    /// Also try the empty password (and a missing one) for PKCS#12.
+    /// Also try the empty password (and a missing one) for PKCS#12, and the
+    /// empty password for Java keystores.
     pub try_empty_password: bool,
+    /// Passwords tried, in order, for JKS and JCEKS keystores.
+    pub keystore_passwords: Vec<String>,
 }
 
 impl Default for ParseOptions {
@@ -35,6 +40,7 @@ impl Default for ParseOptions {
         ParseOptions {
             pkcs12_passwords: Vec::new(),
             try_empty_password: true,
+            keystore_passwords: Vec::new(),
         }
     }
 }
@@ -83,7 +89,8 @@ impl ParseOutput {
 
 /// Parse one object's bytes into certificates.
 ///
-/// * `Auto`: PEM when the data contains `-----BEGIN `; else PKCS#12 when it
+/// * `Auto`: PEM when the data contains `-----BEGIN `; else a Java keystore
+///   when it starts with the JKS or JCEKS magic number; else PKCS#12 when it
 ///   sniffs as a `PFX`; else a DER certificate when it starts with a SEQUENCE;
 ///   else `no_certificate_found`.
 /// * PEM: every certificate block (`CERTIFICATE`, `TRUSTED CERTIFICATE`) is one
@@ -92,6 +99,9 @@ impl ParseOutput {
 ///   not a certificate). Keys and other blocks are skipped silently, so a
 ///   key-only file yields nothing at all.
 /// * DER: index 0. PKCS#12: one index per certificate bag, in bag order.
+/// * JKS/JCEKS: one index per certificate, in entry order, a key entry's chain
+///   in chain order (leaf first); see [`jks`]. Wrong password: `bad_passphrase`;
+///   malformed: `bad_jks`.
 ///
 /// Total over hostile input: never panics, bounded work and messages.
 pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> ParseOutput {
@@ -114,6 +124,8 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
         FormatHint::Auto => {
             if pem::has_pem_armour(data) {
                 parse_pem(data)
+            } else if jks::sniff(data).is_some() {
+                parse_jks(data, opts)
             } else if der::looks_like_pkcs12(data) {
                 parse_pkcs12(data, opts)
             } else if data.first() == Some(&0x30) {
@@ -121,7 +133,7 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
             } else {
                 ParseOutput::error(
                     Reason::NoCertificateFound,
-                    "no PEM block, not DER, not PKCS#12",
+                    "no PEM block, not DER, not PKCS#12, not a Java keystore",
                 )
             }
         }
@@ -208,6 +220,30 @@ fn parse_pkcs12(data: &[u8], opts: &ParseOptions) -> ParseOutput {
                     )),
                 }
             }
+            out
+        }
+        Err(e) => ParseOutput {
+            certs: Vec::new(),
+            errors: vec![e],
+        },
+    }
+}
+
+fn parse_jks(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+    match jks::certificates(data, opts) {
+        Ok(ks) => {
+            let mut out = ParseOutput::default();
+            for (i, der) in ks.certs.iter().enumerate() {
+                match x509::summarize(der) {
+                    Ok(cert) => out.certs.push((i, cert)),
+                    Err(e) => out.errors.push(ParseError::new(
+                        Reason::BadDer,
+                        format!("keystore certificate {i}: {}", e.message),
+                        Some(i),
+                    )),
+                }
+            }
+            out.errors.extend(ks.partial);
             out
         }
         Err(e) => ParseOutput {
@@ -316,7 +352,10 @@ mod tests {
         assert_eq!(out.errors[0].message, "empty file");
         let out = auto(b"just some text\n");
         assert_eq!(reasons(&out), vec![(Reason::NoCertificateFound, None)]);
-        assert_eq!(out.errors[0].message, "no PEM block, not DER, not PKCS#12");
+        assert_eq!(
+            out.errors[0].message,
+            "no PEM block, not DER, not PKCS#12, not a Java keystore"
+        );
 
         let (der, _, _) = cert("d");
         let out = auto(&der);
@@ -379,6 +418,7 @@ mod tests {
         let opts = ParseOptions {
             pkcs12_passwords: vec!["pw".into()],
             try_empty_password: true,
+            ..ParseOptions::default()
         };
         let out = parse_object(&p12, FormatHint::Auto, &opts);
         assert!(out.errors.is_empty(), "{:?}", out.errors);

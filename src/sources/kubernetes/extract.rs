@@ -239,23 +239,24 @@ pub fn secret(
     let mut pkcs12 = ParseOptions {
         pkcs12_passwords: Vec::new(),
         try_empty_password: true,
+        keystore_passwords: Vec::new(),
     };
-    if let Some(pk) = &t.pkcs12_password_key {
-        if let Some(Ok(p)) = data.get(pk).map(|v| decode_b64(v, 4096)) {
-            match String::from_utf8(p) {
-                Ok(p) => pkcs12
-                    .pkcs12_passwords
-                    .push(p.trim_end_matches(['\r', '\n']).to_string()),
-                Err(e) => {
-                    let mut b = e.into_bytes();
-                    b.fill(0);
-                }
-            }
-        }
+    if let Some(p) = t.pkcs12_password_key.as_ref().and_then(|k| password_of(data, k)) {
+        pkcs12.pkcs12_passwords.push(p);
     }
     pkcs12
         .pkcs12_passwords
         .extend(t.pkcs12_passwords.iter().cloned());
+    if let Some(p) = t
+        .keystore_password_key
+        .as_ref()
+        .and_then(|k| password_of(data, k))
+    {
+        pkcs12.keystore_passwords.push(p);
+    }
+    pkcs12
+        .keystore_passwords
+        .extend(t.keystore_passwords.iter().cloned());
 
     let mut labels: Vec<(String, String)> = Vec::with_capacity(expose_labels.len());
     for l in expose_labels {
@@ -269,7 +270,10 @@ pub fn secret(
         labels.push((sanitize_label_name("secret_label_", l), v));
     }
     for (key, value) in data {
-        if !key_matches(&t.keys, key) || t.pkcs12_password_key.as_deref() == Some(key.as_str()) {
+        if !key_matches(&t.keys, key)
+            || t.pkcs12_password_key.as_deref() == Some(key.as_str())
+            || t.keystore_password_key.as_deref() == Some(key.as_str())
+        {
             continue;
         }
         let mut sref = SourceRef::new(
@@ -298,11 +302,29 @@ pub fn secret(
             Err((reason, msg)) => out.errors.push(ErrorEntry::new(sref, reason, msg)),
         }
     }
-    for p in &mut pkcs12.pkcs12_passwords {
+    for p in pkcs12
+        .pkcs12_passwords
+        .iter_mut()
+        .chain(pkcs12.keystore_passwords.iter_mut())
+    {
         let mut b = std::mem::take(p).into_bytes();
         b.fill(0);
     }
     out
+}
+
+/// The password held in the Secret's `key` (trailing newlines dropped), if it is
+/// present, valid base64 and UTF-8. Rejected bytes are zeroed.
+fn password_of(data: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    let bytes = data.get(key).map(|v| decode_b64(v, 4096))?.ok()?;
+    match String::from_utf8(bytes) {
+        Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
+        Err(e) => {
+            let mut b = e.into_bytes();
+            b.fill(0);
+            None
+        }
+    }
 }
 
 /// One value's bytes, or why it could not be used.
@@ -513,6 +535,8 @@ mod tests {
             keys: vec!["tls.crt".into(), "ca.crt".into()],
             pkcs12_password_key: None,
             pkcs12_passwords: vec![],
+            keystore_password_key: None,
+            keystore_passwords: vec![],
         }]
     }
 
