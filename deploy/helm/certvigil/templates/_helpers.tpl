@@ -227,7 +227,15 @@ naming the key: a values file never silently means something else here.
 {{- if or (eq . "/") (not (isAbs .)) }}{{ fail (printf "hostPathsExporter: %q: watched paths must be absolute and below /" .) }}{{ end -}}
 {{- if or (eq . "/etc/certvigil") (hasPrefix "/etc/certvigil/" .) }}{{ fail (printf "hostPathsExporter: %q collides with the configuration mount /etc/certvigil" .) }}{{ end -}}
 {{- end -}}
-{{- toYaml (dict "dirs" ($dirs | uniq | sortAlpha)) -}}
+{{- $dirs = $dirs | uniq | sortAlpha -}}
+{{- /* A directory below another mounted one is visible through it already. */ -}}
+{{- $kept := list -}}
+{{- range $dir := $dirs -}}
+{{- $covered := false -}}
+{{- range $other := $dirs }}{{ if hasPrefix (printf "%s/" $other) $dir }}{{ $covered = true }}{{ end }}{{ end -}}
+{{- if not $covered }}{{ $kept = append $kept $dir }}{{ end -}}
+{{- end -}}
+{{- toYaml (dict "dirs" $kept) -}}
 {{- end -}}
 
 {{/* One DaemonSet's configuration: its host files, nothing else. */}}
@@ -239,6 +247,16 @@ naming the key: a values file never silently means something else here.
 {{- range $d.watchDirectories }}{{ $paths = append $paths (clean .) }}{{ end -}}
 {{- range $d.watchSpecificExtensionDirectories }}{{ $paths = append $paths (printf "%s/*.%s" (clean .directory) (trimPrefix "." .extension)) }}{{ end -}}
 {{- range $d.watchFiles }}{{ $paths = append $paths (clean .) }}{{ end -}}
+{{- /* Directories are read recursively: drop paths below a watched directory. */ -}}
+{{- $dirs := list -}}
+{{- range $d.watchDirectories }}{{ if not (regexMatch "[*?\\[]" .) }}{{ $dirs = append $dirs (clean .) }}{{ end }}{{ end -}}
+{{- $kept := list -}}
+{{- range $p := $paths | uniq -}}
+{{- $covered := false -}}
+{{- range $dir := $dirs }}{{ if hasPrefix (printf "%s/" $dir) $p }}{{ $covered = true }}{{ end }}{{ end -}}
+{{- if not $covered }}{{ $kept = append $kept $p }}{{ end -}}
+{{- end -}}
+{{- $paths = $kept -}}
 {{- $sources := list -}}
 {{- if $paths -}}
 {{- $sources = append $sources (dict "kind" "file" "name" (printf "host-paths-%s" $name) "paths" ($paths | uniq) "follow_symlinks" (not $d.skipSymlinks)) -}}
@@ -277,12 +295,21 @@ naming the key: a values file never silently means something else here.
 {{- toYaml $sc -}}
 {{- end -}}
 
-{{/* Probe with the chart's httpGet. */}}
+{{/*
+Probe with the chart's handler: httpGet on /readyz or /healthz (HTTPS when the web
+configuration has tls_server_config); a TCP check when it has basic_auth_users, as
+basic auth protects every path and the kubelet holds no password.
+*/}}
 {{- define "certvigil.probe" -}}
 {{- $ := index . 0 -}}
 {{- $path := index . 1 -}}
 {{- $p := index . 2 | default dict | deepCopy -}}
-{{- $scheme := ternary "HTTPS" "HTTP" (contains "tls_server_config" (toString $.Values.webConfiguration)) -}}
+{{- $web := toString $.Values.webConfiguration -}}
+{{- if or (contains "basic_auth_users" $web) $.Values.webConfigurationExistingSecret -}}
+{{- $_ := set $p "tcpSocket" (dict "port" "metrics") -}}
+{{- else -}}
+{{- $scheme := ternary "HTTPS" "HTTP" (contains "tls_server_config" $web) -}}
 {{- $_ := set $p "httpGet" (dict "path" $path "port" "metrics" "scheme" $scheme) -}}
+{{- end -}}
 {{- toYaml $p -}}
 {{- end -}}
