@@ -114,7 +114,13 @@ fn kinds(r: &Rendered) -> Vec<String> {
     let mut v: Vec<String> = r
         .docs
         .iter()
-        .map(|d| format!("{}/{}", d["kind"].as_str().unwrap(), d["metadata"]["name"].as_str().unwrap()))
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["name"].as_str().unwrap()
+            )
+        })
         .collect();
     v.sort();
     v
@@ -144,7 +150,11 @@ fn kubernetes_validate(r: &Rendered) {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for (i, d) in r.docs.iter().enumerate() {
-        if d["apiVersion"].as_str().unwrap_or("").starts_with(CRD_GROUP) {
+        if d["apiVersion"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(CRD_GROUP)
+        {
             skipped.push(d["kind"].as_str().unwrap().to_string());
             continue;
         }
@@ -202,7 +212,12 @@ fn check_configs(r: &Rendered) -> BTreeMap<String, Value> {
         };
         std::fs::write(&p, local).unwrap();
         let o = support_cli::run(&["check-config", "--config", p.to_str().unwrap()]);
-        assert_eq!(support_cli::code(&o), 0, "{name}:\n{text}\n{}", support_cli::show(&o));
+        assert_eq!(
+            support_cli::code(&o),
+            0,
+            "{name}:\n{text}\n{}",
+            support_cli::show(&o)
+        );
         out.insert(name, serde_saphyr::from_str(text).unwrap());
     }
     assert!(!out.is_empty());
@@ -227,7 +242,11 @@ fn check_rules_and_dashboards(r: &Rendered, dashboards: bool) {
         groups.extend(v["groups"].as_array().unwrap().iter().cloned());
     }
     assert!(!groups.is_empty());
-    assert_eq!(rule["spec"]["groups"], Value::Array(groups), "PrometheusRule != alerts/");
+    assert_eq!(
+        rule["spec"]["groups"],
+        Value::Array(groups),
+        "PrometheusRule != alerts/"
+    );
     let cms: Vec<&Value> = r
         .docs
         .iter()
@@ -257,7 +276,12 @@ fn pods(r: &Rendered) -> Vec<(&str, &Value)> {
     r.docs
         .iter()
         .filter(|d| d["kind"] == "Deployment" || d["kind"] == "DaemonSet")
-        .map(|d| (d["metadata"]["name"].as_str().unwrap(), &d["spec"]["template"]["spec"]))
+        .map(|d| {
+            (
+                d["metadata"]["name"].as_str().unwrap(),
+                &d["spec"]["template"]["spec"],
+            )
+        })
         .collect()
 }
 
@@ -274,7 +298,11 @@ fn check_hardening(r: &Rendered, as_root: bool) {
             assert_eq!(sc["privileged"], false, "{name}");
             assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]), "{name}");
             if root_here {
-                assert_eq!(sc["capabilities"]["add"], json!(["DAC_READ_SEARCH"]), "{name}");
+                assert_eq!(
+                    sc["capabilities"]["add"],
+                    json!(["DAC_READ_SEARCH"]),
+                    "{name}"
+                );
                 assert_eq!(sc["runAsUser"], 0, "{name}");
                 assert_eq!(sc["runAsNonRoot"], false, "{name}");
             } else {
@@ -282,7 +310,10 @@ fn check_hardening(r: &Rendered, as_root: bool) {
                 assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{name}");
                 assert_eq!(pod["securityContext"]["runAsUser"], 65532, "{name}");
             }
-            assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+            assert_eq!(
+                pod["securityContext"]["seccompProfile"]["type"],
+                "RuntimeDefault"
+            );
             assert_eq!(c["ports"][0]["containerPort"], 9793, "{name}");
             for m in c["volumeMounts"].as_array().unwrap() {
                 assert_eq!(m["readOnly"], true, "{name}: {m}");
@@ -320,7 +351,11 @@ fn rbac_rules(r: &Rendered) -> Vec<(String, String, Vec<String>)> {
             .collect();
         for g in rule["apiGroups"].as_array().unwrap() {
             for res in rule["resources"].as_array().unwrap() {
-                out.push((g.as_str().unwrap().into(), res.as_str().unwrap().into(), verbs.clone()));
+                out.push((
+                    g.as_str().unwrap().into(),
+                    res.as_str().unwrap().into(),
+                    verbs.clone(),
+                ));
             }
         }
     }
@@ -329,7 +364,11 @@ fn rbac_rules(r: &Rendered) -> Vec<(String, String, Vec<String>)> {
 }
 
 fn lw(group: &str, res: &str) -> (String, String, Vec<String>) {
-    (group.into(), res.into(), vec!["list".into(), "watch".into()])
+    (
+        group.into(),
+        res.into(),
+        vec!["list".into(), "watch".into()],
+    )
 }
 
 #[test]
@@ -379,7 +418,11 @@ fn established_chart_values_work_unchanged() {
         "ServiceAccount/cv-certvigil-host",
         "ConfigMap/cv-certvigil-dashboard-certvigil",
     ] {
-        assert!(kinds(&r).contains(&want.to_string()), "{want} missing: {:?}", kinds(&r));
+        assert!(
+            kinds(&r).contains(&want.to_string()),
+            "{want} missing: {:?}",
+            kinds(&r)
+        );
     }
     kubernetes_validate(&r);
     let cfgs = check_configs(&r);
@@ -391,14 +434,20 @@ fn established_chart_values_work_unchanged() {
     assert_eq!(cluster["metrics"]["expose_relative"], true);
     assert_eq!(cluster["metrics"]["expose_per_cert_error"], true);
     assert_eq!(cluster["log"]["level"], "debug");
-    assert_eq!(cluster["server"]["web_config_file"], "/etc/certvigil/web/webconfig.yaml");
+    assert_eq!(
+        cluster["server"]["web_config_file"],
+        "/etc/certvigil/web/webconfig.yaml"
+    );
     let k = &cluster["kubernetes"];
     assert_eq!(k["namespaces"], json!(["default", "ingress-nginx"]));
     assert_eq!(
         k["secrets"]["label_selector"],
         "app.kubernetes.io/managed-by=cert-manager,!skip-monitoring"
     );
-    assert_eq!(k["secrets"]["expose_labels"], json!(["app.kubernetes.io/name"]));
+    assert_eq!(
+        k["secrets"]["expose_labels"],
+        json!(["app.kubernetes.io/name"])
+    );
     let types = k["secrets"]["types"].as_array().unwrap();
     assert_eq!(types[0]["type"], "kubernetes.io/tls");
     assert_eq!(types[0]["keys"], json!(["tls.crt", "ca.crt"]));
@@ -406,18 +455,31 @@ fn established_chart_values_work_unchanged() {
     assert_eq!(types[1]["keys"], json!(["keystore.p12", "truststore.jks"]));
     assert_eq!(types[1]["pkcs12_password_key"], "password");
     assert_eq!(types[1]["keystore_passwords"], json!(["changeit"]));
-    assert_eq!(k["configmaps"], json!({"enabled": true, "keys": ["ca.crt"]}));
+    assert_eq!(
+        k["configmaps"],
+        json!({"enabled": true, "keys": ["ca.crt"]})
+    );
     assert_eq!(
         k["cabundles"]["resources"],
-        json!(["validatingwebhookconfigurations", "mutatingwebhookconfigurations", "apiservices"])
+        json!([
+            "validatingwebhookconfigurations",
+            "mutatingwebhookconfigurations",
+            "apiservices"
+        ])
     );
     assert_eq!(
         rbac_rules(&r),
         vec![
             lw("", "configmaps"),
             lw("", "secrets"),
-            lw("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-            lw("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+            lw(
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations"
+            ),
+            lw(
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations"
+            ),
             lw("apiregistration.k8s.io", "apiservices"),
         ]
     );
@@ -428,7 +490,10 @@ fn established_chart_values_work_unchanged() {
     // Paths below a watched directory (read recursively) are not listed twice.
     assert_eq!(
         cp["sources"][0]["paths"],
-        json!(["/etc/kubernetes/pki", "/var/lib/kubelet/pki/kubelet-client-current.pem"])
+        json!([
+            "/etc/kubernetes/pki",
+            "/var/lib/kubelet/pki/kubelet-client-current.pem"
+        ])
     );
     assert_eq!(cp["sources"][1]["kind"], "kubeconfig");
     assert_eq!(cp["sources"][1]["name"], "host-kubeconfigs-cp");
@@ -447,8 +512,14 @@ fn established_chart_values_work_unchanged() {
     );
     let ds = find(&r, "DaemonSet", "cv-certvigil-host-cp");
     let pod = &ds["spec"]["template"]["spec"];
-    assert_eq!(pod["nodeSelector"], json!({"node-role.kubernetes.io/control-plane": ""}));
-    assert_eq!(pod["tolerations"][0]["key"], "node-role.kubernetes.io/control-plane");
+    assert_eq!(
+        pod["nodeSelector"],
+        json!({"node-role.kubernetes.io/control-plane": ""})
+    );
+    assert_eq!(
+        pod["tolerations"][0]["key"],
+        "node-role.kubernetes.io/control-plane"
+    );
     let mut host: Vec<&str> = pod["volumes"]
         .as_array()
         .unwrap()

@@ -55,9 +55,16 @@ fn make_store(tool: &Path, dir: &Path, name: &str, storetype: &str, other: &Path
     let common = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = extra.iter().map(|x| x.to_string()).collect();
         v.extend(
-            ["-keystore", s, "-storetype", storetype, "-storepass", STOREPASS]
-                .iter()
-                .map(|x| x.to_string()),
+            [
+                "-keystore",
+                s,
+                "-storetype",
+                storetype,
+                "-storepass",
+                STOREPASS,
+            ]
+            .iter()
+            .map(|x| x.to_string()),
         );
         v
     };
@@ -193,9 +200,17 @@ fn keytool_keystores_are_listed_in_chain_order_and_passwords_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let stores = dir.path().join("stores");
     std::fs::create_dir(&stores).unwrap();
-    let other = write(dir.path(), "other.pem", cert_expiring_in("other.example", 50));
+    let other = write(
+        dir.path(),
+        "other.pem",
+        cert_expiring_in("other.example", 50),
+    );
 
-    let kinds = [("store.jks", "JKS"), ("store.jceks", "JCEKS"), ("store.p12", "PKCS12")];
+    let kinds = [
+        ("store.jks", "JKS"),
+        ("store.jceks", "JCEKS"),
+        ("store.p12", "PKCS12"),
+    ];
     let paths: Vec<(PathBuf, &str)> = kinds
         .iter()
         .map(|(name, t)| (make_store(&tool, &stores, name, t, &other), *t))

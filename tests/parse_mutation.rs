@@ -392,7 +392,9 @@ fn java_keystore_is_total_over_arbitrary_bytes() {
     }
     eprintln!("jks arbitrary bytes: reasons {reasons:?}");
     assert!(
-        reasons.keys().all(|r| ["bad_jks", "bad_passphrase", "bad_der"].contains(r)),
+        reasons
+            .keys()
+            .all(|r| ["bad_jks", "bad_passphrase", "bad_der"].contains(r)),
         "{reasons:?}"
     );
     assert!(reasons.contains_key("bad_jks"));

@@ -245,7 +245,10 @@ pub fn certificates(data: &[u8], opts: &ParseOptions) -> Result<Keystore, ParseE
     if data.len() < 12 + DIGEST_LEN {
         return Err(bad(
             name,
-            format!("truncated: {} bytes, shorter than a header and digest", data.len()),
+            format!(
+                "truncated: {} bytes, shorter than a header and digest",
+                data.len()
+            ),
         ));
     }
     let (body, digest) = data.split_at(data.len() - DIGEST_LEN);
@@ -343,7 +346,10 @@ mod tests {
             "changeit",
         );
         let ks = certificates(&data, &opts(&["nope", "changeit"], false)).unwrap();
-        assert_eq!(ks.certs, vec![b"leaf".to_vec(), b"ca".to_vec(), b"trusted".to_vec()]);
+        assert_eq!(
+            ks.certs,
+            vec![b"leaf".to_vec(), b"ca".to_vec(), b"trusted".to_vec()]
+        );
         assert!(ks.partial.is_none());
         let e = certificates(&data, &opts(&["nope"], true)).unwrap_err();
         assert_eq!(e.reason, Reason::BadPassphrase);
@@ -377,7 +383,10 @@ mod tests {
         assert_eq!(certificates(&v3, &o).unwrap_err().reason, Reason::BadJks);
         let mut huge_count = good.clone();
         huge_count[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert_eq!(certificates(&huge_count, &o).unwrap_err().reason, Reason::BadJks);
+        assert_eq!(
+            certificates(&huge_count, &o).unwrap_err().reason,
+            Reason::BadJks
+        );
         let mut tag = good.clone();
         tag[15] = 9;
         assert_eq!(certificates(&tag, &o).unwrap_err().reason, Reason::BadJks);

@@ -241,7 +241,11 @@ pub fn secret(
         try_empty_password: true,
         keystore_passwords: Vec::new(),
     };
-    if let Some(p) = t.pkcs12_password_key.as_ref().and_then(|k| password_of(data, k)) {
+    if let Some(p) = t
+        .pkcs12_password_key
+        .as_ref()
+        .and_then(|k| password_of(data, k))
+    {
         pkcs12.pkcs12_passwords.push(p);
     }
     pkcs12
