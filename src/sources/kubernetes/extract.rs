@@ -158,7 +158,9 @@ fn looks_like_pkcs12_key(key: &str) -> bool {
 }
 
 /// Turn one decoded value into a stored item (PEM reduced to certificate blocks,
-/// PKCS#12 opened to its certificates) or an error.
+/// PKCS#12 and Java keystores opened to their certificates with the Secret's
+/// passwords) or an error. A JCEKS secret-key entry ends the reading of a keystore;
+/// the certificates before it are kept (an error only when there are none).
 fn item_from_bytes(
     mut sref: SourceRef,
     key: &str,
@@ -176,6 +178,27 @@ fn item_from_bytes(
             Ok(ders) => StoredItem {
                 sref,
                 data: to_pem(&ders),
+                hint: FormatHint::Pem,
+            },
+            Err(e) => return Err(ErrorEntry::new(sref, e.reason, &e.message)),
+        }
+    } else if parse::jks::sniff(&data).is_some() {
+        let res = parse::jks::certificates(&data, pkcs12);
+        data.fill(0);
+        match res {
+            Ok(ks) if ks.certs.is_empty() => {
+                let (reason, message) = match ks.partial {
+                    Some(e) => (e.reason, e.message),
+                    None => (
+                        Reason::NoCertificateFound,
+                        "keystore without certificates".into(),
+                    ),
+                };
+                return Err(ErrorEntry::new(sref, reason, message));
+            }
+            Ok(ks) => StoredItem {
+                sref,
+                data: to_pem(&ks.certs),
                 hint: FormatHint::Pem,
             },
             Err(e) => return Err(ErrorEntry::new(sref, e.reason, &e.message)),
@@ -639,6 +662,70 @@ mod tests {
             secret(&CTX, &s, &tls_type(), &[]).errors[0].reason,
             Reason::DecodeFailed
         );
+    }
+
+    /// A version-2 JKS with one trusted-certificate entry, sealed with `password`.
+    fn jks(der: &[u8], password: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [0xFEED_FEEDu32, 2, 1, 2] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        b.extend_from_slice(&1u16.to_be_bytes());
+        b.push(b'a');
+        b.extend_from_slice(&0u64.to_be_bytes());
+        b.extend_from_slice(&5u16.to_be_bytes());
+        b.extend_from_slice(b"X.509");
+        b.extend_from_slice(&(der.len() as u32).to_be_bytes());
+        b.extend_from_slice(der);
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+        for u in password.encode_utf16() {
+            ctx.update(&u.to_be_bytes());
+        }
+        ctx.update(b"Mighty Aphrodite");
+        ctx.update(&b);
+        b.extend_from_slice(ctx.finish().as_ref());
+        b
+    }
+
+    #[test]
+    fn java_keystore_opened_with_the_secrets_password_key() {
+        let types = vec![KubeSecretType {
+            type_: "Opaque".into(),
+            keys: vec!["*.jks".into(), "storepass".into()],
+            pkcs12_password_key: None,
+            pkcs12_passwords: vec![],
+            keystore_password_key: Some("storepass".into()),
+            keystore_passwords: vec!["fallback".into()],
+        }];
+        let mk = |pass: &str| {
+            secret_of(json!({
+                "metadata": {"namespace": "ns", "name": "java"},
+                "type": "Opaque",
+                "data": {
+                    "a.jks": b64(&jks(b"\x30\x03\x02\x01\x01", "s3cret")),
+                    "b.jks": b64(&jks(b"\x30\x03\x02\x01\x02", "fallback")),
+                    "storepass": b64(format!("{pass}\n").as_bytes()),
+                }
+            }))
+        };
+        let e = secret(&CTX, &mk("s3cret"), &types, &[]);
+        assert!(e.errors.is_empty(), "{:?}", e.errors);
+        // The password key itself is not an item; both keystores are, as PEM.
+        let mut locs: Vec<&str> = e.items.iter().map(|i| i.sref.location.as_str()).collect();
+        locs.sort();
+        assert_eq!(locs, vec!["ns/java:a.jks", "ns/java:b.jks"]);
+        for it in &e.items {
+            assert_eq!(it.hint, FormatHint::Pem);
+            assert!(String::from_utf8_lossy(&it.data).starts_with("-----BEGIN CERTIFICATE-----"));
+        }
+        // A wrong password in the Secret: that keystore is bad_passphrase, the
+        // configured fallback still opens the other.
+        let e = secret(&CTX, &mk("wrong"), &types, &[]);
+        assert_eq!(e.items.len(), 1);
+        assert_eq!(e.items[0].sref.location, "ns/java:b.jks");
+        assert_eq!(e.errors.len(), 1);
+        assert_eq!(e.errors[0].source.location, "ns/java:a.jks");
+        assert_eq!(e.errors[0].reason, Reason::BadPassphrase);
     }
 
     #[test]
