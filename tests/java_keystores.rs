@@ -262,4 +262,61 @@ fn keytool_keystores_are_listed_in_chain_order_and_passwords_are_checked() {
     // Keystore output never carries key material.
     let text = inv.to_string();
     assert!(!text.contains("PRIVATE KEY"));
+
+    // `serve` with the unknown passwords: the passphrase-failure counters of the
+    // established exporter's v4.2 count the JKS + JCEKS and the PKCS#12 failures.
+    let metrics = serve_metrics(&config(dir.path(), &["nope"], &["nope"]), dir.path());
+    let value = |series: &str| -> Option<f64> {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    };
+    assert_eq!(
+        value("x509_jks_passphrase_failures_total{source_name=\"keystores\"}"),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        value("x509_pkcs12_passphrase_failures_total{source_name=\"keystores\"}"),
+        Some(1.0),
+        "{metrics}"
+    );
+}
+
+/// Start `serve` with `cfg`, wait until ready, return one `/metrics` body.
+fn serve_metrics(cfg: &Path, dir: &Path) -> String {
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let port = free_port();
+    let log = dir.join("serve.log");
+    let mut child = Kill(
+        Command::new(bin())
+            .args(["serve", "--config", cfg.to_str().unwrap()])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            panic!(
+                "serve exited ({st}):\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        if http(port, "GET", "/readyz", &[]).is_some_and(|r| r.status == 200) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = http(port, "GET", "/metrics", &[]).unwrap();
+    assert_eq!(r.status, 200);
+    r.body
 }

@@ -12,7 +12,7 @@ pub mod x509;
 
 use std::sync::Arc;
 
-use crate::model::{ErrorEntry, ParsedCert, ParsedItem, Reason, SourceRef};
+use crate::model::{ErrorEntry, KeystoreFormat, ParsedCert, ParsedItem, Reason, SourceRef};
 
 /// What the caller knows about the content's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,6 +64,8 @@ pub struct ParseOutput {
     /// `(index_in_bundle, certificate)` in bundle order.
     pub certs: Vec<(usize, ParsedCert)>,
     pub errors: Vec<ParseError>,
+    /// The object was a PKCS#12 archive or a Java keystore.
+    pub keystore: Option<KeystoreFormat>,
 }
 
 /// Largest object `parse_object` accepts (the caller caps sizes too).
@@ -85,6 +87,7 @@ impl ParseOutput {
         ParseOutput {
             certs: Vec::new(),
             errors: vec![ParseError::new(reason, message, None)],
+            keystore: None,
         }
     }
 }
@@ -113,7 +116,7 @@ pub fn parse_located(
         if let Some(i) = e.index {
             loc.location = format!("{}#{}", loc.location, i);
         }
-        errors.push(ErrorEntry::new(loc, e.reason, &e.message));
+        errors.push(ErrorEntry::new(loc, e.reason, &e.message).with_keystore(out.keystore));
     }
 }
 
@@ -228,15 +231,23 @@ fn parse_der(data: &[u8]) -> ParseOutput {
         Ok(cert) => ParseOutput {
             certs: vec![(0, cert)],
             errors: Vec::new(),
+            keystore: None,
         },
         Err(e) => ParseOutput {
             certs: Vec::new(),
             errors: vec![ParseError::new(Reason::BadDer, &e.message, None)],
+            keystore: None,
         },
     }
 }
 
 fn parse_pkcs12(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+    let mut out = parse_pkcs12_inner(data, opts);
+    out.keystore = Some(KeystoreFormat::Pkcs12);
+    out
+}
+
+fn parse_pkcs12_inner(data: &[u8], opts: &ParseOptions) -> ParseOutput {
     match pkcs12::certificates(data, opts) {
         Ok(ders) => {
             let mut out = ParseOutput::default();
@@ -255,11 +266,18 @@ fn parse_pkcs12(data: &[u8], opts: &ParseOptions) -> ParseOutput {
         Err(e) => ParseOutput {
             certs: Vec::new(),
             errors: vec![e],
+            keystore: None,
         },
     }
 }
 
 fn parse_jks(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+    let mut out = parse_jks_inner(data, opts);
+    out.keystore = Some(KeystoreFormat::Jks);
+    out
+}
+
+fn parse_jks_inner(data: &[u8], opts: &ParseOptions) -> ParseOutput {
     match jks::certificates(data, opts) {
         Ok(ks) => {
             let mut out = ParseOutput::default();
@@ -279,6 +297,7 @@ fn parse_jks(data: &[u8], opts: &ParseOptions) -> ParseOutput {
         Err(e) => ParseOutput {
             certs: Vec::new(),
             errors: vec![e],
+            keystore: None,
         },
     }
 }

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::config::{KubeConfigMapsConfig, KubeSecretType};
-use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, FormatHint, ParseOptions};
 use crate::sources::glob::component_matches;
 
@@ -180,7 +180,10 @@ fn item_from_bytes(
                 data: to_pem(&ders),
                 hint: FormatHint::Pem,
             },
-            Err(e) => return Err(ErrorEntry::new(sref, e.reason, &e.message)),
+            Err(e) => {
+                return Err(ErrorEntry::new(sref, e.reason, &e.message)
+                    .with_keystore(Some(KeystoreFormat::Pkcs12)))
+            }
         }
     } else if parse::jks::sniff(&data).is_some() {
         let res = parse::jks::certificates(&data, pkcs12);
@@ -201,7 +204,10 @@ fn item_from_bytes(
                 data: to_pem(&ks.certs),
                 hint: FormatHint::Pem,
             },
-            Err(e) => return Err(ErrorEntry::new(sref, e.reason, &e.message)),
+            Err(e) => {
+                return Err(ErrorEntry::new(sref, e.reason, &e.message)
+                    .with_keystore(Some(KeystoreFormat::Jks)))
+            }
         }
     } else if parse::pem::has_pem_armour(&data) {
         let kept = certificate_blocks_only(&data);
@@ -726,6 +732,7 @@ mod tests {
         assert_eq!(e.errors.len(), 1);
         assert_eq!(e.errors[0].source.location, "ns/java:a.jks");
         assert_eq!(e.errors[0].reason, Reason::BadPassphrase);
+        assert_eq!(e.errors[0].keystore, Some(KeystoreFormat::Jks));
     }
 
     #[test]
