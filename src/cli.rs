@@ -29,9 +29,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::checks::policy::{self, FailOn, Policy};
 use crate::config::{self, Config, FileSourceConfig};
 use crate::model::SourceKind;
+use crate::outputs::policy::{self, FailOn, Policy};
 pub use crate::outputs::report::ReportFormat;
 
 /// Name of the file source built from command-line paths (as the established
@@ -526,10 +526,16 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             .max()
             .unwrap_or(DEFAULT_MAX_FILE_SIZE);
         let mut pkcs12_passwords: Vec<String> = Vec::new();
+        let mut keystore_passwords: Vec<String> = Vec::new();
         for f in &file_sources {
             for p in &f.pkcs12_passwords {
                 if !pkcs12_passwords.contains(p) {
                     pkcs12_passwords.push(p.clone());
+                }
+            }
+            for p in &f.keystore_passwords {
+                if !keystore_passwords.contains(p) {
+                    keystore_passwords.push(p.clone());
                 }
             }
         }
@@ -542,6 +548,7 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             max_file_size,
             pkcs12_passwords,
             try_empty_password: true,
+            keystore_passwords,
             max_files: DEFAULT_MAX_FILES,
             watch: Default::default(),
         };

@@ -1,8 +1,10 @@
 //! Bytes → certificates. Pure functions (no IO, no clock): PEM bundles, DER,
-//! PKCS#12 and kubeconfig splitting, and the X.509 summary in `x509`.
+//! PKCS#12, Java keystores (JKS/JCEKS, `jks`) and kubeconfig splitting, and the
+//! X.509 summary in `x509`.
 //! Every function here must be total over hostile input: no panics, bounded work.
 
 pub mod der;
+pub mod jks;
 pub mod kubeconfig;
 pub mod pem;
 pub mod pkcs12;
@@ -10,7 +12,7 @@ pub mod x509;
 
 use std::sync::Arc;
 
-use crate::model::{ParsedCert, Reason};
+use crate::model::{ErrorEntry, KeystoreFormat, ParsedCert, ParsedItem, Reason, SourceRef};
 
 /// What the caller knows about the content's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,8 +30,11 @@ pub enum FormatHint {
 pub struct ParseOptions {
     /// Passwords tried, in order, for PKCS#12 content.
     pub pkcs12_passwords: Vec<String>,
-    /// Also try the empty password (and a missing one) for PKCS#12.
+    /// Also try the empty password (and a missing one) for PKCS#12, and the
+    /// empty password for Java keystores.
     pub try_empty_password: bool,
+    /// Passwords tried, in order, for JKS and JCEKS keystores.
+    pub keystore_passwords: Vec<String>,
 }
 
 impl Default for ParseOptions {
@@ -37,6 +42,7 @@ impl Default for ParseOptions {
         ParseOptions {
             pkcs12_passwords: Vec::new(),
             try_empty_password: true,
+            keystore_passwords: Vec::new(),
         }
     }
 }
@@ -60,6 +66,8 @@ pub struct ParseOutput<C = ParsedCert> {
     /// `(index_in_bundle, certificate)` in bundle order.
     pub certs: Vec<(usize, C)>,
     pub errors: Vec<ParseError>,
+    /// The object was a PKCS#12 archive or a Java keystore.
+    pub keystore: Option<KeystoreFormat>,
 }
 
 impl<C> Default for ParseOutput<C> {
@@ -67,6 +75,7 @@ impl<C> Default for ParseOutput<C> {
         ParseOutput {
             certs: Vec::new(),
             errors: Vec::new(),
+            keystore: None,
         }
     }
 }
@@ -90,13 +99,47 @@ impl<C> ParseOutput<C> {
         ParseOutput {
             certs: Vec::new(),
             errors: vec![ParseError::new(reason, message, None)],
+            keystore: None,
         }
+    }
+}
+
+/// Parse one located item (a file, a kubeconfig entry, a Secret key): its
+/// certificates are appended to `certs`, its parse errors (located, `#<index>`
+/// for a bad block of a bundle) to `errors`. The buffer is wiped before it is
+/// dropped (it may have held private keys next to certificates).
+/// Certificates go through the process's content-addressed table
+/// ([`crate::model::table`]): a copy of a certificate held anywhere in the
+/// process (another file, an earlier scan, another source) is not parsed
+/// again and shares its summary.
+pub fn parse_located(
+    sref: SourceRef,
+    mut data: Vec<u8>,
+    hint: FormatHint,
+    opts: &ParseOptions,
+    certs: &mut Vec<ParsedItem>,
+    errors: &mut Vec<ErrorEntry>,
+) {
+    let out = parse_object_shared(&data, hint, opts);
+    data.fill(0);
+    drop(data);
+    let sref = Arc::new(sref);
+    for (idx, cert) in out.certs {
+        certs.push((sref.clone(), idx, cert));
+    }
+    for e in out.errors {
+        let mut loc = (*sref).clone();
+        if let Some(i) = e.index {
+            loc.location = format!("{}#{}", loc.location, i);
+        }
+        errors.push(ErrorEntry::new(loc, e.reason, &e.message).with_keystore(out.keystore));
     }
 }
 
 /// Parse one object's bytes into certificates.
 ///
-/// * `Auto`: PEM when the data contains `-----BEGIN `; else PKCS#12 when it
+/// * `Auto`: PEM when the data contains `-----BEGIN `; else a Java keystore
+///   when it starts with the JKS or JCEKS magic number; else PKCS#12 when it
 ///   sniffs as a `PFX`; else a DER certificate when it starts with a SEQUENCE;
 ///   else `no_certificate_found`.
 /// * PEM: every certificate block (`CERTIFICATE`, `TRUSTED CERTIFICATE`) is one
@@ -105,6 +148,9 @@ impl<C> ParseOutput<C> {
 ///   not a certificate). Keys and other blocks are skipped silently, so a
 ///   key-only file yields nothing at all.
 /// * DER: index 0. PKCS#12: one index per certificate bag, in bag order.
+/// * JKS/JCEKS: one index per certificate, in entry order, a key entry's chain
+///   in chain order (leaf first); see [`jks`]. Wrong password: `bad_passphrase`;
+///   malformed: `bad_jks`.
 ///
 /// Total over hostile input: never panics, bounded work and messages.
 pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> ParseOutput {
@@ -114,7 +160,7 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
 /// [`parse_object`] through the process's content-addressed certificate table
 /// ([`crate::model::table`]): each certificate's DER is hashed first and only a
 /// certificate not held anywhere in the process is parsed; copies share one
-/// summary. What every source's objects go through.
+/// summary. What every source's objects go through ([`parse_located`]).
 pub fn parse_object_shared(
     data: &[u8],
     hint: FormatHint,
@@ -151,6 +197,8 @@ fn parse_with<C>(
         FormatHint::Auto => {
             if pem::has_pem_armour(data) {
                 parse_pem(data, summarize)
+            } else if jks::sniff(data).is_some() {
+                parse_jks(data, opts, summarize)
             } else if der::looks_like_pkcs12(data) {
                 parse_pkcs12(data, opts, summarize)
             } else if data.first() == Some(&0x30) {
@@ -158,7 +206,7 @@ fn parse_with<C>(
             } else {
                 ParseOutput::error(
                     Reason::NoCertificateFound,
-                    "no PEM block, not DER, not PKCS#12",
+                    "no PEM block, not DER, not PKCS#12, not a Java keystore",
                 )
             }
         }
@@ -223,15 +271,27 @@ fn parse_der<C>(data: &[u8], summarize: Summarizer<'_, C>) -> ParseOutput<C> {
         Ok(cert) => ParseOutput {
             certs: vec![(0, cert)],
             errors: Vec::new(),
+            keystore: None,
         },
         Err(e) => ParseOutput {
             certs: Vec::new(),
             errors: vec![ParseError::new(Reason::BadDer, &e.message, None)],
+            keystore: None,
         },
     }
 }
 
 fn parse_pkcs12<C>(
+    data: &[u8],
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
+    let mut out = parse_pkcs12_inner(data, opts, summarize);
+    out.keystore = Some(KeystoreFormat::Pkcs12);
+    out
+}
+
+fn parse_pkcs12_inner<C>(
     data: &[u8],
     opts: &ParseOptions,
     summarize: Summarizer<'_, C>,
@@ -254,6 +314,46 @@ fn parse_pkcs12<C>(
         Err(e) => ParseOutput {
             certs: Vec::new(),
             errors: vec![e],
+            keystore: None,
+        },
+    }
+}
+
+fn parse_jks<C>(
+    data: &[u8],
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
+    let mut out = parse_jks_inner(data, opts, summarize);
+    out.keystore = Some(KeystoreFormat::Jks);
+    out
+}
+
+fn parse_jks_inner<C>(
+    data: &[u8],
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
+    match jks::certificates(data, opts) {
+        Ok(ks) => {
+            let mut out = ParseOutput::default();
+            for (i, der) in ks.certs.iter().enumerate() {
+                match summarize(der) {
+                    Ok(cert) => out.certs.push((i, cert)),
+                    Err(e) => out.errors.push(ParseError::new(
+                        Reason::BadDer,
+                        format!("keystore certificate {i}: {}", e.message),
+                        Some(i),
+                    )),
+                }
+            }
+            out.errors.extend(ks.partial);
+            out
+        }
+        Err(e) => ParseOutput {
+            certs: Vec::new(),
+            errors: vec![e],
+            keystore: None,
         },
     }
 }
@@ -357,7 +457,10 @@ mod tests {
         assert_eq!(out.errors[0].message, "empty file");
         let out = auto(b"just some text\n");
         assert_eq!(reasons(&out), vec![(Reason::NoCertificateFound, None)]);
-        assert_eq!(out.errors[0].message, "no PEM block, not DER, not PKCS#12");
+        assert_eq!(
+            out.errors[0].message,
+            "no PEM block, not DER, not PKCS#12, not a Java keystore"
+        );
 
         let (der, _, _) = cert("d");
         let out = auto(&der);
@@ -420,6 +523,7 @@ mod tests {
         let opts = ParseOptions {
             pkcs12_passwords: vec!["pw".into()],
             try_empty_password: true,
+            ..ParseOptions::default()
         };
         let out = parse_object(&p12, FormatHint::Auto, &opts);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
