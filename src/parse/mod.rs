@@ -319,11 +319,7 @@ fn parse_pkcs12_inner<C>(
     }
 }
 
-fn parse_jks<C>(
-    data: &[u8],
-    opts: &ParseOptions,
-    summarize: Summarizer<'_, C>,
-) -> ParseOutput<C> {
+fn parse_jks<C>(data: &[u8], opts: &ParseOptions, summarize: Summarizer<'_, C>) -> ParseOutput<C> {
     let mut out = parse_jks_inner(data, opts, summarize);
     out.keystore = Some(KeystoreFormat::Jks);
     out
