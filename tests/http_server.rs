@@ -16,7 +16,7 @@ use certvigil::model::{
     CertEntry, DistinguishedName, ErrorEntry, KeyAlgorithm, ParsedCert, Reason, Revocation,
     SourceKind, SourceRef, Trust,
 };
-use certvigil::outputs::http::{serve, webconfig, HttpState, ReloadRequest};
+use certvigil::outputs::http::{serve, serve_with, webconfig, HttpState, Limits, ReloadRequest};
 use certvigil::outputs::metrics;
 use chrono::{TimeZone, Utc};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -156,6 +156,11 @@ impl Server {
 }
 
 async fn start(web: Option<webconfig::WebConfig>) -> Server {
+    start_with(web, None).await
+}
+
+/// `limits` None: the default entry point `serve` (what `certvigil serve` runs).
+async fn start_with(web: Option<webconfig::WebConfig>, limits: Option<Limits>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cell = SnapshotCell::new();
@@ -166,9 +171,13 @@ async fn start(web: Option<webconfig::WebConfig>) -> Server {
         reload: reload_tx,
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(serve(listener, web, state, async move {
+    let stop = async move {
         let _ = stop_rx.await;
-    }));
+    };
+    let handle = match limits {
+        None => tokio::spawn(serve(listener, web, state, stop)),
+        Some(l) => tokio::spawn(serve_with(listener, web, state, l, stop)),
+    };
     Server {
         addr,
         cell,
@@ -332,10 +341,17 @@ async fn html_page_escapes_and_filters() {
         r.body.find("fine-host").unwrap(),
     );
     assert!(a < b && b < c);
-    assert!(r.body.contains("<tr class=\"expired\">"));
-    assert!(r.body.contains("<tr class=\"critical\">"));
-    assert!(r.body.contains("<tr class=\"warning\">"));
-    assert!(r.body.contains("<tr class=\"ok\">"));
+    // Status classes: the report's expiry status (28-day window, `<=`).
+    assert!(r
+        .body
+        .contains("<tr class=\"expired\" data-status=\"expired\">"));
+    assert_eq!(
+        r.body
+            .matches("<tr class=\"warning\" data-status=\"expiring_soon\">")
+            .count(),
+        2
+    );
+    assert!(r.body.contains("<tr class=\"ok\" data-status=\"valid\">"));
 
     // status=expired → only the expired certificate, no errors table rows.
     let r = get(srv.addr, "/?status=expired").await;
