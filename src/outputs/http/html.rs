@@ -399,7 +399,7 @@ form{margin:1em 0;display:flex;flex-wrap:wrap;gap:.5em;align-items:center}
 input[type=text]{min-width:18em;padding:.25em}
 "#;
 
-fn sort_key<'a>(e: &'a CertEntry, key: SortKey) -> (&'a str, &'a str) {
+fn sort_key(e: &CertEntry, key: SortKey) -> (&str, &str) {
     match key {
         SortKey::Expiry => ("", ""),
         SortKey::Subject => (&e.cert.subject.cn, &e.cert.subject.rendered),
