@@ -1,7 +1,7 @@
 //! Response bodies streamed from shared bytes.
 //!
 //! A [`SharedBody`] hands hyper zero-copy slices ([`Bytes::slice`]) of one
-//! buffer, [`CHUNK`] bytes at a time. hyper asks for the next slice only when
+//! buffer, at most [`CHUNK`] bytes at a time. hyper asks for the next slice only when
 //! its write queue has room, so a connection whose client does not read holds
 //! a reference to the shared buffer (plus at most one slice queued), never a
 //! copy: N slow readers of a cached exposition cost N small structs, not N
@@ -18,8 +18,11 @@ use std::time::Instant;
 
 use hyper::body::{Body, Bytes, Frame, SizeHint};
 
-/// Largest slice handed to hyper per frame (bytes).
-pub const CHUNK: usize = 64 * 1024;
+/// Largest slice handed to hyper per frame (bytes). A slice is a view of the
+/// shared buffer (no copy), so its size costs no memory; larger slices mean
+/// fewer write system calls (the kernel takes what fits in the socket buffer and
+/// hyper keeps the rest of the slice).
+pub const CHUNK: usize = 1024 * 1024;
 
 /// A body over shared bytes, streamed in [`CHUNK`]-sized slices.
 #[derive(Debug, Clone)]

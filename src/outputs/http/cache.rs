@@ -15,6 +15,13 @@
 //! the same Unix second (relative values are computed at render time, in whole
 //! seconds). A request that finds a stale entry replaces it; bodies of earlier
 //! entries live on only while a response still streams them.
+//!
+//! Memory is given back after a burst: [`RenderCache::sweep`] (run every few
+//! seconds by the server) drops entries larger than [`SWEEP_MIN_BYTES`] that no
+//! request used for [`SWEEP_IDLE`]. The gzip exposition Prometheus asks for is
+//! small (≈ 1.3 MB for 10,000 certificates) and stays; the 30 MB identity text
+//! or the JSON inventory that a person or a benchmark fetched is released and
+//! re-rendered on the next request for it.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -31,6 +38,11 @@ use crate::outputs::{json, metrics};
 
 /// Snapshots with more entries than this are rendered on a blocking thread.
 const BLOCKING_RENDER_THRESHOLD: usize = 1000;
+
+/// Entries at least this large (bytes) are dropped when idle.
+pub const SWEEP_MIN_BYTES: usize = 4 * 1024 * 1024;
+/// Idle time after which a large entry is dropped.
+pub const SWEEP_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Bodies larger than this (bytes) are compressed on a blocking thread.
 const BLOCKING_COMPRESS_THRESHOLD: usize = 256 * 1024;
@@ -84,6 +96,7 @@ type Cell = Arc<OnceCell<Option<Bytes>>>;
 struct Slot {
     key: Key,
     body: Cell,
+    last_used: std::time::Instant,
 }
 
 /// A rendered body and its encoding.
@@ -125,8 +138,9 @@ impl RenderCache {
     }
 
     fn cell(slots: &mut HashMap<(Kind, Encoding), Slot>, id: (Kind, Encoding), key: &Key) -> Cell {
-        if let Some(s) = slots.get(&id) {
+        if let Some(s) = slots.get_mut(&id) {
             if s.key.same(key) {
+                s.last_used = std::time::Instant::now();
                 return s.body.clone();
             }
         }
@@ -136,9 +150,25 @@ impl RenderCache {
             Slot {
                 key: key.clone(),
                 body: body.clone(),
+                last_used: std::time::Instant::now(),
             },
         );
         body
+    }
+
+    /// Drop rendered entries of at least `min_bytes` not used for `idle`
+    /// (entries still rendering are kept). Returns the number dropped.
+    pub fn sweep(&self, idle: std::time::Duration, min_bytes: usize) -> usize {
+        let mut slots = match self.slots.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let before = slots.len();
+        slots.retain(|_, s| {
+            let size = s.body.get().and_then(|b| b.as_ref()).map_or(0, Bytes::len);
+            !(s.body.initialized() && size >= min_bytes && s.last_used.elapsed() >= idle)
+        });
+        before - slots.len()
     }
 
     /// The body of `kind` for the current snapshot and configuration of `state`,
@@ -347,5 +377,28 @@ mod tests {
         let packed = compress(big.clone()).await.unwrap();
         assert!(packed.len() < big.len() / 10);
         assert_eq!(gunzip(&packed), big.to_vec());
+    }
+
+    #[tokio::test]
+    async fn sweep_drops_large_idle_entries_only() {
+        let st = state();
+        st.snapshot.publish(snapshot(0.5));
+        let cache = RenderCache::new();
+        let gz = cache.get(&st, Kind::MetricsText, true).await.unwrap();
+        let plain = cache.get(&st, Kind::MetricsText, false).await.unwrap();
+        assert!(gz.gzip && !plain.gzip);
+        assert_eq!(cache.renders(), 1);
+        // Not idle long enough, or too small: kept.
+        assert_eq!(cache.sweep(std::time::Duration::from_secs(3600), 0), 0);
+        assert_eq!(cache.sweep(std::time::Duration::ZERO, usize::MAX), 0);
+        // Idle and large enough: the identity entry goes (the gzip one is smaller).
+        assert!(gz.bytes.len() < plain.bytes.len());
+        assert_eq!(cache.sweep(std::time::Duration::ZERO, plain.bytes.len()), 1);
+        let again = cache.get(&st, Kind::MetricsText, false).await.unwrap();
+        assert_eq!(cache.renders(), 2, "re-rendered after the sweep");
+        assert_eq!(again.bytes, plain.bytes);
+        assert_eq!(cache.compressions(), 1);
+        let _ = cache.get(&st, Kind::MetricsText, true).await.unwrap();
+        assert_eq!(cache.compressions(), 1, "the gzip entry stayed");
     }
 }

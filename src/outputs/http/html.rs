@@ -19,8 +19,8 @@
 use std::fmt::Write as _;
 
 use crate::inventory::Snapshot;
+use crate::model::time::{rfc3339, rfc3339_from_unix};
 use crate::model::{CertEntry, ErrorEntry, SourceKind};
-use crate::outputs::json::{rfc3339, rfc3339_from_unix};
 use crate::outputs::report;
 
 /// Longest query string considered (bytes); the rest is ignored.

@@ -86,6 +86,10 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_CONCURRENT_BCRYPT: usize = 4;
+/// HTML pages rendered at the same time (each filters the whole inventory;
+/// more in parallel would only spread their allocations over more threads'
+/// allocator arenas, which keep the memory after a burst).
+const MAX_CONCURRENT_PAGES: usize = 2;
 /// Snapshots with more certificates than this are rendered on a blocking thread.
 const BLOCKING_RENDER_THRESHOLD: usize = 1000;
 
@@ -175,6 +179,7 @@ struct Shared {
     auth: Option<Arc<BasicAuth>>,
     headers: Vec<(HeaderName, HeaderValue)>,
     bcrypt_slots: Semaphore,
+    page_slots: Semaphore,
     cache: RenderCache,
     limits: Limits,
 }
@@ -216,10 +221,27 @@ pub async fn serve_with(
         auth,
         headers,
         bcrypt_slots: Semaphore::new(MAX_CONCURRENT_BCRYPT),
+        page_slots: Semaphore::new(MAX_CONCURRENT_PAGES),
         cache: RenderCache::new(),
         limits,
     });
     let conns = Arc::new(Connections::default());
+    let sweeper = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let mut tick = tokio::time::interval(cache::SWEEP_IDLE / 2);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let dropped = shared
+                    .cache
+                    .sweep(cache::SWEEP_IDLE, cache::SWEEP_MIN_BYTES);
+                if dropped > 0 {
+                    tracing::debug!(dropped, "released idle rendered bodies");
+                }
+            }
+        }
+    });
     let conn_slots = Arc::new(Semaphore::new(max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -274,6 +296,7 @@ pub async fn serve_with(
     }
 
     drop(listener);
+    sweeper.abort();
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
@@ -492,6 +515,9 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
             let snap = state.snapshot.get();
             let window =
                 i64::try_from(state.config().report.warning_window.as_secs()).unwrap_or(i64::MAX);
+            let Ok(_slot) = shared.page_slots.acquire().await else {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+            };
             let body =
                 render_maybe_blocking(snap, move |s| html::render_page(s, &query, window)).await;
             let mut r = response(StatusCode::OK, CT_HTML, body);
