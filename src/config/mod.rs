@@ -5,6 +5,7 @@
 
 pub mod duration;
 mod errors;
+pub mod listen;
 mod load;
 mod locate;
 pub mod paths;

@@ -955,54 +955,11 @@ pub fn check_source_name(name: &str) -> Result<(), String> {
 }
 
 /// `[host]:port` where host is empty (all interfaces), an IPv4 address, a bracketed
-/// IPv6 address or a DNS name; port 0–65535.
+/// IPv6 address or a DNS name; port 0–65535 (parsed by [`super::listen::ListenAddr`]).
 pub fn check_listen(addr: &str) -> Result<(), String> {
-    let Some((host, port)) = addr.rsplit_once(':') else {
-        return Err(format!(
-            "{addr:?} is not [host]:port (e.g. :9793, 0.0.0.0:9793, [::1]:9793)"
-        ));
-    };
-    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err()
-    {
-        return Err(format!(
-            "{addr:?}: port {port:?} is not a number from 0 to 65535"
-        ));
-    }
-    if host.is_empty() {
-        return Ok(());
-    }
-    if let Some(inner) = host.strip_prefix('[') {
-        let Some(v6) = inner.strip_suffix(']') else {
-            return Err(format!("{addr:?}: unclosed '[' in host"));
-        };
-        return v6
-            .parse::<std::net::Ipv6Addr>()
-            .map(|_| ())
-            .map_err(|_| format!("{addr:?}: {v6:?} is not an IPv6 address"));
-    }
-    if host.contains(':') {
-        return Err(format!(
-            "{addr:?}: IPv6 addresses must be written in brackets, e.g. [::1]:9793"
-        ));
-    }
-    if host.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Ok(());
-    }
-    let valid_name = host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        });
-    if valid_name {
-        Ok(())
-    } else {
-        Err(format!(
-            "{addr:?}: {host:?} is not a valid host name or address"
-        ))
-    }
+    super::listen::ListenAddr::parse(addr)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// The level must be a valid `tracing_subscriber::EnvFilter` directive.

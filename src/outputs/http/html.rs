@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use crate::checks::expiry::{self, ExpiryStatus, ExpiryWindows};
 use crate::inventory::Snapshot;
 use crate::model::time::{rfc3339, rfc3339_from_unix};
 use crate::model::{CertEntry, ErrorEntry, SourceKind};
@@ -15,11 +16,9 @@ use crate::model::{CertEntry, ErrorEntry, SourceKind};
 const MAX_QUERY_LEN: usize = 4096;
 /// Longest decoded filter value kept (chars).
 const MAX_VALUE_CHARS: usize = 256;
-const DAY: i64 = 86_400;
-/// Certificates expiring within this many seconds are "critical" (orange).
-const CRITICAL_SECS: i64 = 7 * DAY;
-/// Certificates expiring within this many seconds are "warning" (yellow).
-const WARNING_SECS: i64 = 28 * DAY;
+const DAY: i64 = expiry::DAY_SECS;
+/// Critical (orange) within 7 days, warning (yellow) within 28 days, inclusive.
+const WINDOWS: ExpiryWindows = ExpiryWindows::DEFAULT;
 
 /// Every `source_kind` value, for the filter select.
 const SOURCE_KINDS: [SourceKind; 11] = [
@@ -144,45 +143,30 @@ pub fn parse_query(query: &str) -> Filters {
     f
 }
 
-/// Expiry class of one certificate at the snapshot's instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Expired,
-    Critical,
-    Warning,
-    Ok,
+/// Expiry class of one certificate at the snapshot's instant: the one
+/// classification of [`expiry::status`] (boundaries inclusive, notAfter itself
+/// still valid), with the default 7/28-day windows.
+type Class = ExpiryStatus;
+
+fn class_of(e: &CertEntry, now: i64) -> (Class, i64) {
+    let left = e.cert.not_after.saturating_sub(now);
+    (expiry::entry_status(e, now, WINDOWS), left)
 }
 
-impl Class {
-    fn of(e: &CertEntry, now: i64) -> (Class, i64) {
-        let left = e.cert.not_after.saturating_sub(now);
-        let class = if e.expired || left <= 0 {
-            Class::Expired
-        } else if left < CRITICAL_SECS {
-            Class::Critical
-        } else if left < WARNING_SECS {
-            Class::Warning
-        } else {
-            Class::Ok
-        };
-        (class, left)
-    }
-
-    fn css(self) -> &'static str {
-        match self {
-            Class::Expired => "expired",
-            Class::Critical => "critical",
-            Class::Warning => "warning",
-            Class::Ok => "ok",
-        }
+fn css(c: Class) -> &'static str {
+    match c {
+        Class::Expired => "expired",
+        Class::Critical => "critical",
+        Class::Warning => "warning",
+        Class::Ok => "ok",
     }
 }
 
 fn time_left(left: i64) -> String {
-    if left <= 0 {
+    if left < 0 {
         let ago = left.saturating_neg();
         format!("expired {}d ago", ago / DAY)
-    } else if left < CRITICAL_SECS {
+    } else if left <= WINDOWS.critical_secs {
         format!("{}d {}h", left / DAY, (left % DAY) / 3600)
     } else {
         format!("{}d", left / DAY)
@@ -277,11 +261,7 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
         return h;
     };
     let now = snap.generated_at.timestamp();
-    let classes: Vec<(Class, i64)> = snap
-        .certificates
-        .iter()
-        .map(|e| Class::of(e, now))
-        .collect();
+    let classes: Vec<(Class, i64)> = snap.certificates.iter().map(|e| class_of(e, now)).collect();
     let count = |c: Class| classes.iter().filter(|(k, _)| *k == c).count();
     let (expired, critical, warning) = (
         count(Class::Expired),
@@ -375,7 +355,7 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
             let _ = writeln!(
                 h,
                 "<tr class=\"{css}\"><td class=\"st\">{css}</td><td class=\"wrap\" title=\"{subj}\">{cn}</td><td class=\"wrap\" title=\"{iss}\">{icn}</td><td class=\"wrap\" title=\"SANs: {sans}\">{loc}</td><td>{kind}/{name}</td><td>{na}</td><td>{left}</td><td>{alg} {bits}</td><td title=\"{tdetail}\">{trust}</td><td>{rev}</td></tr>",
-                css = class.css(),
+                css = css(class),
                 subj = escape(&c.subject.rendered),
                 cn = escape(&c.subject.cn),
                 iss = escape(&c.issuer.rendered),
