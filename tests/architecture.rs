@@ -15,9 +15,18 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sources", &["model", "parse", "config"]),
     ("checks", &["model", "parse", "config"]),
     ("inventory", &["model"]),
+    ("events", &["model"]),
     (
         "scraper",
-        &["model", "parse", "config", "sources", "checks", "inventory"],
+        &[
+            "model",
+            "parse",
+            "config",
+            "sources",
+            "checks",
+            "inventory",
+            "events",
+        ],
     ),
     ("outputs", &["model", "config", "checks", "inventory"]),
 ];
@@ -30,6 +39,7 @@ const TOP: &[&str] = &[
     "checks",
     "inventory",
     "scraper",
+    "events",
     "outputs",
     "cli",
     "app",

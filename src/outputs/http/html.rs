@@ -278,8 +278,8 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
         h,
         "<div class=\"cards\"><div class=\"card\">Total<b>{}</b></div>\
 <div class=\"card expired\">Expired<b>{expired}</b></div>\
-<div class=\"card critical\">Expiring &lt; 7d<b>{critical}</b></div>\
-<div class=\"card warning\">Expiring &lt; 28d<b>{}</b></div>\
+<div class=\"card critical\">Expiring &le; 7d<b>{critical}</b></div>\
+<div class=\"card warning\">Expiring &le; 28d<b>{}</b></div>\
 <div class=\"card err\">Errors<b>{}</b></div></div>",
         snap.certificates.len(),
         critical + warning,
@@ -304,7 +304,7 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
     );
     for (v, label, sf) in [
         ("expired", "expired", StatusFilter::Expired),
-        ("expiring", "expiring (&lt; 28d)", StatusFilter::Expiring),
+        ("expiring", "expiring (&le; 28d)", StatusFilter::Expiring),
         ("ok", "ok", StatusFilter::Ok),
         ("error", "errors only", StatusFilter::Error),
     ] {
@@ -412,6 +412,55 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(not_after: i64, now: i64) -> CertEntry {
+        use crate::model::{DistinguishedName, KeyAlgorithm, ParsedCert, SourceRef};
+        use std::sync::Arc;
+        CertEntry {
+            source: Arc::new(SourceRef::new(SourceKind::File, "f", "/x.pem")),
+            index_in_bundle: 0,
+            expired: expiry::is_expired(not_after, now),
+            cert: Arc::new(ParsedCert {
+                subject: Arc::new(DistinguishedName::default()),
+                issuer: Arc::new(DistinguishedName::default()),
+                serial_number: "1".into(),
+                serial_hex: "01".into(),
+                not_before: now - DAY,
+                not_after,
+                sha256_fingerprint: "ab".repeat(32),
+                dns_names: vec![],
+                ip_addresses: vec![],
+                key_algorithm: KeyAlgorithm::Ecdsa,
+                key_bits: 256,
+                signature_algorithm: "ecdsa-with-SHA256".into(),
+                is_ca: false,
+                self_signed: false,
+                der: Arc::from(Vec::new()),
+            }),
+            trust: Default::default(),
+            revocation: Default::default(),
+        }
+    }
+
+    #[test]
+    fn page_and_report_class_boundaries_alike() {
+        let now = 1_800_000_000;
+        let report =
+            |na: i64| crate::outputs::report::expiry_status(&entry(na, now), now, 28 * DAY);
+        // (notAfter, page class, report status)
+        let cases = [
+            (now - 1, Class::Expired, "expired"),
+            (now, Class::Critical, "expiring_soon"),
+            (now + 7 * DAY, Class::Critical, "expiring_soon"),
+            (now + 7 * DAY + 1, Class::Warning, "expiring_soon"),
+            (now + 28 * DAY, Class::Warning, "expiring_soon"),
+            (now + 28 * DAY + 1, Class::Ok, "valid"),
+        ];
+        for (na, class, status) in cases {
+            assert_eq!(class_of(&entry(na, now), now).0, class, "{}", na - now);
+            assert_eq!(report(na), status, "{}", na - now);
+        }
+    }
 
     #[test]
     fn escape_all_five() {
