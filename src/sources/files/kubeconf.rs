@@ -68,7 +68,7 @@ impl Walk<'_> {
                                 data,
                                 hint: FormatHint::Auto,
                             }),
-                            Err((reason, msg)) => errors.push(ErrorEntry::new(sref, reason, msg)),
+                            Err(f) => errors.push(f.at(sref)),
                         }
                     }
                 },

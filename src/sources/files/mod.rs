@@ -143,7 +143,7 @@ use std::time::Instant;
 use tracing::{debug, warn};
 
 use crate::config::{FileSourceConfig, WatchEnabled};
-use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
 use crate::parse::kubeconfig::{self, EntryContent};
 use crate::parse::{FormatHint, ParseOptions};
 

@@ -5,7 +5,7 @@
 use super::*;
 
 /// A read failure: reason + bounded message.
-pub(super) type ReadErr = (Reason, String);
+pub(super) type ReadErr = Failure;
 
 /// A buffer of file content that is zeroed when dropped unused (it may hold keys).
 pub(super) struct Wipe(pub(super) Vec<u8>);
@@ -26,7 +26,7 @@ impl Drop for Wipe {
 pub(super) fn read_regular(path: &Path, meta: &Metadata, max: u64) -> Result<Vec<u8>, ReadErr> {
     let shown = show(path);
     if meta.len() > max {
-        return Err((
+        return Err(Failure::new(
             Reason::TooLarge,
             format!(
                 "{shown}: {} bytes exceeds the limit of {max} bytes",
@@ -38,12 +38,12 @@ pub(super) fn read_regular(path: &Path, meta: &Metadata, max: u64) -> Result<Vec
         .read(true)
         .custom_flags(O_NONBLOCK)
         .open(path)
-        .map_err(|e| (Reason::from_io(&e), format!("cannot open {shown}: {e}")))?;
+        .map_err(|e| Failure::new(Reason::from_io(&e), format!("cannot open {shown}: {e}")))?;
     let fmeta = file
         .metadata()
-        .map_err(|e| (Reason::from_io(&e), format!("cannot stat {shown}: {e}")))?;
+        .map_err(|e| Failure::new(Reason::from_io(&e), format!("cannot stat {shown}: {e}")))?;
     if !fmeta.is_file() || fmeta.dev() != meta.dev() || fmeta.ino() != meta.ino() {
-        return Err((
+        return Err(Failure::new(
             Reason::ReadFailed,
             format!("{shown}: file changed during the scan"),
         ));
@@ -66,10 +66,10 @@ pub(super) fn read_capped(
     let mut data = Vec::with_capacity(cap.saturating_add(1));
     file.take(max.saturating_add(1))
         .read_to_end(&mut data)
-        .map_err(|e| (Reason::from_io(&e), format!("cannot read {shown}: {e}")))?;
+        .map_err(|e| Failure::new(Reason::from_io(&e), format!("cannot read {shown}: {e}")))?;
     if data.len() as u64 > max {
         data.fill(0);
-        return Err((
+        return Err(Failure::new(
             Reason::TooLarge,
             format!("{shown}: grew past the limit of {max} bytes while being read"),
         ));
@@ -92,11 +92,14 @@ pub(super) fn read_referenced(path: &Path, max: u64) -> Result<Vec<u8>, ReadErr>
             } else {
                 Reason::from_io(&e)
             };
-            return Err((reason, format!("referenced file {shown}: {e}")));
+            return Err(Failure::new(
+                reason,
+                format!("referenced file {shown}: {e}"),
+            ));
         }
     };
     if !meta.is_file() {
-        return Err((
+        return Err(Failure::new(
             Reason::ReadFailed,
             format!("referenced file {shown} is not a regular file"),
         ));

@@ -323,7 +323,7 @@ fn file_grown_past_cap_while_reading() {
     let meta = fs::metadata(&p).unwrap();
     write(&p, &[b'A'; 50]);
     let err = read_regular(&p, &meta, 10).unwrap_err();
-    assert_eq!(err.0, Reason::TooLarge);
+    assert_eq!(err.reason, Reason::TooLarge);
 }
 
 #[test]
@@ -354,7 +354,7 @@ fn fifo_and_specials_are_never_opened() {
     // read_regular refuses a FIFO even if it was stat'ed as a regular file.
     let meta = fs::metadata(r.join("a.pem")).unwrap();
     let err = read_regular(&r.join("pipe.pem"), &meta, 100).unwrap_err();
-    assert_eq!(err.0, Reason::ReadFailed);
+    assert_eq!(err.reason, Reason::ReadFailed);
 }
 
 #[test]

@@ -430,12 +430,18 @@ impl Walk<'_> {
         };
         let mut data = match read {
             Ok(d) => d,
-            Err((Reason::NotFound, _)) => {
+            Err(Failure {
+                reason: Reason::NotFound,
+                ..
+            }) => {
                 debug!(path = %show(path), "vanished before reading");
                 self.incomplete = true;
                 return;
             }
-            Err((reason, msg)) => {
+            Err(Failure {
+                reason,
+                message: msg,
+            }) => {
                 let e = ErrorEntry::new(self.src.file_sref(path), reason, msg);
                 self.push_object(Object {
                     key,

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::config::{KubeConfigMapsConfig, KubeSecretType};
-use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
 use crate::parse::{self, FormatHint, ParseOptions};
 use crate::sources::glob::component_matches;
 
@@ -128,13 +128,16 @@ fn to_pem(ders: &[Vec<u8>]) -> Vec<u8> {
 
 /// Decode a base64 value (Secret `data`, `binaryData`, caBundles), checking the
 /// size cap before decoding.
-fn decode_b64(v: &Value, max: usize) -> Result<Vec<u8>, (Reason, String)> {
+fn decode_b64(v: &Value, max: usize) -> Result<Vec<u8>, Failure> {
     let Value::String(s) = v else {
-        return Err((Reason::DecodeFailed, "value is not a base64 string".into()));
+        return Err(Failure::new(
+            Reason::DecodeFailed,
+            "value is not a base64 string",
+        ));
     };
     // 4 base64 characters per 3 bytes (plus slack for padding/newlines).
     if s.len() / 4 * 3 > max.saturating_add(3) {
-        return Err((
+        return Err(Failure::new(
             Reason::TooLarge,
             format!(
                 "value is about {} bytes, more than the {max} bytes read",
@@ -146,7 +149,7 @@ fn decode_b64(v: &Value, max: usize) -> Result<Vec<u8>, (Reason, String)> {
     compact.extend(s.bytes().filter(|b| !b.is_ascii_whitespace()));
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(&compact)
-        .map_err(|_| (Reason::DecodeFailed, "value is not valid base64".into()));
+        .map_err(|_| Failure::new(Reason::DecodeFailed, "value is not valid base64"));
     // A keystore's encoding is secret too.
     compact.fill(0);
     decoded
@@ -295,7 +298,7 @@ pub fn secret(
                 Ok(item) => out.items.push(item),
                 Err(e) => out.errors.push(e),
             },
-            Err((reason, msg)) => out.errors.push(ErrorEntry::new(sref, reason, msg)),
+            Err(f) => out.errors.push(f.at(sref)),
         }
     }
     for p in &mut pkcs12.pkcs12_passwords {
@@ -306,7 +309,7 @@ pub fn secret(
 }
 
 /// One value's bytes, or why it could not be used.
-type Decoded = Result<Vec<u8>, (Reason, String)>;
+type Decoded = Result<Vec<u8>, Failure>;
 
 /// Certificates of a ConfigMap (`data` text values and base64 `binaryData`).
 pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Extracted {
@@ -321,7 +324,7 @@ pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Ex
                 continue;
             }
             let r = match v {
-                Value::String(s) if s.len() > ctx.max_size => Err((
+                Value::String(s) if s.len() > ctx.max_size => Err(Failure::new(
                     Reason::TooLarge,
                     format!(
                         "value is {} bytes, more than the {} bytes read",
@@ -330,7 +333,10 @@ pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Ex
                     ),
                 )),
                 Value::String(s) => Ok(s.as_bytes().to_vec()),
-                _ => Err((Reason::DecodeFailed, "value is not a string".to_string())),
+                _ => Err(Failure::new(
+                    Reason::DecodeFailed,
+                    "value is not a string".to_string(),
+                )),
             };
             values.push((k.clone(), r));
         }
@@ -368,7 +374,7 @@ pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Ex
                     Err(e) => out.errors.push(e),
                 }
             }
-            Err((reason, msg)) => out.errors.push(ErrorEntry::new(sref, reason, msg)),
+            Err(f) => out.errors.push(f.at(sref)),
         }
     }
     if dedupe && out.errors.is_empty() && !out.items.is_empty() {
@@ -402,7 +408,7 @@ fn cabundle_item(
             Ok(i) => out.items.push(i),
             Err(e) => out.errors.push(e),
         },
-        Err((r, m)) => out.errors.push(ErrorEntry::new(sref, r, m)),
+        Err(f) => out.errors.push(f.at(sref)),
     }
 }
 
@@ -493,7 +499,7 @@ pub fn csr(ctx: &Ctx<'_>, o: &CertificateSigningRequest) -> Extracted {
             Ok(i) => out.items.push(i),
             Err(e) => out.errors.push(e),
         },
-        Err((r, m)) => out.errors.push(ErrorEntry::new(sref, r, m)),
+        Err(f) => out.errors.push(f.at(sref)),
     }
     out
 }

@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::config::{KubeEnabled, KubernetesConfig};
-use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
 use crate::parse::ParseOptions;
 use crate::sources::{BoxFuture, RescanSignal, ScanCtx, Source, SourceOutput};
 
@@ -531,7 +531,10 @@ impl KubeSource {
                         None => {
                             info!(target = %target.what, "watch expired (410 Gone): re-listing")
                         }
-                        Some((reason, msg)) => {
+                        Some(Failure {
+                            reason,
+                            message: msg,
+                        }) => {
                             warn!(target = %target.what, reason = %reason, "{msg}");
                             store.set_error(owner, reason, msg);
                         }
@@ -564,7 +567,7 @@ fn api_group(resource: &str) -> &'static str {
 
 /// Map a watcher error onto a bounded reason and a clear message; `None` for the
 /// expected `410 Gone` (the watcher re-lists on its own).
-fn classify(e: &watcher::Error, t: &Target) -> Option<(Reason, String)> {
+fn classify(e: &watcher::Error, t: &Target) -> Option<Failure> {
     let (verb, err) = match e {
         watcher::Error::InitialListFailed(err) => ("list", err),
         watcher::Error::WatchStartFailed(err) => ("watch", err),
@@ -573,7 +576,7 @@ fn classify(e: &watcher::Error, t: &Target) -> Option<(Reason, String)> {
             return status_reason(status.code, &status.message, "watch", t);
         }
         watcher::Error::NoResourceVersion => {
-            return Some((
+            return Some(Failure::new(
                 Reason::DecodeFailed,
                 "API response without metadata.resourceVersion".to_string(),
             ))
@@ -581,19 +584,22 @@ fn classify(e: &watcher::Error, t: &Target) -> Option<(Reason, String)> {
     };
     match err {
         kube::Error::Api(status) => status_reason(status.code, &status.message, verb, t),
-        kube::Error::SerdeError(se) => Some((
+        kube::Error::SerdeError(se) => Some(Failure::new(
             Reason::DecodeFailed,
             format!("{verb} {}: undecodable API response: {se}", t.resource),
         )),
-        kube::Error::ReadEvents(io) => Some((
+        kube::Error::ReadEvents(io) => Some(Failure::new(
             Reason::ApiError,
             format!("{verb} {}: watch stream broke: {io}", t.resource),
         )),
-        other => Some((Reason::ApiError, format!("{verb} {}: {other}", t.resource))),
+        other => Some(Failure::new(
+            Reason::ApiError,
+            format!("{verb} {}: {other}", t.resource),
+        )),
     }
 }
 
-fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<(Reason, String)> {
+fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<Failure> {
     let msg: String = message.chars().take(200).collect();
     let scope = match &t.namespace {
         Some(ns) => format!("in namespace {ns:?} (a Role suffices)"),
@@ -601,11 +607,11 @@ fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<(Re
     };
     match code {
         410 => None,
-        401 => Some((
+        401 => Some(Failure::new(
             Reason::PermissionDenied,
             format!("{verb} {}: 401 Unauthorized: the API server rejected the credentials: {msg}", t.resource),
         )),
-        403 => Some((
+        403 => Some(Failure::new(
             Reason::PermissionDenied,
             format!(
                 "403 Forbidden: missing RBAC permission: verb {verb:?} on resource {:?} (API group {}) {scope}; \
@@ -614,15 +620,15 @@ fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<(Re
                 api_group(t.resource)
             ),
         )),
-        404 => Some((
+        404 => Some(Failure::new(
             Reason::NotFound,
             format!("{verb} {}: 404: resource not served by this API server: {msg}", t.resource),
         )),
-        429 => Some((
+        429 => Some(Failure::new(
             Reason::ApiError,
             format!("{verb} {}: 429 Too Many Requests (retrying with backoff): {msg}", t.resource),
         )),
-        c => Some((
+        c => Some(Failure::new(
             Reason::ApiError,
             format!("{verb} {}: API error {c}: {msg}", t.resource),
         )),
