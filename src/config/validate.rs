@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::duration::{parse_duration, parse_size, MAX_SIZE_LIMIT};
+use super::duration::{parse_duration, parse_size, SizeError, MAX_SIZE_LIMIT};
 use super::errors::ConfigError;
 use super::raw::{
     defaults, RawAutoBool, RawConfig, RawDocker, RawFileWatch, RawSize, RawSource, SOURCE_KINDS,
@@ -28,8 +28,9 @@ pub const MIN_SCAN_DURATION: Duration = Duration::from_secs(1);
 struct Problems(Vec<ConfigError>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigError::new(path, message));
+    /// A problem at `path`; `message` is any error or text (its `Display`).
+    fn add(&mut self, path: impl Into<String>, message: impl std::fmt::Display) {
+        self.0.push(ConfigError::new(path, message.to_string()));
     }
 }
 
@@ -173,11 +174,7 @@ pub fn validate(
         Duration::from_millis(1),
     );
     if let Some(raw) = &r.max_crl_size {
-        let parsed = match raw {
-            RawSize::Bytes(n) => Ok(*n),
-            RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
-            RawSize::Text(t) => parse_size(t),
-        };
+        let parsed = raw_size(raw);
         match parsed {
             Ok(0) => p.add("revocation.max_crl_size", "must be greater than zero"),
             Ok(n) if n > MAX_SIZE_LIMIT => p.add(
@@ -390,11 +387,7 @@ fn kubernetes(
         }
     }
     if let Some(raw) = &r.max_object_size {
-        let parsed = match raw {
-            RawSize::Bytes(n) => Ok(*n),
-            RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
-            RawSize::Text(t) => parse_size(t),
-        };
+        let parsed = raw_size(raw);
         match parsed {
             Ok(0) => p.add("kubernetes.max_object_size", "must be greater than zero"),
             Ok(n) if n > 64 << 20 => p.add(
@@ -535,13 +528,18 @@ pub fn default_docker() -> DockerConfig {
     docker(&mut p, None)
 }
 
+/// A YAML size (integer or text like `1MiB`) in bytes.
+fn raw_size(raw: &RawSize) -> Result<u64, SizeError> {
+    match raw {
+        RawSize::Bytes(n) => Ok(*n),
+        RawSize::Negative(n) => Err(SizeError::NegativeNumber(*n)),
+        RawSize::Text(t) => parse_size(t),
+    }
+}
+
 fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u64 {
     let Some(raw) = raw else { return default };
-    let parsed = match raw {
-        RawSize::Bytes(n) => Ok(*n),
-        RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
-        RawSize::Text(t) => parse_size(t),
-    };
+    let parsed = raw_size(raw);
     match parsed {
         Ok(0) => {
             p.add(path, "must be greater than zero");
@@ -834,11 +832,7 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
         let max_file_size = match &s.max_file_size {
             None => defaults::MAX_FILE_SIZE,
             Some(raw) => {
-                let parsed = match raw {
-                    RawSize::Bytes(n) => Ok(*n),
-                    RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
-                    RawSize::Text(t) => parse_size(t),
-                };
+                let parsed = raw_size(raw);
                 match parsed {
                     Ok(0) => {
                         p.add(format!("{base}.max_file_size"), "must be greater than zero");
