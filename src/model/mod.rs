@@ -7,6 +7,8 @@ mod crl;
 pub mod intern;
 mod reason;
 mod source;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod time;
 
 pub use cert::{

@@ -414,29 +414,13 @@ mod tests {
     use super::*;
 
     fn entry(not_after: i64, now: i64) -> CertEntry {
-        use crate::model::{DistinguishedName, KeyAlgorithm, ParsedCert, SourceRef};
+        use crate::model::SourceRef;
         use std::sync::Arc;
         CertEntry {
             source: Arc::new(SourceRef::new(SourceKind::File, "f", "/x.pem")),
             index_in_bundle: 0,
             expired: expiry::is_expired(not_after, now),
-            cert: Arc::new(ParsedCert {
-                subject: Arc::new(DistinguishedName::default()),
-                issuer: Arc::new(DistinguishedName::default()),
-                serial_number: "1".into(),
-                serial_hex: "01".into(),
-                not_before: now - DAY,
-                not_after,
-                sha256_fingerprint: "ab".repeat(32),
-                dns_names: vec![],
-                ip_addresses: vec![],
-                key_algorithm: KeyAlgorithm::Ecdsa,
-                key_bits: 256,
-                signature_algorithm: "ecdsa-with-SHA256".into(),
-                is_ca: false,
-                self_signed: false,
-                der: Arc::from(Vec::new()),
-            }),
+            cert: Arc::new(crate::model::testing::cert("x", now - DAY, not_after)),
             trust: Default::default(),
             revocation: Default::default(),
         }
