@@ -17,10 +17,14 @@ use std::collections::BTreeMap;
 
 use tracing::{debug, warn};
 
-use crate::model::{ErrorEntry, Reason, SourceKind};
+use crate::model::{ErrorEntry, KeystoreFormat, Reason, SourceKind};
 
 /// Error counts per `(source kind, source name)` and reason; never decremented.
 pub type ErrorCounts = BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>;
+
+/// `bad_passphrase` errors per `(source kind, source name)` and keystore format
+/// (`x509_pkcs12_passphrase_failures_total`, `x509_jks_passphrase_failures_total`).
+pub type PassphraseCounts = BTreeMap<(SourceKind, String), BTreeMap<KeystoreFormat, u64>>;
 
 /// A notable thing that happened during a scan.
 #[derive(Debug, Clone, Copy)]
@@ -51,8 +55,9 @@ impl Event<'_> {
     }
 }
 
-/// Log `ev` once and count it once in `counts`.
-pub fn emit(counts: &mut ErrorCounts, ev: Event<'_>) {
+/// Log `ev` once and count it once in `counts` (and, for a `bad_passphrase` error
+/// tagged with its keystore format, once in `passphrase`).
+pub fn emit(counts: &mut ErrorCounts, passphrase: &mut PassphraseCounts, ev: Event<'_>) {
     let e = ev.entry();
     match ev {
         Event::SourceFailed(_) => warn!(
@@ -78,6 +83,13 @@ pub fn emit(counts: &mut ErrorCounts, ev: Event<'_>) {
         .or_default()
         .entry(e.reason)
         .or_insert(0) += 1;
+    if let Some(f) = e.keystore {
+        *passphrase
+            .entry((e.source.kind, e.source.name.clone()))
+            .or_default()
+            .entry(f)
+            .or_insert(0) += 1;
+    }
 }
 
 #[cfg(test)]
@@ -119,17 +131,20 @@ mod tests {
             .with_writer(move || w.clone())
             .finish();
         let mut counts = ErrorCounts::new();
+        let mut pass = PassphraseCounts::new();
         let a = entry("a", Reason::BadPem);
         let b = entry("b", Reason::Timeout);
+        let k = entry("b", Reason::BadPassphrase).with_keystore(Some(KeystoreFormat::Jks));
         tracing::subscriber::with_default(sub, || {
-            emit(&mut counts, Event::ObjectError(&a));
-            emit(&mut counts, Event::ObjectError(&a));
-            emit(&mut counts, Event::SourceFailed(&b));
-            emit(&mut counts, Event::CheckError(&a));
+            emit(&mut counts, &mut pass, Event::ObjectError(&a));
+            emit(&mut counts, &mut pass, Event::ObjectError(&a));
+            emit(&mut counts, &mut pass, Event::SourceFailed(&b));
+            emit(&mut counts, &mut pass, Event::CheckError(&a));
+            emit(&mut counts, &mut pass, Event::ObjectError(&k));
         });
         let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = log.lines().collect();
-        assert_eq!(lines.len(), 4, "{log}");
+        assert_eq!(lines.len(), 5, "{log}");
         // The logged events and the counters agree, per source and reason.
         let logged = |src: &str, reason: &str| {
             lines
@@ -146,6 +161,16 @@ mod tests {
         }
         assert_eq!(counts[&(SourceKind::File, "a".into())][&Reason::BadPem], 3);
         assert_eq!(counts[&(SourceKind::File, "b".into())][&Reason::Timeout], 1);
+        assert_eq!(
+            counts[&(SourceKind::File, "b".into())][&Reason::BadPassphrase],
+            1
+        );
+        // The passphrase counter moved with the same event, once.
+        assert_eq!(pass.len(), 1);
+        assert_eq!(
+            pass[&(SourceKind::File, "b".into())][&KeystoreFormat::Jks],
+            1
+        );
         assert!(lines[2].contains("WARN") && lines[2].contains("event=\"source_failed\""));
         assert!(lines[0].contains("DEBUG") && lines[0].contains("location=/x.pem"));
     }

@@ -206,6 +206,7 @@ impl FileSource {
         let opts = ParseOptions {
             pkcs12_passwords: cfg.pkcs12_passwords.clone(),
             try_empty_password: cfg.try_empty_password,
+            keystore_passwords: cfg.keystore_passwords.clone(),
         };
         FileSource {
             cfg,

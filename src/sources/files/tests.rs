@@ -18,6 +18,7 @@ fn cfg(kind: SourceKind, paths: &[&Path]) -> FileSourceConfig {
         max_file_size: 1 << 20,
         pkcs12_passwords: Vec::new(),
         try_empty_password: true,
+        keystore_passwords: Vec::new(),
         max_files: 200_000,
         watch: Default::default(),
     }
