@@ -345,12 +345,14 @@ async fn html_page_escapes_and_filters() {
     assert!(r
         .body
         .contains("<tr class=\"expired\" data-status=\"expired\">"));
-    assert_eq!(
-        r.body
-            .matches("<tr class=\"warning\" data-status=\"expiring_soon\">")
-            .count(),
-        2
-    );
+    // Colours from checks::expiry::status: 3 days left is critical (<= 7d),
+    // 20 days warning (<= the 28-day window); both are `expiring_soon`.
+    assert!(r
+        .body
+        .contains("<tr class=\"critical\" data-status=\"expiring_soon\">"));
+    assert!(r
+        .body
+        .contains("<tr class=\"warning\" data-status=\"expiring_soon\">"));
     assert!(r.body.contains("<tr class=\"ok\" data-status=\"valid\">"));
 
     // status=expired → only the expired certificate, no errors table rows.

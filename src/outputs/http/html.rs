@@ -18,6 +18,7 @@
 
 use std::fmt::Write as _;
 
+use crate::checks::expiry::{self, ExpiryStatus, ExpiryWindows};
 use crate::inventory::Snapshot;
 use crate::model::time::{rfc3339, rfc3339_from_unix};
 use crate::model::{CertEntry, ErrorEntry, SourceKind};
@@ -27,7 +28,7 @@ use crate::outputs::report;
 const MAX_QUERY_LEN: usize = 4096;
 /// Longest decoded filter value kept (chars).
 const MAX_VALUE_CHARS: usize = 256;
-const DAY: i64 = 86_400;
+const DAY: i64 = expiry::DAY_SECS;
 /// Rows per page unless `per_page` says otherwise.
 pub const DEFAULT_PER_PAGE: usize = 250;
 /// Largest `per_page` honoured.
@@ -310,21 +311,35 @@ pub fn parse_query(query: &str) -> Filters {
     f
 }
 
-/// CSS class of a [`report::expiry_status`] value.
-fn css(status: &'static str) -> &'static str {
-    match status {
-        "expired" => "expired",
-        "expiring_soon" => "warning",
-        "not_yet_valid" => "pending",
-        _ => "ok",
+/// Expiry class of one certificate at the snapshot's instant: the one
+/// classification of [`expiry::status`] (boundaries inclusive, notAfter itself
+/// still valid): critical within 7 days, warning within the report window.
+type Class = ExpiryStatus;
+
+fn class_of(e: &CertEntry, now: i64, w: ExpiryWindows) -> (Class, i64) {
+    let left = e.cert.not_after.saturating_sub(now);
+    (expiry::entry_status(e, now, w), left)
+}
+
+/// CSS class of a row: its [`report::expiry_status`] (`not_yet_valid` apart)
+/// coloured by its [`Class`].
+fn css(status: &'static str, c: Class) -> &'static str {
+    if status == "not_yet_valid" {
+        return "pending";
+    }
+    match c {
+        Class::Expired => "expired",
+        Class::Critical => "critical",
+        Class::Warning => "warning",
+        Class::Ok => "ok",
     }
 }
 
 fn time_left(left: i64) -> String {
-    if left <= 0 {
+    if left < 0 {
         let ago = left.saturating_neg();
         format!("expired {}d ago", ago / DAY)
-    } else if left < 7 * DAY {
+    } else if left <= ExpiryWindows::DEFAULT.critical_secs {
         format!("{}d {}h", left / DAY, (left % DAY) / 3600)
     } else {
         format!("{}d", left / DAY)
@@ -454,8 +469,16 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str, window_secs: i64) -> St
         .iter()
         .map(|e| report::expiry_status(e, now, window_secs))
         .collect();
+    let windows = ExpiryWindows::with_warning(window_secs);
+    let classes: Vec<Class> = snap
+        .certificates
+        .iter()
+        .map(|e| class_of(e, now, windows).0)
+        .collect();
     let count = |c: &str| statuses.iter().filter(|s| **s == c).count();
+    let critical = classes.iter().filter(|c| **c == Class::Critical).count();
     let window_days = window_secs / DAY;
+    let critical_days = windows.critical_secs / DAY;
     let _ = writeln!(
         h,
         "<p class=\"muted\">Scan at {} (took {:.2}s). Times left are relative to the scan.</p>",
@@ -466,7 +489,8 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str, window_secs: i64) -> St
         h,
         "<div class=\"cards\"><div class=\"card\">Total<b>{}</b></div>\
 <div class=\"card expired\">Expired<b>{}</b></div>\
-<div class=\"card warning\">Expiring within {window_days}d<b>{}</b></div>\
+<div class=\"card critical\">Expiring &le; {critical_days}d<b>{critical}</b></div>\
+<div class=\"card warning\">Expiring &le; {window_days}d<b>{}</b></div>\
 <div class=\"card ok\">Valid<b>{}</b></div>\
 <div class=\"card err\">Errors<b>{}</b></div></div>",
         snap.certificates.len(),
@@ -598,7 +622,7 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str, window_secs: i64) -> St
             let _ = writeln!(
                 h,
                 "<tr class=\"{css}\" data-status=\"{status}\"><td class=\"st\">{status}</td><td class=\"wrap\" title=\"{subj}\">{cn}</td><td class=\"wrap\" title=\"{iss}\">{icn}</td><td class=\"wrap\" title=\"SANs: {sans}\">{loc}</td><td>{kind}/{name}</td><td>{na}</td><td>{left}</td><td>{alg} {bits}</td><td title=\"{tdetail}\">{trust}</td><td>{rev}</td></tr>",
-                css = css(status),
+                css = css(status, classes[i]),
                 subj = escape(&c.subject.rendered),
                 cn = escape(&c.subject.cn),
                 iss = escape(&c.issuer.rendered),
@@ -663,6 +687,48 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str, window_secs: i64) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(not_after: i64, now: i64) -> CertEntry {
+        use crate::model::SourceRef;
+        use std::sync::Arc;
+        CertEntry {
+            source: Arc::new(SourceRef::new(SourceKind::File, "f", "/x.pem")),
+            index_in_bundle: 0,
+            expired: expiry::is_expired(not_after, now),
+            cert: Arc::new(crate::model::testing::cert("x", now - DAY, not_after)),
+            trust: Default::default(),
+            revocation: Default::default(),
+        }
+    }
+
+    #[test]
+    fn page_and_report_class_boundaries_alike() {
+        let now = 1_800_000_000;
+        let w = ExpiryWindows::with_warning(28 * DAY);
+        let report =
+            |na: i64| crate::outputs::report::expiry_status(&entry(na, now), now, 28 * DAY);
+        // (notAfter, page class, report status)
+        let cases = [
+            (now - 1, Class::Expired, "expired"),
+            (now, Class::Critical, "expiring_soon"),
+            (now + 7 * DAY, Class::Critical, "expiring_soon"),
+            (now + 7 * DAY + 1, Class::Warning, "expiring_soon"),
+            (now + 28 * DAY, Class::Warning, "expiring_soon"),
+            (now + 28 * DAY + 1, Class::Ok, "valid"),
+        ];
+        for (na, class, status) in cases {
+            assert_eq!(class_of(&entry(na, now), now, w).0, class, "{}", na - now);
+            assert_eq!(report(na), status, "{}", na - now);
+            assert_eq!(css(status, class), css(report(na), class));
+        }
+        // The configured window moves the warning boundary for both.
+        let w10 = ExpiryWindows::with_warning(10 * DAY);
+        assert_eq!(class_of(&entry(now + 11 * DAY, now), now, w10).0, Class::Ok);
+        assert_eq!(
+            crate::outputs::report::expiry_status(&entry(now + 11 * DAY, now), now, 10 * DAY),
+            "valid"
+        );
+    }
 
     #[test]
     fn escape_all_five() {
