@@ -10,6 +10,9 @@ use x509_parser::oid_registry::{
     OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS, OID_PKIX_ACCESS_DESCRIPTOR_OCSP,
 };
 use x509_parser::prelude::*;
+use x509_parser::validate::{Validator, VecLogger, X509StructureValidator};
+
+use crate::model::TrustReason;
 
 /// extendedKeyUsage anyExtendedKeyUsage.
 pub const EKU_ANY: &str = "2.5.29.37.0";
@@ -53,6 +56,19 @@ pub struct Facts {
     pub ca_issuers: Vec<String>,
     /// Subject equals issuer (raw or normalised).
     pub self_issued: bool,
+    /// The signed parts and the key, split as webpki reads them (`None`:
+    /// undecodable at that level).
+    pub signed: Option<super::sigverify::Signed>,
+    pub key: Option<super::sigverify::Key>,
+    /// X.509 version (0 = v1, 2 = v3).
+    pub version: u32,
+    /// A subjectAltName extension with at least one name.
+    pub has_san: bool,
+    /// RSA modulus size in bits (RSA keys only).
+    pub rsa_bits: Option<u32>,
+    /// The first RFC 5280 structure defect found (x509-parser's `validate`
+    /// lints plus serial and key identifier rules), with its human text.
+    pub defect: Option<(TrustReason, String)>,
 }
 
 /// Strip leading zero bytes of a big-endian integer (keep one byte).
@@ -117,7 +133,19 @@ impl Facts {
             crl_urls: Vec::new(),
             ocsp_urls: Vec::new(),
             ca_issuers: Vec::new(),
+            signed: super::sigverify::split_cert(&der),
+            key: super::sigverify::split_spki(tbs.subject_pki.raw),
+            version: tbs.version.0,
+            has_san: false,
+            rsa_bits: match tbs.subject_pki.parsed() {
+                Ok(x509_parser::public_key::PublicKey::RSA(k)) => {
+                    Some(u32::try_from(k.key_size()).unwrap_or(u32::MAX))
+                }
+                _ => None,
+            },
+            defect: None,
         };
+        f.defect = structure_defect(&cert, &f.name);
         for ext in tbs.extensions() {
             match ext.parsed_extension() {
                 ParsedExtension::BasicConstraints(bc) => {
@@ -157,6 +185,9 @@ impl Facts {
                     f.eku = Some(v);
                 }
                 ParsedExtension::SubjectKeyIdentifier(k) => f.ski = Some(k.0.into()),
+                ParsedExtension::SubjectAlternativeName(san) => {
+                    f.has_san = !san.general_names.is_empty()
+                }
                 ParsedExtension::AuthorityKeyIdentifier(a) => {
                     f.aki = a.key_identifier.as_ref().map(|k| k.0.into())
                 }
@@ -213,6 +244,51 @@ impl Facts {
     pub fn valid_at(&self, now: i64) -> bool {
         self.not_before <= now && now <= self.not_after
     }
+}
+
+/// RFC 5280 structure rules webpki does not apply: x509-parser's structure
+/// lints (errors only), the serial number (§4.1.2.2: positive, at most 20
+/// octets) and a critical authorityKeyIdentifier (§4.2.1.1).
+fn structure_defect(cert: &X509Certificate<'_>, name: &str) -> Option<(TrustReason, String)> {
+    let tbs = &cert.tbs_certificate;
+    let serial = tbs.raw_serial();
+    let bad_serial = if serial.len() > 20 {
+        Some("is longer than 20 octets")
+    } else if serial.first().is_some_and(|b| b & 0x80 != 0) {
+        Some("is negative")
+    } else if serial.iter().all(|&b| b == 0) {
+        Some("is zero")
+    } else {
+        None
+    };
+    if let Some(why) = bad_serial {
+        return Some((
+            TrustReason::InvalidSerial,
+            format!("the serial number of '{name}' {why}"),
+        ));
+    }
+    for ext in tbs.extensions() {
+        if ext.critical
+            && matches!(
+                ext.parsed_extension(),
+                ParsedExtension::AuthorityKeyIdentifier(_)
+                    | ParsedExtension::SubjectKeyIdentifier(_)
+            )
+        {
+            return Some((
+                TrustReason::BadKeyIdentifier,
+                format!("'{name}' marks its key identifier extension critical"),
+            ));
+        }
+    }
+    let mut log = VecLogger::default();
+    X509StructureValidator.validate(cert, &mut log);
+    log.errors().first().map(|e| {
+        (
+            TrustReason::MalformedCertificate,
+            crate::model::bounded(&format!("'{name}' is malformed: {e}"), 300),
+        )
+    })
 }
 
 /// Result of a signature check.

@@ -18,9 +18,11 @@ pub mod expiry;
 pub mod facts;
 pub mod fetch;
 pub mod ocsp;
+pub mod pathval;
 pub mod policy;
 pub mod revocation;
 mod roots;
+pub mod sigverify;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,8 +30,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{RevocationConfig, TrustConfig};
-use crate::model::{CertEntry, ErrorEntry, Trust, TrustStatus};
+use crate::config::{RevocationConfig, TrustConfig, TrustProfile};
+use crate::model::{CertEntry, ErrorEntry, Trust, TrustReason, TrustStatus};
 
 pub use crl::CrlInfo;
 
@@ -62,10 +64,68 @@ pub struct Checker {
     intermediates: Vec<Arc<facts::Facts>>,
     facts: HashMap<String, (Option<Arc<facts::Facts>>, u64)>,
     generation: u64,
-    sigs: chain::SigCache,
+    sigs: sigverify::SigCache,
+    /// The resolved profile (`auto`: `rfc5280` with configured roots,
+    /// `webpki` with the system store).
+    profile: pathval::Profile,
+    /// Verdicts of the last scan by leaf, with the pool digest they were
+    /// computed for and their stable time window.
+    verdicts: HashMap<[u8; 32], (chain::ChainResult, [u8; 32])>,
     revocation: revocation::Revoker,
     /// caIssuers fetching: `trust.fetch_aia` and not offline.
     aia: Option<aia::Aia>,
+}
+
+/// Stands for a verdict being computed.
+fn placeholder() -> chain::ChainResult {
+    chain::ChainResult {
+        status: TrustStatus::Unknown,
+        reason: None,
+        detail: String::new(),
+        issuer: None,
+        window: (0, 0),
+    }
+}
+
+/// Threads for chain verification.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(16))
+}
+
+/// Verify `leaves` on all cores; results in input order.
+fn verify_all(leaves: &[Arc<facts::Facts>], ctx: &chain::Ctx<'_>) -> Vec<chain::ChainResult> {
+    let n = threads();
+    if n <= 1 || leaves.len() < 64 {
+        return leaves.iter().map(|f| chain::verify(f, ctx)).collect();
+    }
+    let chunk = leaves.len().div_ceil(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = leaves
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|f| chain::verify(f, ctx))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(leaves.len());
+        for (h, part) in handles.into_iter().zip(leaves.chunks(chunk)) {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                // A panicking verification must not take the scan down.
+                Err(_) => out.extend(part.iter().map(|f| chain::ChainResult {
+                    status: TrustStatus::Unknown,
+                    reason: Some(TrustReason::MalformedCertificate),
+                    detail: format!("chain verification of '{}' failed", f.name),
+                    issuer: None,
+                    window: (0, 0),
+                })),
+            }
+        }
+        out
+    })
 }
 
 impl std::fmt::Debug for Checker {
@@ -89,7 +149,9 @@ impl Checker {
             intermediates: Vec::new(),
             facts: HashMap::new(),
             generation: 0,
-            sigs: chain::SigCache::default(),
+            sigs: sigverify::SigCache::default(),
+            profile: pathval::Profile::Rfc5280,
+            verdicts: HashMap::new(),
             revocation: revocation::Revoker::new(&RevocationConfig {
                 methods: Vec::new(),
                 ..RevocationConfig::default()
@@ -121,7 +183,14 @@ impl Checker {
             intermediates,
             facts: HashMap::new(),
             generation: 0,
-            sigs: chain::SigCache::default(),
+            sigs: sigverify::SigCache::default(),
+            profile: match trust.profile {
+                TrustProfile::Rfc5280 => pathval::Profile::Rfc5280,
+                TrustProfile::Webpki => pathval::Profile::Webpki,
+                TrustProfile::Auto if trust.roots.is_empty() => pathval::Profile::Webpki,
+                TrustProfile::Auto => pathval::Profile::Rfc5280,
+            },
+            verdicts: HashMap::new(),
             revocation,
             aia: (trust.fetch_aia && !rev.offline).then(|| aia::Aia::new(rev)),
         })
@@ -172,12 +241,42 @@ impl Checker {
             pool.add(f.clone());
         }
 
-        // Chains, once per distinct certificate.
+        // Chains, once per distinct certificate; a verdict of the last scan
+        // is reused while the pool is the same and `now` is in its window.
+        let digest = pool.digest();
         let mut verdicts: HashMap<[u8; 32], chain::ChainResult> = HashMap::new();
+        let mut todo: Vec<Arc<facts::Facts>> = Vec::new();
         for f in all.iter().flatten() {
-            verdicts
-                .entry(f.fp)
-                .or_insert_with(|| chain::verify(f, &pool, &self.anchors, now_ts, &mut self.sigs));
+            if verdicts.contains_key(&f.fp) {
+                continue;
+            }
+            match self.verdicts.get(&f.fp) {
+                Some((r, d)) if *d == digest && r.window.0 <= now_ts && now_ts < r.window.1 => {
+                    verdicts.insert(f.fp, r.clone());
+                }
+                _ => {
+                    verdicts.insert(f.fp, placeholder());
+                    todo.push(f.clone());
+                }
+            }
+        }
+        {
+            let algs = self.sigs.algorithms();
+            let refs: Vec<&dyn rustls::pki_types::SignatureVerificationAlgorithm> = algs
+                .iter()
+                .map(|a| a as &dyn rustls::pki_types::SignatureVerificationAlgorithm)
+                .collect();
+            let ctx = chain::Ctx {
+                pool: &pool,
+                anchors: &self.anchors,
+                now: now_ts,
+                profile: self.profile,
+                sigs: &self.sigs,
+                algs: &refs,
+            };
+            for (f, r) in todo.iter().zip(verify_all(&todo, &ctx)) {
+                verdicts.insert(f.fp, r);
+            }
         }
         let mut aia_out = aia::AiaOutput::default();
         if self.aia.is_some() {
@@ -190,15 +289,27 @@ impl Checker {
             e.trust = match r {
                 Some(r) => Trust {
                     status: r.status,
+                    reason: r.reason,
                     detail: r.detail.clone().into(),
                 },
                 None => Trust {
                     status: TrustStatus::Unknown,
+                    reason: Some(TrustReason::MalformedCertificate),
                     detail: "certificate could not be decoded for chain verification".into(),
                 },
             };
         }
         self.sigs.end_scan();
+        // AIA-completed (or still incomplete) chains depend on fetched
+        // certificates outside the pool digest: not reused.
+        let aia_on = self.aia.is_some();
+        self.verdicts = verdicts
+            .iter()
+            .filter(|(_, r)| {
+                !aia_on || (r.status != TrustStatus::Incomplete && !r.detail.contains("AIA caIssuers"))
+            })
+            .map(|(fp, r)| (*fp, (r.clone(), digest)))
+            .collect();
 
         // Revocation for every certificate whose issuer is known.
         let subjects: Vec<Option<revocation::Subject>> = entries
@@ -307,7 +418,20 @@ impl Checker {
                 continue;
             }
             let Some(f) = by_fp.get(fp) else { continue };
-            let mut r = chain::verify(f, pool, &self.anchors, now_ts, &mut self.sigs);
+            let algs = self.sigs.algorithms();
+            let refs: Vec<&dyn rustls::pki_types::SignatureVerificationAlgorithm> = algs
+                .iter()
+                .map(|a| a as &dyn rustls::pki_types::SignatureVerificationAlgorithm)
+                .collect();
+            let ctx = chain::Ctx {
+                pool,
+                anchors: &self.anchors,
+                now: now_ts,
+                profile: self.profile,
+                sigs: &self.sigs,
+                algs: &refs,
+            };
+            let mut r = chain::verify(f, &ctx);
             if r.status == TrustStatus::Trusted {
                 r.detail = crate::model::bounded(
                     &format!(

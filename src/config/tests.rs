@@ -270,6 +270,7 @@ fn every_key_expected() -> Config {
             intermediates: vec![PathBuf::from("/etc/certvigil/int.pem")],
             system_roots: false,
             fetch_aia: true,
+            profile: crate::config::TrustProfile::Auto,
         },
         revocation: RevocationConfig {
             crl_files: vec![

@@ -9,7 +9,7 @@ mod source;
 
 pub use cert::{
     CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
-    RevocationStatus, Trust, TrustStatus,
+    RevocationStatus, Trust, TrustReason, TrustStatus,
 };
 pub use reason::Reason;
 pub use source::{ErrorEntry, SourceKind, SourceRef, MAX_MESSAGE_LEN};

@@ -253,6 +253,7 @@ mod tests {
             expired: false,
             trust: Trust {
                 status: TrustStatus::Trusted,
+                reason: None,
                 detail: "chain verified to a trust anchor".into(),
             },
             revocation: Revocation::default(),

@@ -385,6 +385,7 @@ mod tests {
             expired: not_after < NOW,
             trust: Trust {
                 status: trust,
+                reason: None,
                 detail: "".into(),
             },
             revocation: Revocation::default(),

@@ -325,6 +325,7 @@ mod tests {
             expired: false,
             trust: Trust {
                 status: TrustStatus::Trusted,
+                reason: None,
                 detail: "ok".into(),
             },
             revocation: Revocation::default(),

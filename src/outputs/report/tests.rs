@@ -62,6 +62,7 @@ fn snap_with(certs: Vec<ParsedCert>) -> Snapshot {
             cert: Arc::new(c),
             trust: Trust {
                 status: TrustStatus::Trusted,
+                reason: None,
                 detail: "ok".into(),
             },
             revocation: Revocation::default(),
