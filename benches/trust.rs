@@ -169,6 +169,7 @@ fn main() {
         intermediates: vec![inter],
         system_roots: false,
         fetch_aia: false,
+        ..TrustConfig::default()
     };
     let rev = RevocationConfig {
         methods: vec![RevocationMethodConfig::Crl],
