@@ -250,6 +250,30 @@ pub fn snapshot() -> Snapshot {
             'a',
             "/etc/ssl/exact398.pem",
         ),
+        C {
+            dns: &["www.example.com"],
+            ..base(
+                "portal.example.com",
+                ts(2026, 9, 1),
+                ts(2027, 3, 1),
+                'b',
+                "/etc/ssl/portal.pem",
+            )
+        },
+        base(
+            "*.co.uk",
+            ts(2026, 9, 1),
+            ts(2027, 3, 1),
+            'c',
+            "/etc/ssl/suffix.pem",
+        ),
+        base(
+            "10.0.0.7",
+            ts(2026, 9, 1),
+            ts(2027, 3, 1),
+            'd',
+            "/etc/ssl/ipdns.pem",
+        ),
     ];
     s.certificates = certs.into_iter().map(|c| entry(c, now)).collect();
     s.errors.push(ErrorEntry::new(

@@ -69,6 +69,9 @@ pub struct Facts {
     /// The first RFC 5280 structure defect found (x509-parser's `validate`
     /// lints plus serial and key identifier rules), with its human text.
     pub defect: Option<(TrustReason, String)>,
+    /// A critical extension x509-parser does not know (checked on anchors;
+    /// webpki judges the other certificates).
+    pub unknown_critical: bool,
 }
 
 /// Strip leading zero bytes of a big-endian integer (keep one byte).
@@ -144,6 +147,9 @@ impl Facts {
                 _ => None,
             },
             defect: None,
+            unknown_critical: tbs.extensions().iter().any(|e| {
+                e.critical && matches!(e.parsed_extension(), ParsedExtension::UnsupportedExtension { .. })
+            }),
         };
         f.defect = structure_defect(&cert, &f.name);
         for ext in tbs.extensions() {
@@ -281,6 +287,26 @@ fn structure_defect(cert: &X509Certificate<'_>, name: &str) -> Option<(TrustReas
             ));
         }
     }
+    if let Ok(Some(san)) = tbs.subject_alternative_name() {
+        for n in san.value.general_names.iter().take(1024) {
+            let bad = match n {
+                GeneralName::DNSName(d) => !valid_dns_name(d),
+                GeneralName::RFC822Name(m) => m.is_empty() || !m.is_ascii(),
+                GeneralName::URI(u) => u.is_empty() || !u.is_ascii(),
+                GeneralName::IPAddress(ip) => ip.len() != 4 && ip.len() != 16,
+                _ => false,
+            };
+            if bad {
+                return Some((
+                    TrustReason::MalformedCertificate,
+                    crate::model::bounded(
+                        &format!("'{name}' has a malformed subjectAltName entry {n:?}"),
+                        300,
+                    ),
+                ));
+            }
+        }
+    }
     let mut log = VecLogger::default();
     X509StructureValidator.validate(cert, &mut log);
     log.errors().first().map(|e| {
@@ -288,6 +314,23 @@ fn structure_defect(cert: &X509Certificate<'_>, name: &str) -> Option<(TrustReas
             TrustReason::MalformedCertificate,
             crate::model::bounded(&format!("'{name}' is malformed: {e}"), 300),
         )
+    })
+}
+
+/// RFC 5280 §4.2.1.6 / RFC 1034 preferred name syntax: LDH labels of 1–63
+/// octets (no leading or trailing hyphen), at most 253 octets, optionally a
+/// leading `*.` wildcard label.
+pub fn valid_dns_name(d: &str) -> bool {
+    let d = d.strip_prefix("*.").unwrap_or(d);
+    if d.is_empty() || d.len() > 253 {
+        return false;
+    }
+    d.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 

@@ -8,11 +8,13 @@
 //! The union with the checks here is stricter than either:
 //!
 //! * structure defects found when the facts were extracted (x509-parser's
-//!   `validate` lints, serial number, critical key identifiers);
+//!   `validate` lints, serial number, critical key identifiers, SAN syntax) of
+//!   the leaf and the intermediates (not of the anchor);
 //! * RSA keys under 2048 bits (`weak_key`), on every certificate and the anchor;
 //! * the anchor: validity, `cA=false`/no keyCertSign, a v3 anchor without
-//!   basicConstraints, its pathLenConstraint (webpki only keeps an anchor's
-//!   name and key);
+//!   basicConstraints, its pathLenConstraint, an unknown critical extension,
+//!   and (`rfc5280`) a subjectKeyIdentifier on a v3 anchor (webpki only keeps
+//!   an anchor's name, key and name constraints);
 //! * intermediates: keyUsage without keyCertSign (webpki ignores keyUsage), a
 //!   subjectKeyIdentifier; every non-self-issued certificate: an
 //!   authorityKeyIdentifier;
@@ -119,8 +121,10 @@ impl ExtendedKeyUsageValidator for OwnPurpose {
 
 /// Checks of webpki's blind spots (see the module docs).
 fn extra_checks(path: &[Arc<Facts>], anchor: &Facts, now: i64, profile: Profile) -> Result<(), Failure> {
-    for d in path.iter().map(|c| &c.defect).chain([&anchor.defect]) {
-        if let Some((r, d)) = d {
+    // Structure defects of the path; an anchor is trust-anchor information
+    // (name, key, its own constraints), so its serial and lints do not count.
+    for c in path {
+        if let Some((r, d)) = &c.defect {
             return Err((*r, d.clone()));
         }
     }
@@ -137,6 +141,15 @@ fn extra_checks(path: &[Arc<Facts>], anchor: &Facts, now: i64, profile: Profile)
             TrustReason::WeakKey,
             format!(
                 "trust anchor '{}' has a {bits}-bit RSA key (at least 2048 required)",
+                anchor.name
+            ),
+        ));
+    }
+    if anchor.unknown_critical {
+        return Err((
+            TrustReason::UnknownCriticalExtension,
+            format!(
+                "trust anchor '{}' has a critical extension the validator does not know",
                 anchor.name
             ),
         ));

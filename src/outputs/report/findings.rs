@@ -641,7 +641,7 @@ mod tests {
             c.signature_algorithm = "sha1WithRSAEncryption".into();
             c.not_before = NOW - 1000 * DAY;
             c.not_after = NOW - DAY;
-            c.dns_names = vec!["*.x".into()];
+            c.dns_names = vec!["*.x.test".into()];
         });
         e.trust.status = TrustStatus::Untrusted;
         assert_eq!(
