@@ -264,7 +264,12 @@ fn cold(
         p.not_after = ts(now + 90 * 86_400);
         p.use_authority_key_identifier_extension = true;
         p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        ders.push(p.signed_by(&leaf_key, &ints[i]).expect("leaf").der().to_vec());
+        ders.push(
+            p.signed_by(&leaf_key, &ints[i])
+                .expect("leaf")
+                .der()
+                .to_vec(),
+        );
     }
     let int_ders: Vec<Vec<u8>> = ints.iter().map(|c| c.der().to_vec()).collect();
     let root_der = root.der().to_vec();

@@ -247,7 +247,12 @@ impl Search<'_> {
         let ctx = self.ctx;
         // 1. A trust anchor issued it.
         let mut any_candidate = false;
-        for a in ctx.anchors.issuers_of(&cur).into_iter().take(MAX_CANDIDATES) {
+        for a in ctx
+            .anchors
+            .issuers_of(&cur)
+            .into_iter()
+            .take(MAX_CANDIDATES)
+        {
             any_candidate = true;
             if self.out_of_budget() {
                 return None;

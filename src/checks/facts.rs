@@ -148,7 +148,11 @@ impl Facts {
             },
             defect: None,
             unknown_critical: tbs.extensions().iter().any(|e| {
-                e.critical && matches!(e.parsed_extension(), ParsedExtension::UnsupportedExtension { .. })
+                e.critical
+                    && matches!(
+                        e.parsed_extension(),
+                        ParsedExtension::UnsupportedExtension { .. }
+                    )
             }),
         };
         f.defect = structure_defect(&cert, &f.name);
@@ -330,7 +334,8 @@ pub fn valid_dns_name(d: &str) -> bool {
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 

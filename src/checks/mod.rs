@@ -306,7 +306,8 @@ impl Checker {
         self.verdicts = verdicts
             .iter()
             .filter(|(_, r)| {
-                !aia_on || (r.status != TrustStatus::Incomplete && !r.detail.contains("AIA caIssuers"))
+                !aia_on
+                    || (r.status != TrustStatus::Incomplete && !r.detail.contains("AIA caIssuers"))
             })
             .map(|(fp, r)| (*fp, (r.clone(), digest)))
             .collect();

@@ -120,7 +120,12 @@ impl ExtendedKeyUsageValidator for OwnPurpose {
 }
 
 /// Checks of webpki's blind spots (see the module docs).
-fn extra_checks(path: &[Arc<Facts>], anchor: &Facts, now: i64, profile: Profile) -> Result<(), Failure> {
+fn extra_checks(
+    path: &[Arc<Facts>],
+    anchor: &Facts,
+    now: i64,
+    profile: Profile,
+) -> Result<(), Failure> {
     // Structure defects of the path; an anchor is trust-anchor information
     // (name, key, its own constraints), so its serial and lints do not count.
     for c in path {
@@ -132,7 +137,10 @@ fn extra_checks(path: &[Arc<Facts>], anchor: &Facts, now: i64, profile: Profile)
         if let Some(bits) = c.rsa_bits.filter(|&b| b < 2048) {
             return Err((
                 TrustReason::WeakKey,
-                format!("{} has a {bits}-bit RSA key (at least 2048 required)", who(i, c)),
+                format!(
+                    "{} has a {bits}-bit RSA key (at least 2048 required)",
+                    who(i, c)
+                ),
             ));
         }
     }
@@ -465,8 +473,7 @@ pub fn validate(
         return check_ca_path(path, now);
     }
     let leaf_der = CertificateDer::from(&leaf.der[..]);
-    let ee = webpki::EndEntityCert::try_from(&leaf_der)
-        .map_err(|e| explain(&e, path, now))?;
+    let ee = webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| explain(&e, path, now))?;
     let anchor_der = CertificateDer::from(&anchor.der[..]);
     let ta = webpki::anchor_from_trusted_cert(&anchor_der).map_err(|e| {
         (

@@ -55,7 +55,12 @@ pub struct SigCache {
 }
 
 impl SigCache {
-    fn key(alg: &dyn SignatureVerificationAlgorithm, pk: &[u8], msg: &[u8], sig: &[u8]) -> [u8; 32] {
+    fn key(
+        alg: &dyn SignatureVerificationAlgorithm,
+        pk: &[u8],
+        msg: &[u8],
+        sig: &[u8],
+    ) -> [u8; 32] {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         for part in [
             alg.public_key_alg_id().as_ref(),
@@ -128,7 +133,9 @@ impl SigCache {
 
     /// The [`ALGS`] wrapped in this cache, for webpki.
     pub fn algorithms(&self) -> Vec<Cached<'_>> {
-        ALGS.iter().map(|&inner| Cached { inner, cache: self }).collect()
+        ALGS.iter()
+            .map(|&inner| Cached { inner, cache: self })
+            .collect()
     }
 }
 

@@ -168,7 +168,10 @@ fn every_format_shows_the_same_ids() {
     weak.key_bits = 1024;
     weak.signature_algorithm = "sha1WithRSAEncryption".into();
     weak.self_signed = true;
-    let s = snap_with(vec![weak, cert("*.w.test", "CA", now - DAY, now + 90 * DAY)]);
+    let s = snap_with(vec![
+        weak,
+        cert("*.w.test", "CA", now - DAY, now + 90 * DAY),
+    ]);
     let r = build(&s, &cfg());
     let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(
