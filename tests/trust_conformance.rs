@@ -1054,7 +1054,7 @@ fn pathological_chains_are_bounded() {
     let nc_leaf = leaf(&nc, "ncmany", "/CN=h0.z999.test", "l_many");
     let (status, reason, detail) = verdict(
         &[&root.cert],
-        &[nc.cert.clone()],
+        std::slice::from_ref(&nc.cert),
         &nc_leaf,
         TrustProfile::Auto,
         now(),
