@@ -110,6 +110,21 @@ fn real_web_pki_chain_at_its_validation_time() {
     let c = only_cert(&v);
     assert_eq!(c["subject_cn"], "crates.io", "{c:#}");
     assert_eq!(c["trust"]["status"], "trusted", "{c:#}");
+    assert!(c["trust"]["reason"].is_null(), "{c:#}");
+    // The browser (CA/B Forum) rules accept the real web chain as well.
+    let v = scan_json(&[
+        "--offline",
+        "--trust-profile",
+        "webpki",
+        "--trust-roots",
+        &amazon,
+        "--intermediates",
+        &int,
+        "--at",
+        at,
+        &leaf,
+    ]);
+    assert_eq!(only_cert(&v)["trust"]["status"], "trusted", "{v:#}");
     assert_eq!(c["revocation"]["status"], "not_checked", "offline: {c:#}");
 
     // Intermediate withheld: incomplete, naming what is missing.

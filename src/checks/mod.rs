@@ -206,6 +206,49 @@ impl Checker {
         self.revocation.requests() + self.aia.as_ref().map_or(0, aia::Aia::requests)
     }
 
+    /// Extract the facts of certificates not seen in the last scan, on all
+    /// cores (the first scan of a large inventory is dominated by this and by
+    /// signature verification).
+    fn extract_new_facts(&mut self, entries: &[CertEntry]) {
+        let g = self.generation;
+        let mut seen = std::collections::HashSet::new();
+        let new: Vec<&CertEntry> = entries
+            .iter()
+            .filter(|e| {
+                !self.facts.contains_key(&e.cert.sha256_fingerprint)
+                    && seen.insert(&e.cert.sha256_fingerprint)
+            })
+            .collect();
+        let parse = |e: &&CertEntry| {
+            facts::Facts::from_der(e.cert.der.clone())
+                .ok()
+                .map(Arc::new)
+        };
+        let n = threads();
+        let parsed: Vec<Option<Arc<facts::Facts>>> = if n <= 1 || new.len() < 64 {
+            new.iter().map(parse).collect()
+        } else {
+            let chunk = new.len().div_ceil(n);
+            std::thread::scope(|s| {
+                let hs: Vec<_> = new
+                    .chunks(chunk)
+                    .map(|part| s.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
+                    .collect();
+                hs.into_iter()
+                    .zip(new.chunks(chunk))
+                    .flat_map(|(h, part)| {
+                        // A panicking parse leaves its chunk undecodable.
+                        h.join().unwrap_or_else(|_| vec![None; part.len()])
+                    })
+                    .collect()
+            })
+        };
+        for (e, f) in new.iter().zip(parsed) {
+            self.facts
+                .insert(e.cert.sha256_fingerprint.clone(), (f, g));
+        }
+    }
+
     fn facts_of(&mut self, e: &CertEntry) -> Option<Arc<facts::Facts>> {
         let g = self.generation;
         if let Some(slot) = self.facts.get_mut(&e.cert.sha256_fingerprint) {
@@ -228,6 +271,7 @@ impl Checker {
         let now_ts = now.timestamp();
         let requests_before = self.requests();
         self.generation = self.generation.wrapping_add(1);
+        self.extract_new_facts(entries);
         let all: Vec<Option<Arc<facts::Facts>>> =
             entries.iter().map(|e| self.facts_of(e)).collect();
         let g = self.generation;
