@@ -1087,3 +1087,42 @@ fn pathological_chains_are_bounded() {
     assert_ne!(status, TrustStatus::Trusted, "{detail}");
     assert!(reason.is_some(), "{detail}");
 }
+
+/// Each distinct signature costs one *ring* verification per process: the
+/// chain search and webpki share the cache, and later scans verify nothing.
+#[test]
+fn each_distinct_signature_is_verified_once() {
+    if !openssl_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    let root = Ca::root(base, "Once Root", 3650, NO_URL, NO_URL);
+    let int = root.sub_ca(base, "Once Int", 1825, NO_URL, NO_URL);
+    let a = int.issue("a.once.test", "leaf_ext", 365, None);
+    let b = int.issue("b.once.test", "leaf_ext", 365, None);
+    let mut c = checker(&[&root.cert], &[], TrustProfile::Auto);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let at = now();
+    for run in 0..3 {
+        let mut es = entries(&[&a, &b, &int.cert]);
+        rt.block_on(c.run(&mut es, at));
+        for e in &es {
+            assert_eq!(e.trust.status, TrustStatus::Trusted, "{}", e.trust.detail);
+        }
+        // a by Int, b by Int, Int by Root.
+        assert_eq!(c.signature_verifications(), 3, "run {run}");
+    }
+    // Moving the evaluation instant past the leaves' notAfter re-judges them
+    // (their verdict window ends) without verifying anything again.
+    let later = at + chrono::Duration::days(400);
+    let mut es = entries(&[&a, &b, &int.cert]);
+    rt.block_on(c.run(&mut es, later));
+    assert_eq!(es[0].trust.status, TrustStatus::Untrusted);
+    assert_eq!(es[0].trust.reason, Some(TrustReason::Expired));
+    assert_eq!(es[2].trust.status, TrustStatus::Trusted);
+    assert_eq!(c.signature_verifications(), 3);
+}

@@ -201,6 +201,12 @@ impl Checker {
         self.anchors.len()
     }
 
+    /// Signatures verified by *ring* so far for chains (cache misses of the
+    /// shared signature cache; each distinct signature counts once).
+    pub fn signature_verifications(&self) -> u64 {
+        self.sigs.verifications()
+    }
+
     /// HTTP requests sent by this checker so far.
     pub fn requests(&self) -> u64 {
         self.revocation.requests() + self.aia.as_ref().map_or(0, aia::Aia::requests)
@@ -244,8 +250,7 @@ impl Checker {
             })
         };
         for (e, f) in new.iter().zip(parsed) {
-            self.facts
-                .insert(e.cert.sha256_fingerprint.clone(), (f, g));
+            self.facts.insert(e.cert.sha256_fingerprint.clone(), (f, g));
         }
     }
 

@@ -7,8 +7,11 @@
 //! from a [`SigCache`] keyed by SHA-256 over the algorithm identifiers, the key,
 //! the message and the signature, so the chain search ([`check`]) and webpki
 //! share one verification per signature. The cache is sharded (16 mutexes:
-//! verification runs on all cores), bounded ([`MAX_ENTRIES`]) and forgets the
-//! entries not used during the last scan ([`SigCache::end_scan`]).
+//! verification runs on all cores), bounded ([`MAX_ENTRIES`]; a full shard is
+//! emptied) and forgets entries not used during the last [`MAX_IDLE_SCANS`]
+//! scans ([`SigCache::end_scan`]). The idle horizon is long on purpose: scans
+//! that reuse cached verdicts do not touch the signatures behind them, and a
+//! verdict re-judged later (its validity window ended) should find them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,8 +41,11 @@ pub static ALGS: &[&dyn SignatureVerificationAlgorithm] = &[
 ];
 
 const SHARDS: usize = 16;
-/// Most cached results (all shards); a full shard is emptied.
-pub const MAX_ENTRIES: usize = 1 << 20;
+/// Most cached results (all shards, about 100 bytes each); a full shard is
+/// emptied.
+pub const MAX_ENTRIES: usize = 1 << 18;
+/// Scans an entry may stay unused before it is dropped.
+pub const MAX_IDLE_SCANS: u64 = 64;
 
 #[derive(Debug, Default)]
 struct Shard {
@@ -104,12 +110,12 @@ impl SigCache {
         r
     }
 
-    /// Forget entries not used since the previous call; start a new scan.
+    /// Forget entries unused for [`MAX_IDLE_SCANS`] scans; start a new scan.
     pub fn end_scan(&self) {
         let g = self.generation.fetch_add(1, Ordering::Relaxed);
         for s in &self.shards {
             if let Ok(mut s) = s.lock() {
-                s.map.retain(|_, e| e.1 == g);
+                s.map.retain(|_, e| g.wrapping_sub(e.1) < MAX_IDLE_SCANS);
             }
         }
     }
