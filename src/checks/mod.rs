@@ -6,7 +6,6 @@
 //!   bounded HTTP client ([`fetch`]) and cached ([`revocation`]). Owned by the
 //!   scraper, rebuilt on reconfiguration, run after each scan; `/metrics` only
 //!   ever reads the published snapshot, so slow responders never block it.
-//! * [`policy`] — `scan --fail-within` / `--fail-on`.
 //!
 //! Decisions are pure functions of facts and `now` (`--at`); only
 //! [`revocation`] talks to the network, and never when `offline`.
@@ -19,7 +18,6 @@ pub mod facts;
 pub mod fetch;
 pub mod ocsp;
 pub mod pathval;
-pub mod policy;
 pub mod revocation;
 mod roots;
 pub mod sigverify;
@@ -33,7 +31,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{RevocationConfig, TrustConfig, TrustProfile};
 use crate::model::{CertEntry, ErrorEntry, Trust, TrustReason, TrustStatus};
 
-pub use crl::CrlInfo;
+pub use crate::model::CrlInfo;
 
 /// Run the synchronous checks (expiry) over the inventory at `now`.
 pub fn apply(entries: &mut [CertEntry], now: DateTime<Utc>) {

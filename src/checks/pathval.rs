@@ -54,7 +54,7 @@ pub enum Profile {
 pub type Failure = (TrustReason, String);
 
 fn day(ts: i64) -> String {
-    crate::outputs::json::rfc3339_from_unix(ts)
+    crate::model::time::rfc3339_from_unix(ts)
         .get(..10)
         .unwrap_or("")
         .to_string()
