@@ -6,6 +6,10 @@
 //!   bounded HTTP client ([`fetch`]) and cached ([`revocation`]). Owned by the
 //!   scraper, rebuilt on reconfiguration, run after each scan; `/metrics` only
 //!   ever reads the published snapshot, so slow responders never block it.
+//!   Paths are judged by rustls-webpki plus RFC 5280 structure rules under the
+//!   `trust.profile` ([`pathval`]); signatures go through one shared cache
+//!   ([`sigverify`]); facts and verdicts are computed on all cores and
+//!   verdicts reused across scans while the pool and their time window hold.
 //!
 //! Decisions are pure functions of facts and `now` (`--at`); only
 //! [`revocation`] talks to the network, and never when `offline`.
