@@ -635,15 +635,27 @@ fn conformance_table() {
     );
 
     // AKI / SKI.
+    // A leaf without AKI: rejected by the web PKI rules (and openssl's
+    // -x509_strict), accepted for a private root (rcgen omits it by default).
     add(
-        "leaf_without_aki",
+        "leaf_without_aki_webpki",
         &root,
         &[&int],
         leaf(&int, "noaki", "/CN=ok.good.test", "l_no_aki"),
-        Auto,
+        Webpki,
         Some(R::BadKeyIdentifier),
         None,
         true,
+    );
+    add(
+        "leaf_without_aki_rfc5280",
+        &root,
+        &[&int],
+        leaf(&int, "noaki2", "/CN=ok.good.test", "l_no_aki"),
+        Auto,
+        None,
+        None,
+        false,
     );
     add(
         "leaf_with_critical_aki",

@@ -90,10 +90,12 @@ pub fn display_name(name: &X509Name<'_>) -> String {
     crate::model::bounded(&s, 200)
 }
 
-fn norm(name: &X509Name<'_>) -> String {
-    crate::parse::x509::distinguished_name(name)
-        .rendered
-        .to_lowercase()
+/// (display name, lowercased RFC 4514 rendering) from one rendering.
+fn names(name: &X509Name<'_>) -> (String, String) {
+    let dn = crate::parse::x509::distinguished_name(name);
+    let norm = dn.rendered.to_lowercase();
+    let s = if dn.cn.is_empty() { dn.rendered } else { dn.cn };
+    (crate::model::bounded(&s, 200), norm)
 }
 
 impl Facts {
@@ -109,8 +111,9 @@ impl Facts {
         let tbs = &cert.tbs_certificate;
         let subject_raw: Box<[u8]> = tbs.subject.as_raw().into();
         let issuer_raw: Box<[u8]> = tbs.issuer.as_raw().into();
-        let subject_norm = norm(&tbs.subject);
-        let issuer_norm = norm(&tbs.issuer);
+        // One rendering per name: the display name and the normalised form.
+        let (name, subject_norm) = names(&tbs.subject);
+        let (issuer_name, issuer_norm) = names(&tbs.issuer);
         let mut f = Facts {
             fp,
             der: der.clone(),
@@ -119,8 +122,8 @@ impl Facts {
             issuer_raw,
             subject_norm,
             issuer_norm,
-            name: display_name(&tbs.subject),
-            issuer_name: display_name(&tbs.issuer),
+            name,
+            issuer_name,
             not_before: tbs.validity.not_before.timestamp(),
             not_after: tbs.validity.not_after.timestamp(),
             ca: None,

@@ -16,8 +16,8 @@
 //!   and (`rfc5280`) a subjectKeyIdentifier on a v3 anchor (webpki only keeps
 //!   an anchor's name, key and name constraints);
 //! * intermediates: keyUsage without keyCertSign (webpki ignores keyUsage), a
-//!   subjectKeyIdentifier; every non-self-issued certificate: an
-//!   authorityKeyIdentifier;
+//!   subjectKeyIdentifier and an authorityKeyIdentifier; the leaf: an
+//!   authorityKeyIdentifier under `webpki` only;
 //! * `webpki` profile: the leaf needs a subjectAltName and the serverAuth EKU.
 //!
 //! EKU: `webpki` uses webpki's server-auth rule (`KeyUsage::server_auth`) on
@@ -225,7 +225,11 @@ fn extra_checks(
                 ));
             }
         }
-        if !c.self_issued && c.aki.is_none() {
+        // RFC 5280 §4.2.1.1 asks conforming CAs for the AKI to help path
+        // building. Required on intermediates always and on the leaf under
+        // `webpki` (CA/B Forum); a private leaf without it (rcgen's default)
+        // is accepted under `rfc5280`: the search does not need it.
+        if !c.self_issued && c.aki.is_none() && (i > 0 || profile == Profile::Webpki) {
             return Err((
                 TrustReason::BadKeyIdentifier,
                 format!("{} has no authorityKeyIdentifier", who(i, c)),
