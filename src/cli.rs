@@ -450,23 +450,21 @@ pub fn parse_healthcheck(url: &str, timeout: &str) -> Result<HealthcheckOptions,
     } else {
         authority.to_string()
     };
-    let addr = match with_port.parse::<std::net::SocketAddr>() {
-        Ok(a) => a,
-        Err(_) => {
-            let (host, port) = with_port
-                .rsplit_once(':')
-                .ok_or_else(|| format!("--url {url:?}: bad host"))?;
-            if !host.eq_ignore_ascii_case("localhost") {
-                return Err(format!(
-                    "--url {url:?}: the host must be an IP address or localhost"
-                ));
-            }
-            let port: u16 = port
-                .parse()
-                .map_err(|_| format!("--url {url:?}: bad port"))?;
-            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port))
+    // The one listen-address parser; a health check dials an IP or localhost only.
+    let parsed = crate::config::listen::ListenAddr::parse(&with_port)
+        .map_err(|_| format!("--url {url:?}: bad host or port"))?;
+    let addr = match &parsed.host {
+        crate::config::listen::ListenHost::Ip(_) => parsed.resolve(),
+        crate::config::listen::ListenHost::Name(n) if n.eq_ignore_ascii_case("localhost") => {
+            parsed.resolve()
         }
-    };
+        _ => {
+            return Err(format!(
+                "--url {url:?}: the host must be an IP address or localhost"
+            ))
+        }
+    }
+    .map_err(|e| format!("--url {url:?}: {e}"))?;
     Ok(HealthcheckOptions {
         addr,
         host: authority.to_string(),
@@ -534,10 +532,16 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             .max()
             .unwrap_or(DEFAULT_MAX_FILE_SIZE);
         let mut pkcs12_passwords: Vec<String> = Vec::new();
+        let mut keystore_passwords: Vec<String> = Vec::new();
         for f in &file_sources {
             for p in &f.pkcs12_passwords {
                 if !pkcs12_passwords.contains(p) {
                     pkcs12_passwords.push(p.clone());
+                }
+            }
+            for p in &f.keystore_passwords {
+                if !keystore_passwords.contains(p) {
+                    keystore_passwords.push(p.clone());
                 }
             }
         }
@@ -550,6 +554,7 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             max_file_size,
             pkcs12_passwords,
             try_empty_password: true,
+            keystore_passwords,
             max_files: DEFAULT_MAX_FILES,
             watch: Default::default(),
         };

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::checks::{self, Checker};
+use crate::events::{self, ErrorCounts, Event, PassphraseCounts};
 use crate::inventory::{Snapshot, SourceStatus};
-use crate::model::{CertEntry, ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{CertEntry, ErrorEntry, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, ParseOptions};
 use crate::sources::{
     Content, Item, Object, ParsedItem, RescanSignal, ScanCtx, Source, SourceOutput,
@@ -75,7 +76,9 @@ pub struct Scraper {
     sources: Vec<Arc<dyn Source>>,
     source_timeout: Duration,
     state: HashMap<String, SourceState>,
-    counters: BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>,
+    counters: ErrorCounts,
+    /// `bad_passphrase` errors by keystore format, for kinds that read keystores.
+    passphrase: PassphraseCounts,
     checker: Checker,
     rescan: Option<RescanSignal>,
 }
@@ -87,6 +90,7 @@ impl Scraper {
             source_timeout,
             state: HashMap::new(),
             counters: BTreeMap::new(),
+            passphrase: BTreeMap::new(),
             checker: Checker::disabled(),
             rescan: None,
         };
@@ -115,9 +119,20 @@ impl Scraper {
                 for r in Reason::ALL {
                     entry.entry(r).or_insert(0);
                 }
+                if kind.reads_keystores() {
+                    let p = self
+                        .passphrase
+                        .entry((kind, src.name().to_string()))
+                        .or_default();
+                    for f in KeystoreFormat::ALL {
+                        p.entry(f).or_insert(0);
+                    }
+                }
             }
         }
         self.counters
+            .retain(|(_, name), _| names.contains(name.as_str()));
+        self.passphrase
             .retain(|(_, name), _| names.contains(name.as_str()));
         if let Some(signal) = &self.rescan {
             for src in &sources {
@@ -153,13 +168,11 @@ impl Scraper {
         signal
     }
 
-    fn count(&mut self, e: &ErrorEntry) {
-        *self
-            .counters
-            .entry((e.source.kind, e.source.name.clone()))
-            .or_default()
-            .entry(e.reason)
-            .or_insert(0) += 1;
+    /// Log and count one event ([`crate::events`]): logs,
+    /// `x509_source_errors_total` and the passphrase-failure counters come from
+    /// the same call.
+    fn emit(&mut self, ev: Event<'_>) {
+        events::emit(&mut self.counters, &mut self.passphrase, ev);
     }
 
     /// Run one complete scan at evaluation instant `now`.
@@ -208,8 +221,7 @@ impl Scraper {
             match result {
                 Ok(out) => self.absorb(src.as_ref(), out).await,
                 Err(err) => {
-                    warn!(source = %name, reason = %err.reason, "{}", err.message);
-                    self.count(&err);
+                    self.emit(Event::SourceFailed(&err));
                     let st = self.state.entry(name).or_default();
                     st.up = Some(false);
                     st.failure = Some(err);
@@ -220,12 +232,15 @@ impl Scraper {
         let mut snap = self.build_snapshot(now);
         let outcome = self.checker.run(&mut snap.certificates, now).await;
         for e in &outcome.new_errors {
-            self.count(e);
+            self.emit(Event::CheckError(e));
         }
         if !outcome.new_errors.is_empty() {
             for st in &mut snap.sources {
                 if let Some(c) = self.counters.get(&(st.kind, st.name.clone())) {
                     st.errors_total = c.clone();
+                }
+                if let Some(c) = self.passphrase.get(&(st.kind, st.name.clone())) {
+                    st.passphrase_failures = c.clone();
                 }
             }
         }
@@ -338,13 +353,11 @@ impl Scraper {
         debug!(source = %name, fresh = parsed.len() + ready.len(), reused, "source scanned");
         for (_, _, cached) in parsed.iter().chain(&ready) {
             for e in &cached.errors {
-                debug!(source = %name, location = %e.source.location, reason = %e.reason, "{}", e.message);
-                self.count(e);
+                self.emit(Event::ObjectError(e));
             }
         }
         if let Some(f) = &out.failure {
-            warn!(source = %name, reason = %f.reason, "{}", f.message);
-            self.count(f);
+            self.emit(Event::SourceFailed(f));
         }
         let st = self.state.entry(name).or_default();
         let SourceState {
@@ -419,6 +432,11 @@ impl Scraper {
                     objects,
                     errors_total: self
                         .counters
+                        .get(&(kind, src.name().to_string()))
+                        .cloned()
+                        .unwrap_or_default(),
+                    passphrase_failures: self
+                        .passphrase
                         .get(&(kind, src.name().to_string()))
                         .cloned()
                         .unwrap_or_default(),
@@ -599,6 +617,74 @@ mod tests {
 
     fn errors_of(snap: &Snapshot, reason: Reason) -> u64 {
         snap.sources[0].errors_total[&reason]
+    }
+
+    /// An empty version-2 JKS sealed with `password`.
+    fn empty_jks(password: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [0xFEED_FEEDu32, 2, 0] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+        for u in password.encode_utf16() {
+            ctx.update(&u.to_be_bytes());
+        }
+        ctx.update(b"Mighty Aphrodite");
+        ctx.update(&b);
+        b.extend_from_slice(ctx.finish().as_ref());
+        b
+    }
+
+    #[tokio::test]
+    async fn passphrase_failures_are_counted_by_keystore_format() {
+        let item = |key: &str, data: Vec<u8>| Item {
+            sref: SourceRef::new(SourceKind::File, "scripted", key),
+            data,
+            hint: parse::FormatHint::Auto,
+        };
+        let p12 = p12_keystore::KeyStore::new()
+            .writer("pw")
+            .write()
+            .unwrap_or_default();
+        assert!(!p12.is_empty());
+        let out = |v: &str| SourceOutput {
+            objects: vec![Object {
+                key: "/ks".into(),
+                version: Some(v.into()),
+                content: Content::Fresh {
+                    items: vec![
+                        item("/a.jks", empty_jks("secret")),
+                        item("/b.jks", empty_jks("other")),
+                        item("/c.p12", p12.clone()),
+                        item("/d.jks", b"\xfe\xed\xfe\xedtruncated".to_vec()),
+                    ],
+                    errors: Vec::new(),
+                },
+            }],
+            failure: None,
+        };
+        let src = Scripted::new(vec![out("v1"), out("v1"), out("v2")], Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src.clone()], Duration::from_secs(5));
+        let now = Utc::now();
+        let fails = |s: &Snapshot| {
+            let p = &s.sources[0].passphrase_failures;
+            (p[&KeystoreFormat::Pkcs12], p[&KeystoreFormat::Jks])
+        };
+        // Pre-created at zero before anything failed.
+        let pre = &scraper.passphrase[&(SourceKind::File, "scripted".to_string())];
+        assert_eq!(pre.values().copied().collect::<Vec<_>>(), vec![0, 0]);
+        let s1 = scraper.scan(now).await;
+        assert_eq!(fails(&s1), (1, 2));
+        assert_eq!(errors_of(&s1, Reason::BadPassphrase), 3);
+        assert_eq!(
+            errors_of(&s1, Reason::BadJks),
+            1,
+            "malformed is not a passphrase failure"
+        );
+        let s2 = scraper.scan(now).await;
+        assert_eq!(fails(&s2), (1, 2), "unchanged: not recounted");
+        let s3 = scraper.scan(now).await;
+        assert_eq!(fails(&s3), (2, 4), "changed: recounted");
     }
 
     #[tokio::test]

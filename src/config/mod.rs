@@ -5,6 +5,7 @@
 
 pub mod duration;
 mod errors;
+pub mod listen;
 mod load;
 mod locate;
 pub mod paths;
@@ -13,7 +14,7 @@ pub mod raw;
 mod tests;
 mod validate;
 
-pub use duration::{format_duration, parse_duration, parse_size};
+pub use duration::{format_duration, parse_duration, parse_size, DurationError, SizeError};
 pub use errors::{ConfigError, ConfigErrors};
 pub use load::{
     default_config, from_yaml_str, load_file, to_yaml, DEFAULT_ORIGIN, MAX_CONFIG_BYTES,
@@ -112,6 +113,8 @@ pub struct FileSourceConfig {
     pub pkcs12_passwords: Vec<String>,
     /// Also try the empty password. Default true.
     pub try_empty_password: bool,
+    /// Passwords tried for Java keystores (JKS, JCEKS).
+    pub keystore_passwords: Vec<String>,
     /// Largest number of files one walk visits before it stops with an error.
     /// Default 200000.
     pub max_files: usize,
@@ -409,6 +412,10 @@ pub struct KubeSecretType {
     pub pkcs12_password_key: Option<String>,
     /// PKCS#12 passwords tried (after the one from `pkcs12_password_key`).
     pub pkcs12_passwords: Vec<String>,
+    /// Secret key holding the Java keystore (JKS/JCEKS) password of the other keys.
+    pub keystore_password_key: Option<String>,
+    /// Java keystore passwords tried (after the one from `keystore_password_key`).
+    pub keystore_passwords: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -458,6 +465,8 @@ impl Default for KubernetesConfig {
                     keys: strings(d::KUBE_SECRET_KEYS),
                     pkcs12_password_key: None,
                     pkcs12_passwords: Vec::new(),
+                    keystore_password_key: None,
+                    keystore_passwords: Vec::new(),
                 }],
                 expose_labels: Vec::new(),
             },

@@ -24,11 +24,12 @@ pub enum Reason {
     OcspFailed,
     Timeout,
     AiaFetchFailed,
+    BadJks,
 }
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 18] = [
         Reason::BadPem,
         Reason::BadDer,
         Reason::NoCertificateFound,
@@ -46,6 +47,7 @@ impl Reason {
         Reason::OcspFailed,
         Reason::Timeout,
         Reason::AiaFetchFailed,
+        Reason::BadJks,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +69,7 @@ impl Reason {
             Reason::OcspFailed => "ocsp_failed",
             Reason::Timeout => "timeout",
             Reason::AiaFetchFailed => "aia_fetch_failed",
+            Reason::BadJks => "bad_jks",
         }
     }
 
