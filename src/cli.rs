@@ -153,7 +153,10 @@ pub struct RawSourceArgs {
     pub fetch_aia: bool,
 
     /// Files or directories to scan (recursively); replace the config's file sources.
-    #[arg(value_name = "PATH")]
+    /// Arguments of the form `scheme://host[:port]` (tls, https, smtps, imaps, pop3s,
+    /// ldaps, ftps, smtp, lmtp, imap, pop3, ftp, ldap, postgres, mysql, xmpp) are TLS
+    /// endpoints to probe (source `endpoints`), `?server_name=NAME` overrides SNI.
+    #[arg(value_name = "PATH|URL")]
     pub paths: Vec<String>,
 }
 
@@ -265,6 +268,8 @@ pub struct ConfigSpec {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Overrides {
     pub paths: Vec<String>,
+    /// `URL...` arguments (TLS endpoints), validated.
+    pub targets: Vec<crate::sources::tls_endpoint::target::Target>,
     /// `--docker`: force the Docker source on.
     pub docker: bool,
     pub trust_roots: Vec<PathBuf>,
@@ -483,10 +488,18 @@ fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
     if let Some(p) = src.paths.iter().find(|p| p.is_empty()) {
         return Err(format!("empty PATH argument {p:?}"));
     }
+    use crate::sources::tls_endpoint::target;
+    let (urls, paths): (Vec<String>, Vec<String>) =
+        src.paths.into_iter().partition(|p| target::looks_like_url(p));
+    let mut targets = Vec::new();
+    for u in &urls {
+        targets.push(target::parse(u, false).map_err(|e| format!("URL argument {u:?}: {e}"))?);
+    }
     Ok(ConfigSpec {
         config_file: src.config,
         overrides: Overrides {
-            paths: src.paths,
+            paths,
+            targets,
             docker: src.docker,
             trust_roots: src.trust_roots,
             intermediates: src.intermediates,
@@ -560,10 +573,25 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             cfg.docker.enabled = crate::config::DockerEnabled::Off;
         }
     }
+    if !o.targets.is_empty() {
+        use crate::sources::tls_endpoint::{TlsEndpointConfig, CLI_SOURCE_NAME};
+        if spec.config_file.is_none() && o.paths.is_empty() {
+            // URL... alone (no PATH, no --config) scans only those endpoints.
+            cfg.files.clear();
+            cfg.kubernetes.enabled = config::KubeEnabled::Off;
+            cfg.docker.enabled = crate::config::DockerEnabled::Off;
+        }
+        cfg.tls_endpoints
+            .retain(|t| t.name != CLI_SOURCE_NAME);
+        cfg.tls_endpoints.insert(
+            0,
+            TlsEndpointConfig::with_targets(CLI_SOURCE_NAME, o.targets.clone()),
+        );
+    }
     if o.docker {
         cfg.docker.enabled = crate::config::DockerEnabled::On;
         // `--docker` alone (no PATH, no --config) scans only Docker.
-        if spec.config_file.is_none() && o.paths.is_empty() {
+        if spec.config_file.is_none() && o.paths.is_empty() && o.targets.is_empty() {
             cfg.files.clear();
         }
     }

@@ -43,6 +43,8 @@ pub struct Config {
     pub docker: DockerConfig,
     /// The Kubernetes source (`kubernetes:`).
     pub kubernetes: KubernetesConfig,
+    /// `kind: tls_endpoint` sources, in config order.
+    pub tls_endpoints: Vec<crate::sources::tls_endpoint::TlsEndpointConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -349,6 +349,7 @@ fn every_key_expected() -> Config {
                 label_selector: Some("x=y".into()),
             },
         },
+        tls_endpoints: Vec::new(),
     }
 }
 

@@ -120,9 +120,10 @@ pub fn validate(
     };
     let log = LogConfig { level, format };
 
+    let mut tls_endpoints = Vec::new();
     let files = match &raw.sources {
         None => default_sources(),
-        Some(list) => sources(&mut p, list),
+        Some(list) => sources(&mut p, list, &mut tls_endpoints),
     };
 
     let t = raw.trust.clone().unwrap_or_default();
@@ -276,6 +277,7 @@ pub fn validate(
         report,
         docker,
         kubernetes,
+        tls_endpoints,
     })
 }
 
@@ -758,7 +760,11 @@ fn check_path_text(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
+fn sources(
+    p: &mut Problems,
+    list: &[RawSource],
+    tls_endpoints: &mut Vec<crate::sources::tls_endpoint::TlsEndpointConfig>,
+) -> Vec<FileSourceConfig> {
     let mut out = Vec::new();
     // name -> index of first use
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -810,6 +816,26 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
             );
         } else {
             seen.insert(name.clone(), i);
+        }
+        if kind_text == "tls_endpoint" {
+            let raw = crate::sources::tls_endpoint::config::RawTlsEndpoint {
+                targets: s.targets.as_deref(),
+                file_sd: s.file_sd.as_deref(),
+                timeout: s.timeout.as_deref(),
+                concurrency: s.concurrency,
+                every_address: s.every_address,
+                jitter: s.jitter.as_deref(),
+                client_cert: s.client_cert.as_deref(),
+                client_key: s.client_key.as_deref(),
+            };
+            tls_endpoints.push(crate::sources::tls_endpoint::config::validate(
+                &base,
+                name,
+                &raw,
+                &parse_duration,
+                &mut |path, msg| p.add(path, msg),
+            ));
+            continue;
         }
 
         let paths = s.paths.clone().unwrap_or_default();

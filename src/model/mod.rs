@@ -3,6 +3,7 @@
 //! speaks these types.
 
 mod cert;
+mod endpoint;
 pub mod intern;
 mod reason;
 mod source;
@@ -11,6 +12,7 @@ pub use cert::{
     CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
     RevocationStatus, Trust, TrustStatus,
 };
+pub use endpoint::{hostname_matches, Endpoint};
 pub use reason::Reason;
 pub use source::{ErrorEntry, SourceKind, SourceRef, MAX_MESSAGE_LEN};
 

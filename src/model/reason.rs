@@ -24,11 +24,15 @@ pub enum Reason {
     OcspFailed,
     Timeout,
     AiaFetchFailed,
+    ConnectFailed,
+    StarttlsFailed,
+    StarttlsInjection,
+    TlsHandshakeFailed,
 }
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 21] = [
         Reason::BadPem,
         Reason::BadDer,
         Reason::NoCertificateFound,
@@ -46,6 +50,10 @@ impl Reason {
         Reason::OcspFailed,
         Reason::Timeout,
         Reason::AiaFetchFailed,
+        Reason::ConnectFailed,
+        Reason::StarttlsFailed,
+        Reason::StarttlsInjection,
+        Reason::TlsHandshakeFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +75,10 @@ impl Reason {
             Reason::OcspFailed => "ocsp_failed",
             Reason::Timeout => "timeout",
             Reason::AiaFetchFailed => "aia_fetch_failed",
+            Reason::ConnectFailed => "connect_failed",
+            Reason::StarttlsFailed => "starttls_failed",
+            Reason::StarttlsInjection => "starttls_injection",
+            Reason::TlsHandshakeFailed => "tls_handshake_failed",
         }
     }
 

@@ -97,6 +97,9 @@ pub struct CertificateJson<'a> {
     pub trust: &'a Trust,
     /// `{status, method, revoked_at, reason}`.
     pub revocation: &'a Revocation,
+    /// `tls_endpoint` entries: the handshake facts (INTERFACE.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<&'a crate::model::Endpoint>,
     /// Extra location labels (see [`extra_labels`]); omitted when empty.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<&'a str, &'a str>,
@@ -139,6 +142,7 @@ impl<'a> CertificateJson<'a> {
             expired: e.expired,
             trust: &e.trust,
             revocation: &e.revocation,
+            endpoint: e.source.endpoint.as_deref(),
             labels: extra_labels(&e.source),
         }
     }
