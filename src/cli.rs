@@ -489,8 +489,10 @@ fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
         return Err(format!("empty PATH argument {p:?}"));
     }
     use crate::sources::tls_endpoint::target;
-    let (urls, paths): (Vec<String>, Vec<String>) =
-        src.paths.into_iter().partition(|p| target::looks_like_url(p));
+    let (urls, paths): (Vec<String>, Vec<String>) = src
+        .paths
+        .into_iter()
+        .partition(|p| target::looks_like_url(p));
     let mut targets = Vec::new();
     for u in &urls {
         targets.push(target::parse(u, false).map_err(|e| format!("URL argument {u:?}: {e}"))?);
@@ -581,8 +583,7 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             cfg.kubernetes.enabled = config::KubeEnabled::Off;
             cfg.docker.enabled = crate::config::DockerEnabled::Off;
         }
-        cfg.tls_endpoints
-            .retain(|t| t.name != CLI_SOURCE_NAME);
+        cfg.tls_endpoints.retain(|t| t.name != CLI_SOURCE_NAME);
         cfg.tls_endpoints.insert(
             0,
             TlsEndpointConfig::with_targets(CLI_SOURCE_NAME, o.targets.clone()),

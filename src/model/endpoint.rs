@@ -55,7 +55,10 @@ impl Serialize for Endpoint {
 /// exactly one label; an IP address only against IP SANs). No CN fallback.
 pub fn hostname_matches(dns_names: &[String], ip_addresses: &[String], name: &str) -> bool {
     let name = name.trim_end_matches('.');
-    if let Ok(ip) = name.trim_matches(|c| c == '[' || c == ']').parse::<std::net::IpAddr>() {
+    if let Ok(ip) = name
+        .trim_matches(|c| c == '[' || c == ']')
+        .parse::<std::net::IpAddr>()
+    {
         return ip_addresses
             .iter()
             .any(|s| s.parse::<std::net::IpAddr>().ok() == Some(ip));

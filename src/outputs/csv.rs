@@ -158,7 +158,10 @@ pub fn endpoint_row(e: &CertEntry) -> [String; 9] {
 /// The inventory as CSV (snapshot order).
 pub fn render(snap: &Snapshot) -> String {
     let mut out = String::new();
-    let endpoints = snap.certificates.iter().any(|e| e.source.endpoint.is_some());
+    let endpoints = snap
+        .certificates
+        .iter()
+        .any(|e| e.source.endpoint.is_some());
     if endpoints {
         push_record(&mut out, HEADER.into_iter().chain(ENDPOINT_HEADER));
     } else {

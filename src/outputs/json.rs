@@ -65,6 +65,8 @@ pub fn extra_labels(r: &SourceRef) -> BTreeMap<&str, &str> {
     r.labels
         .iter()
         .filter(|(k, _)| !crate::outputs::metrics::labels::LOCATION_LABELS.contains(&&**k))
+        // The endpoint labels are the `endpoint` object's fields in JSON.
+        .filter(|(k, _)| !(r.endpoint.is_some() && k.starts_with("endpoint_")))
         .map(|(k, v)| (&**k, v.as_str()))
         .collect()
 }

@@ -72,11 +72,12 @@ pub enum FindingId {
     WeakSignatureMd5,
     LongValidity,
     Wildcard,
+    HostnameMismatch,
 }
 
 impl FindingId {
     /// Every id, in the order findings of one certificate are listed.
-    pub const ALL: [FindingId; 11] = [
+    pub const ALL: [FindingId; 12] = [
         FindingId::Expired,
         FindingId::ExpiringSoon,
         FindingId::NotYetValid,
@@ -88,6 +89,7 @@ impl FindingId {
         FindingId::WeakSignatureMd5,
         FindingId::LongValidity,
         FindingId::Wildcard,
+        FindingId::HostnameMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,6 +105,7 @@ impl FindingId {
             FindingId::WeakSignatureMd5 => "weak_signature_md5",
             FindingId::LongValidity => "long_validity",
             FindingId::Wildcard => "wildcard",
+            FindingId::HostnameMismatch => "hostname_mismatch",
         }
     }
 
@@ -285,6 +288,17 @@ fn evaluate(e: &CertEntry, now: i64, window: i64) -> Vec<(FindingId, String)> {
             FindingId::Wildcard,
             format!("wildcard DNS name: {}", wild.join(", ")),
         ));
+    }
+    if let Some(ep) = &e.source.endpoint {
+        if e.index_in_bundle == 0 && !ep.hostname_match {
+            out.push((
+                FindingId::HostnameMismatch,
+                format!(
+                    "served by {} for server name {:?}, which the certificate does not cover",
+                    e.source.location, ep.server_name
+                ),
+            ));
+        }
     }
     out
 }
@@ -556,7 +570,8 @@ mod tests {
                 "weak_signature_sha1",
                 "weak_signature_md5",
                 "long_validity",
-                "wildcard"
+                "wildcard",
+                "hostname_mismatch"
             ]
         );
         for id in FindingId::ALL {

@@ -98,7 +98,13 @@ pub async fn resolve(target: &Target, every_address: bool) -> Result<Vec<SocketA
 fn client_config(
     protocol: Protocol,
     auth: Option<&ClientAuth>,
-) -> Result<(Arc<rustls::ClientConfig>, Arc<std::sync::Mutex<Option<Presented>>>), Failure> {
+) -> Result<
+    (
+        Arc<rustls::ClientConfig>,
+        Arc<std::sync::Mutex<Option<Presented>>>,
+    ),
+    Failure,
+> {
     let (verifier, seen) = RecordingVerifier::new();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -124,9 +130,7 @@ fn client_config(
 }
 
 fn describe_tls_error(e: &std::io::Error) -> String {
-    let inner = e
-        .get_ref()
-        .and_then(|i| i.downcast_ref::<rustls::Error>());
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     match inner {
         Some(rustls::Error::PeerIncompatible(
             rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13
@@ -163,6 +167,24 @@ pub async fn probe_address(
                 }
                 other => Failure::new(Reason::StarttlsFailed, other.to_string()),
             })?;
+        // TLS is client-first: anything the server already sent now (still in
+        // the kernel buffer) was injected after its go-ahead.
+        let mut probe = [0u8; 512];
+        match tcp.try_read(&mut probe) {
+            Ok(0) => {
+                return Err(Failure::new(
+                    Reason::StarttlsFailed,
+                    "server closed the connection after its STARTTLS go-ahead",
+                ))
+            }
+            Ok(n) => {
+                return Err(Failure::new(
+                    Reason::StarttlsInjection,
+                    StartTlsError::Injection(n).to_string(),
+                ))
+            }
+            Err(_) => {}
+        }
     }
     let name = target.name().trim_matches(|c| c == '[' || c == ']');
     let server_name = match name.parse::<std::net::IpAddr>() {
@@ -204,7 +226,8 @@ pub async fn probe_address(
         .negotiated_cipher_suite()
         .map(|s| {
             let cs = s.suite();
-            cs.as_str().map_or_else(|| format!("{cs:?}"), str::to_string)
+            cs.as_str()
+                .map_or_else(|| format!("{cs:?}"), str::to_string)
         })
         .unwrap_or_default();
     let alpn = conn

@@ -42,20 +42,26 @@ pub fn load(globs: &[String]) -> Vec<(String, FileResult)> {
 fn expand(pattern: &str) -> Vec<PathBuf> {
     let p = Path::new(pattern);
     let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-    let is_glob = name
-        .as_deref()
-        .is_some_and(|n| n.contains(['*', '?', '[']));
+    let is_glob = name.as_deref().is_some_and(|n| n.contains(['*', '?', '[']));
     if !is_glob {
         return vec![p.to_path_buf()];
     }
-    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     let pat = name.unwrap_or_default();
     let mut files: Vec<PathBuf> = rd
         .flatten()
-        .filter(|e| crate::sources::glob::component_matches(pat.as_bytes(), e.file_name().as_encoded_bytes()))
+        .filter(|e| {
+            crate::sources::glob::component_matches(
+                pat.as_bytes(),
+                e.file_name().as_encoded_bytes(),
+            )
+        })
         .map(|e| e.path())
         .filter(|p| p.is_file())
         .take(MAX_FILES)
@@ -65,11 +71,16 @@ fn expand(pattern: &str) -> Vec<PathBuf> {
 }
 
 fn read(path: &Path) -> FileResult {
-    let meta = std::fs::metadata(path).map_err(|e| (Reason::from_io(&e), format!("file_sd: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| (Reason::from_io(&e), format!("file_sd: {e}")))?;
     if meta.len() > MAX_FILE_SD_LEN {
-        return Err((Reason::TooLarge, format!("file_sd file larger than {MAX_FILE_SD_LEN} bytes")));
+        return Err((
+            Reason::TooLarge,
+            format!("file_sd file larger than {MAX_FILE_SD_LEN} bytes"),
+        ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| (Reason::from_io(&e), format!("file_sd: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| (Reason::from_io(&e), format!("file_sd: {e}")))?;
     parse(&text).map_err(|e| (Reason::DecodeFailed, format!("file_sd: {e}")))
 }
 

@@ -169,10 +169,9 @@ pub fn chain_items(
             )),
         }
     }
-    let hostname_match = parsed
-        .iter()
-        .find(|(i, _)| *i == 0)
-        .is_some_and(|(_, c)| crate::model::hostname_matches(&c.dns_names, &c.ip_addresses, t.name()));
+    let hostname_match = parsed.iter().find(|(i, _)| *i == 0).is_some_and(|(_, c)| {
+        crate::model::hostname_matches(&c.dns_names, &c.ip_addresses, t.name())
+    });
     let mut sref = base;
     sref.endpoint = Some(Arc::new(Endpoint {
         address: address.to_string(),
@@ -229,30 +228,35 @@ impl Source for TlsEndpointSource {
             let n = targets.len().max(1) as u128;
             let this = self.clone();
             let auth_ref = auth.as_ref().map(|(a, _)| a.clone());
-            let mut objects: Vec<Object> = futures_util::stream::iter(targets.into_iter().enumerate())
-                .map(|(k, t)| {
-                    let this = this.clone();
-                    let auth = auth_ref.clone();
-                    async move {
-                        if !jitter.is_zero() {
-                            // Spread start times evenly over the jitter window
-                            // (deterministic, so no two targets start together).
-                            let off = jitter.as_micros() * k as u128 / n;
-                            tokio::time::sleep(Duration::from_micros(off as u64)).await;
+            let mut objects: Vec<Object> =
+                futures_util::stream::iter(targets.into_iter().enumerate())
+                    .map(|(k, t)| {
+                        let this = this.clone();
+                        let auth = auth_ref.clone();
+                        async move {
+                            if !jitter.is_zero() {
+                                // Spread start times evenly over the jitter window
+                                // (deterministic, so no two targets start together).
+                                let off = jitter.as_micros() * k as u128 / n;
+                                tokio::time::sleep(Duration::from_micros(off as u64)).await;
+                            }
+                            let results = probe_target(
+                                &t,
+                                this.cfg.every_address,
+                                this.cfg.timeout,
+                                auth.as_ref(),
+                            )
+                            .await;
+                            results
+                                .into_iter()
+                                .map(|(addr, r)| this.object(&t, &addr, r))
+                                .collect::<Vec<_>>()
                         }
-                        let results =
-                            probe_target(&t, this.cfg.every_address, this.cfg.timeout, auth.as_ref())
-                                .await;
-                        results
-                            .into_iter()
-                            .map(|(addr, r)| this.object(&t, &addr, r))
-                            .collect::<Vec<_>>()
-                    }
-                })
-                .buffer_unordered(self.cfg.concurrency)
-                .flat_map(futures_util::stream::iter)
-                .collect()
-                .await;
+                    })
+                    .buffer_unordered(self.cfg.concurrency)
+                    .flat_map(futures_util::stream::iter)
+                    .collect()
+                    .await;
             if let Some((_, pem)) = &auth {
                 objects.push(self.client_cert_object(pem));
             }

@@ -332,7 +332,10 @@ fn tlv(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
             return None;
         }
         let bytes = data.get(2..2 + n)?;
-        (bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize), 2 + n)
+        (
+            bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize),
+            2 + n,
+        )
     };
     let value = data.get(hdr..hdr.checked_add(len)?)?;
     Some((tag, value, &data[hdr + len..]))
@@ -510,7 +513,10 @@ mod tests {
     use tokio::io::duplex;
 
     /// Run `negotiate` against a scripted server: `(expect_from_client, send)` steps.
-    async fn run(protocol: Protocol, script: Vec<(&'static [u8], Vec<&'static [u8]>)>) -> Result<(), StartTlsError> {
+    async fn run(
+        protocol: Protocol,
+        script: Vec<(&'static [u8], Vec<&'static [u8]>)>,
+    ) -> Result<(), StartTlsError> {
         let (mut client, mut server) = duplex(1 << 16);
         let srv = tokio::spawn(async move {
             for (expect, sends) in script {
@@ -519,7 +525,10 @@ mod tests {
                     if server.read_exact(&mut got).await.is_err() {
                         return;
                     }
-                    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expect));
+                    assert_eq!(
+                        String::from_utf8_lossy(&got),
+                        String::from_utf8_lossy(expect)
+                    );
                 }
                 for s in sends {
                     // Separate writes: replies split over TCP segments.
@@ -544,8 +553,20 @@ mod tests {
         let r = run(
             Protocol::Smtp,
             vec![
-                (b"", vec![b"220-mail.example ESMTP\r\n220-", b"second line\r\n220 ready\r\n"]),
-                (b"EHLO certvigil\r\n", vec![b"250-mail.example\r\n250-PIPELINING\r\n", b"250 STARTTLS\r\n"]),
+                (
+                    b"",
+                    vec![
+                        b"220-mail.example ESMTP\r\n220-",
+                        b"second line\r\n220 ready\r\n",
+                    ],
+                ),
+                (
+                    b"EHLO certvigil\r\n",
+                    vec![
+                        b"250-mail.example\r\n250-PIPELINING\r\n",
+                        b"250 STARTTLS\r\n",
+                    ],
+                ),
                 (b"STARTTLS\r\n", vec![b"220 go ahead\r\n"]),
             ],
         )
@@ -582,7 +603,10 @@ mod tests {
             Protocol::Imap,
             vec![
                 (b"", vec![b"* OK [CAPABILITY IMAP4rev1] ready\r\n"]),
-                (b"cv1 CAPABILITY\r\n", vec![b"* CAPABILITY IMAP4rev1 STARTTLS\r\ncv1 OK done\r\n"]),
+                (
+                    b"cv1 CAPABILITY\r\n",
+                    vec![b"* CAPABILITY IMAP4rev1 STARTTLS\r\ncv1 OK done\r\n"],
+                ),
                 (b"cv2 STARTTLS\r\n", vec![b"cv2 OK begin\r\n"]),
             ],
         )
@@ -613,15 +637,34 @@ mod tests {
     async fn ldap_postgres_mysql_xmpp() {
         let req: &'static [u8] = Box::leak(ldap_request().into_boxed_slice());
         // LDAPMessage { 1, ExtendedResponse { success, "", "" } }
-        let ok: &'static [u8] = &[0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00];
-        assert_eq!(run(Protocol::Ldap, vec![(req, vec![&ok[..3], &ok[3..]])]).await, Ok(()));
-        let refused: &'static [u8] = &[0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x02, 0x04, 0x00, 0x04, 0x00];
-        assert!(matches!(run(Protocol::Ldap, vec![(req, vec![refused])]).await, Err(StartTlsError::Failed(_))));
+        let ok: &'static [u8] = &[
+            0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00,
+        ];
+        assert_eq!(
+            run(Protocol::Ldap, vec![(req, vec![&ok[..3], &ok[3..]])]).await,
+            Ok(())
+        );
+        let refused: &'static [u8] = &[
+            0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x02, 0x04, 0x00, 0x04, 0x00,
+        ];
+        assert!(matches!(
+            run(Protocol::Ldap, vec![(req, vec![refused])]).await,
+            Err(StartTlsError::Failed(_))
+        ));
 
         let ssl: &'static [u8] = &[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
-        assert_eq!(run(Protocol::Postgres, vec![(ssl, vec![b"S"])]).await, Ok(()));
-        assert_eq!(run(Protocol::Postgres, vec![(ssl, vec![b"SX"])]).await, Err(StartTlsError::Injection(1)));
-        assert!(matches!(run(Protocol::Postgres, vec![(ssl, vec![b"N"])]).await, Err(StartTlsError::Failed(_))));
+        assert_eq!(
+            run(Protocol::Postgres, vec![(ssl, vec![b"S"])]).await,
+            Ok(())
+        );
+        assert_eq!(
+            run(Protocol::Postgres, vec![(ssl, vec![b"SX"])]).await,
+            Err(StartTlsError::Injection(1))
+        );
+        assert!(matches!(
+            run(Protocol::Postgres, vec![(ssl, vec![b"N"])]).await,
+            Err(StartTlsError::Failed(_))
+        ));
 
         let mut hs = vec![10u8];
         hs.extend_from_slice(b"8.0.0\0");

@@ -273,11 +273,17 @@ mod tests {
     #[test]
     fn schemes_ports_and_names() {
         let t = parse("tls://127.0.0.1:8443", false).unwrap();
-        assert_eq!((t.protocol, t.port, t.location()), (Protocol::Tls, 8443, "127.0.0.1:8443".into()));
+        assert_eq!(
+            (t.protocol, t.port, t.location()),
+            (Protocol::Tls, 8443, "127.0.0.1:8443".into())
+        );
         let t = parse("https://example.com/x?server_name=other.example", false).unwrap();
         assert_eq!((t.port, t.name()), (443, "other.example"));
         let t = parse("smtp://[::1]:2525", false).unwrap();
-        assert_eq!((t.host.as_str(), t.location()), ("::1", "[::1]:2525".to_string()));
+        assert_eq!(
+            (t.host.as_str(), t.location()),
+            ("::1", "[::1]:2525".to_string())
+        );
         assert_eq!(parse("imap://mail", false).unwrap().port, 143);
         assert_eq!(parse("XMPP://chat", false).unwrap().port, 5222);
         assert_eq!(parse("h:1", true).unwrap().protocol, Protocol::Tls);
@@ -303,6 +309,8 @@ mod tests {
             assert!(parse(bad, false).is_err(), "{bad}");
         }
         assert!(parse("h:1", false).is_err());
-        assert!(looks_like_url("ldap://x") && !looks_like_url("/etc/ssl") && !looks_like_url("c:/x"));
+        assert!(
+            looks_like_url("ldap://x") && !looks_like_url("/etc/ssl") && !looks_like_url("c:/x")
+        );
     }
 }
