@@ -424,3 +424,210 @@ fn bad_urls_are_usage_errors() {
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     let _ = Path::new("/");
 }
+
+/// `serve` with a `tls_endpoint` source: `x509_cert_*` with endpoint labels and
+/// `x509_endpoint_*` on /metrics (promtool clean), and `/probe`.
+#[test]
+fn serve_metrics_and_probe() {
+    let Some(f) = fixture() else { return };
+    let good = SServer::start(&f.pki, &f.good, &[]);
+    let wrong = SServer::start(&f.pki, &f.wrong, &[]);
+    let closed = support_pki::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let sd = support_cli::write(
+        dir.path(),
+        "targets.json",
+        format!(
+            r#"[{{"targets": ["127.0.0.1:{}"], "labels": {{"env": "test"}}}}]"#,
+            wrong.port
+        ),
+    );
+    let cfg = format!(
+        "trust:\n  roots: ['{}']\nrevocation:\n  offline: true\nsources:\n  - kind: tls_endpoint\n    name: web\n    targets: ['tls://127.0.0.1:{}', 'tls://127.0.0.1:{}']\n    file_sd: ['{}']\n",
+        f.pki.root.cert.display(),
+        good.port,
+        closed,
+        dir.path().join("*.json").display(),
+    );
+    let _ = sd;
+    let cfg_path = support_cli::write(dir.path(), "c.yaml", cfg);
+    let port = support_cli::free_port();
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let mut child = Command::new(support_cli::bin())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+            cfg_path.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!(
+                "serve exited: {st} {}",
+                std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default()
+            );
+        }
+        if support_cli::http(port, "GET", "/readyz", &[]).is_some_and(|r| r.status == 200) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _kill = Kill(child);
+    let m = support_cli::http(port, "GET", "/metrics", &[]).unwrap();
+    assert_eq!(m.status, 200);
+    let body = &m.body;
+    support_cli::promtool_check(body);
+    let good_loc = format!("127.0.0.1:{}", good.port);
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("x509_cert_not_after{") && l.contains("subject_CN=\"good.test\""))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(
+        line.contains(&format!("endpoint_address=\"{good_loc}\"")),
+        "{line}"
+    );
+    assert!(line.contains("source_kind=\"tls_endpoint\""), "{line}");
+    assert!(body.contains(&format!(
+        "x509_endpoint_up{{source_name=\"web\",endpoint=\"{good_loc}\",endpoint_address=\"{good_loc}\",endpoint_server_name=\"127.0.0.1\",endpoint_protocol=\"tls\"}} 1"
+    )), "{body}");
+    assert!(
+        body.contains(&format!(
+            "x509_endpoint_up{{source_name=\"web\",endpoint=\"127.0.0.1:{closed}\""
+        )),
+        "{body}"
+    );
+    assert!(
+        body.lines().any(|l| l.starts_with("x509_endpoint_up{")
+            && l.contains(&format!("127.0.0.1:{closed}"))
+            && l.ends_with(" 0")),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("x509_endpoint_hostname_match{")
+                && l.contains(&format!("127.0.0.1:{}", wrong.port))
+                && l.ends_with(" 0")),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("x509_endpoint_tls_version_info{")
+                && l.contains("version=\"TLS 1.3\"")),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("x509_endpoint_handshake_seconds{") && l.contains(&good_loc)),
+        "{body}"
+    );
+    // A file certificate series would carry endpoint_address="" (same label names).
+
+    // /probe: a good target verifies.
+    let p = support_cli::http(
+        port,
+        "GET",
+        &format!(
+            "/probe?target=tls%3A%2F%2F127.0.0.1%3A{}%3Fserver_name%3Dgood.test",
+            good.port
+        ),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(p.status, 200, "{}", p.body);
+    support_cli::promtool_check(&p.body);
+    assert!(
+        p.body.contains("\nprobe_success 1\n") || p.body.starts_with("# HELP probe_success"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.lines().any(|l| l == "probe_success 1"), "{}", p.body);
+    assert!(
+        p.body
+            .lines()
+            .any(|l| l.starts_with("probe_ssl_last_chain_expiry_timestamp_seconds ")),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .lines()
+            .any(|l| l.starts_with("probe_ssl_earliest_cert_expiry ")),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .lines()
+            .any(|l| l.starts_with("probe_tls_version_info{version=\"TLS 1.3\"} 1")),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .lines()
+            .any(|l| l.starts_with("probe_ssl_last_chain_info{fingerprint_sha256=")),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .lines()
+            .any(|l| l.starts_with("x509_cert_not_after{") && l.contains("Endpoint Inter")),
+        "{}",
+        p.body
+    );
+    // Mismatching name: handshake fine, probe fails; the chain still verifies.
+    let p = support_cli::http(
+        port,
+        "GET",
+        &format!("/probe?target=127.0.0.1:{}", wrong.port),
+        &[],
+    )
+    .unwrap();
+    assert!(p.body.lines().any(|l| l == "probe_success 0"), "{}", p.body);
+    assert!(
+        p.body
+            .lines()
+            .any(|l| l.starts_with("probe_ssl_last_chain_info{")),
+        "{}",
+        p.body
+    );
+    // Closed port: failure, no chain series.
+    let p = support_cli::http(
+        port,
+        "GET",
+        &format!("/probe?target=127.0.0.1:{closed}"),
+        &[],
+    )
+    .unwrap();
+    assert!(p.body.lines().any(|l| l == "probe_success 0"), "{}", p.body);
+    assert!(
+        !p.body
+            .contains("probe_ssl_last_chain_expiry_timestamp_seconds"),
+        "{}",
+        p.body
+    );
+    support_cli::promtool_check(&p.body);
+    // Scheme allow-list and unknown modules.
+    for bad in [
+        "/probe",
+        "/probe?target=file%3A%2F%2F%2Fetc%2Fpasswd",
+        "/probe?target=h:1&module=nope",
+    ] {
+        let p = support_cli::http(port, "GET", bad, &[]).unwrap();
+        assert_eq!(p.status, 400, "{bad}: {}", p.body);
+    }
+}

@@ -25,6 +25,7 @@
 //! closed, in-flight requests get up to 5 s to finish, then connections are dropped.
 
 pub mod html;
+pub mod probe;
 pub mod webconfig;
 
 use std::convert::Infallible;
@@ -363,6 +364,7 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
             disallowed(&method, &GET_HEAD)
         }
         "/-/reload" => disallowed(&method, &[Method::POST, Method::PUT]),
+        "/probe" => disallowed(&method, &GET_HEAD),
         _ => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
     if let Some(r) = refused {
@@ -414,7 +416,23 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
         },
         "/api/v1/report" => report_page(state, req.uri().query().unwrap_or("")).await,
         "/-/reload" => reload(req, state).await,
+        "/probe" => probe_page(state, req.uri().query().unwrap_or("")).await,
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// `GET /probe` (see [`probe`]).
+async fn probe_page(state: &HttpState, query: &str) -> Resp {
+    match probe::handle(state.config(), query).await {
+        Ok(body) => response(
+            StatusCode::OK,
+            crate::outputs::metrics::CONTENT_TYPE_TEXT,
+            body,
+        ),
+        Err((code, msg)) => text(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+            msg,
+        ),
     }
 }
 

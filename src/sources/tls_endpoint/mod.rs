@@ -18,6 +18,7 @@
 pub mod config;
 pub mod conn;
 pub mod file_sd;
+pub mod probe;
 
 pub mod starttls;
 pub mod target;

@@ -1,0 +1,229 @@
+//! The logic behind `GET /probe?target=...&module=...` (Prometheus'
+//! multi-target pattern, like blackbox_exporter): validate the target (the
+//! scheme allow-list of [`super::target`]; bare `host:port` means `tls://`),
+//! probe it now with the module's settings, and judge the served chain with the
+//! same [`Checker`] as the inventory (configured trust; revocation is not
+//! fetched here). Rendering is `outputs::http::probe`'s.
+//!
+//! `/probe` lets whoever can scrape the exporter choose what it connects to
+//! (exactly like blackbox_exporter): restrict access to it (web config basic
+//! auth, network policy) where that matters.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::conn::Failure;
+use super::target::{self, Target};
+use crate::checks::Checker;
+use crate::model::{CertEntry, ErrorEntry, SourceKind, SourceRef, TrustStatus};
+
+/// Source name of probed entries (`source_name` of their `x509_cert_*`).
+pub const PROBE_SOURCE_NAME: &str = "probe";
+/// Default per-probe timeout (blackbox's default scrape budget is 10s too).
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest `target` / `module` value accepted (bytes).
+pub const MAX_PARAM_LEN: usize = 1024;
+
+/// A probe request, decoded and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRequest {
+    pub target: Target,
+    pub module: String,
+}
+
+/// Why a request is rejected (HTTP 400).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProbeRequestError {
+    #[error("missing parameter target")]
+    MissingTarget,
+    #[error("invalid target: {0}")]
+    BadTarget(String),
+    #[error("unknown module {0:?}")]
+    UnknownModule(String),
+}
+
+/// Decode `application/x-www-form-urlencoded` (bounded, total).
+pub fn form_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len().min(MAX_PARAM_LEN));
+    let mut i = 0;
+    while i < b.len() && out.len() < MAX_PARAM_LEN + 1 {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parse the query string of `/probe`. `modules`: the configured module names
+/// (`tls`, the default, always exists).
+pub fn parse_request(query: &str, modules: &[String]) -> Result<ProbeRequest, ProbeRequestError> {
+    let mut t = None;
+    let mut module = "tls".to_string();
+    for pair in query.split('&').take(64) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match form_decode(k).as_str() {
+            "target" => t = Some(form_decode(v)),
+            "module" => module = form_decode(v),
+            _ => {}
+        }
+    }
+    let t = t
+        .filter(|t| !t.is_empty())
+        .ok_or(ProbeRequestError::MissingTarget)?;
+    if t.len() > MAX_PARAM_LEN {
+        return Err(ProbeRequestError::BadTarget("too long".into()));
+    }
+    let target = target::parse(&t, true).map_err(ProbeRequestError::BadTarget)?;
+    if module != "tls" && !modules.contains(&module) {
+        return Err(ProbeRequestError::UnknownModule(crate::model::bounded(
+            &module, 64,
+        )));
+    }
+    Ok(ProbeRequest { target, module })
+}
+
+/// What one probe found.
+#[derive(Debug, Clone)]
+pub struct ProbeOutcome {
+    pub duration: Duration,
+    /// Handshake completed and nothing failed.
+    pub handshake_ok: bool,
+    /// The served chain, checked (leaf first), empty when none arrived.
+    pub entries: Vec<CertEntry>,
+    pub error: Option<ErrorEntry>,
+    pub tls_version: String,
+}
+
+impl ProbeOutcome {
+    /// The leaf verified to a trust anchor.
+    pub fn chain_verified(&self) -> bool {
+        self.entries
+            .first()
+            .is_some_and(|e| e.trust.status == TrustStatus::Trusted)
+    }
+
+    pub fn hostname_match(&self) -> bool {
+        self.entries
+            .first()
+            .and_then(|e| e.source.endpoint.as_ref())
+            .is_some_and(|ep| ep.hostname_match)
+    }
+
+    /// blackbox semantics for a verifying module: handshake, chain and name all good.
+    pub fn success(&self) -> bool {
+        self.handshake_ok && self.chain_verified() && self.hostname_match()
+    }
+}
+
+/// Probe `t` now and check the served chain with `checker` at `now`.
+pub async fn run(
+    t: &Target,
+    timeout: Duration,
+    checker: &tokio::sync::Mutex<Checker>,
+    now: DateTime<Utc>,
+) -> ProbeOutcome {
+    let started = Instant::now();
+    let results = super::probe_target(t, false, timeout, None).await;
+    let (address, result) = results.into_iter().next().unwrap_or_else(|| {
+        (
+            String::new(),
+            Err(Failure::new(
+                crate::model::Reason::ConnectFailed,
+                "no address",
+            )),
+        )
+    });
+    let base = SourceRef::new(SourceKind::TlsEndpoint, PROBE_SOURCE_NAME, t.location())
+        .with_label(super::LABEL_ADDRESS, &address)
+        .with_label(super::LABEL_SERVER_NAME, t.name())
+        .with_label(super::LABEL_PROTOCOL, t.protocol.scheme());
+    let (items, error, ok, tls_version) = match result {
+        Ok(obs) => {
+            let (items, _) = super::chain_items(
+                base,
+                t,
+                &address,
+                &obs.presented.chain,
+                !obs.presented.ocsp.is_empty(),
+                Some(&obs),
+            );
+            (items, None, true, obs.tls_version.clone())
+        }
+        Err(f) => {
+            let err = ErrorEntry::new(base.clone(), f.reason, &f.message);
+            let items = match &f.presented {
+                Some(p) => {
+                    super::chain_items(base, t, &address, &p.chain, !p.ocsp.is_empty(), None).0
+                }
+                None => Vec::new(),
+            };
+            (items, Some(err), false, String::new())
+        }
+    };
+    let mut entries: Vec<CertEntry> = items
+        .into_iter()
+        .map(|(source, index_in_bundle, cert)| CertEntry {
+            source,
+            index_in_bundle,
+            cert: Arc::clone(&cert),
+            expired: false,
+            trust: Default::default(),
+            revocation: Default::default(),
+        })
+        .collect();
+    crate::checks::apply(&mut entries, now);
+    if !entries.is_empty() {
+        let mut c = checker.lock().await;
+        let _ = c.run(&mut entries, now).await;
+    }
+    ProbeOutcome {
+        duration: started.elapsed(),
+        handshake_ok: ok,
+        entries,
+        error,
+        tls_version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests() {
+        let r = parse_request("target=tls%3A%2F%2F127.0.0.1%3A8443&module=tls", &[]).unwrap();
+        assert_eq!(r.target.port, 8443);
+        let r = parse_request("target=example.com:443", &[]).unwrap();
+        assert_eq!(r.target.protocol, target::Protocol::Tls);
+        assert_eq!(
+            parse_request("", &[]),
+            Err(ProbeRequestError::MissingTarget)
+        );
+        assert!(matches!(
+            parse_request("target=file:///etc/passwd", &[]),
+            Err(ProbeRequestError::BadTarget(_))
+        ));
+        assert!(matches!(
+            parse_request("target=h:1&module=x", &[]),
+            Err(ProbeRequestError::UnknownModule(_))
+        ));
+        assert!(parse_request("target=h:1&module=x", &["x".into()]).is_ok());
+        assert_eq!(form_decode("a%2"), "a%2");
+        assert_eq!(form_decode("%zz%41+"), "%zzA ");
+    }
+}
