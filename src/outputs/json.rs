@@ -66,7 +66,7 @@ pub fn extra_labels(r: &SourceRef) -> BTreeMap<&str, &str> {
         .iter()
         .filter(|(k, _)| !crate::outputs::metrics::labels::LOCATION_LABELS.contains(&&**k))
         // The endpoint labels are the `endpoint` object's fields in JSON.
-        .filter(|(k, _)| !(r.endpoint.is_some() && k.starts_with("endpoint_")))
+        .filter(|(k, _)| !(r.endpoint.is_some() && (k == "endpoint" || k.starts_with("endpoint_"))))
         .map(|(k, v)| (&**k, v.as_str()))
         .collect()
 }

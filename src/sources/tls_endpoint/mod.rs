@@ -39,6 +39,7 @@ use target::Target;
 
 /// Location labels of endpoint certificates (extra labels of the metric schema,
 /// `""` on every other series).
+pub const LABEL_ENDPOINT: &str = "endpoint";
 pub const LABEL_ADDRESS: &str = "endpoint_address";
 pub const LABEL_SERVER_NAME: &str = "endpoint_server_name";
 pub const LABEL_PROTOCOL: &str = "endpoint_protocol";
@@ -92,12 +93,21 @@ fn load_client_auth(cfg: &TlsEndpointConfig) -> Result<Option<(ClientAuth, Vec<u
 
 impl TlsEndpointSource {
     fn sref(&self, t: &Target, address: &str) -> SourceRef {
-        SourceRef::new(SourceKind::TlsEndpoint, &self.cfg.name, t.location())
-            .with_label(LABEL_ADDRESS, address)
-            .with_label(LABEL_SERVER_NAME, t.name())
-            .with_label(LABEL_PROTOCOL, t.protocol.scheme())
+        endpoint_sref(&self.cfg.name, t, address)
     }
+}
 
+/// The source reference of one probed address: location `host:port`, labels
+/// `endpoint`, `endpoint_address`, `endpoint_server_name`, `endpoint_protocol`.
+pub fn endpoint_sref(source_name: &str, t: &Target, address: &str) -> SourceRef {
+    SourceRef::new(SourceKind::TlsEndpoint, source_name, t.location())
+        .with_label(LABEL_ENDPOINT, t.location())
+        .with_label(LABEL_ADDRESS, address)
+        .with_label(LABEL_SERVER_NAME, t.name())
+        .with_label(LABEL_PROTOCOL, t.protocol.scheme())
+}
+
+impl TlsEndpointSource {
     /// Every target of this scan: static ones, then file_sd ones (deduplicated).
     fn targets(&self, errors: &mut Vec<ErrorEntry>) -> Vec<Target> {
         let mut out = self.cfg.targets.clone();

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use super::conn::Failure;
 use super::target::{self, Target};
 use crate::checks::Checker;
-use crate::model::{CertEntry, ErrorEntry, SourceKind, SourceRef, TrustStatus};
+use crate::model::{CertEntry, ErrorEntry, TrustStatus};
 
 /// Source name of probed entries (`source_name` of their `x509_cert_*`).
 pub const PROBE_SOURCE_NAME: &str = "probe";
@@ -148,10 +148,7 @@ pub async fn run(
             )),
         )
     });
-    let base = SourceRef::new(SourceKind::TlsEndpoint, PROBE_SOURCE_NAME, t.location())
-        .with_label(super::LABEL_ADDRESS, &address)
-        .with_label(super::LABEL_SERVER_NAME, t.name())
-        .with_label(super::LABEL_PROTOCOL, t.protocol.scheme());
+    let base = super::endpoint_sref(PROBE_SOURCE_NAME, t, &address);
     let (items, error, ok, tls_version) = match result {
         Ok(obs) => {
             let (items, _) = super::chain_items(
