@@ -384,7 +384,7 @@ fn starttls_refusal_not_offered_and_injection_are_errors() {
 
 #[test]
 fn silent_server_and_close_mid_handshake() {
-    let Some(f) = fixture() else { return };
+    let Some(_f) = fixture() else { return };
     let dir = tempfile::tempdir().unwrap();
     let silent = Peer::start("smtp", Mode::Silent, 1);
     let closer = Peer::start("tls", Mode::CloseMidHandshake, 1);

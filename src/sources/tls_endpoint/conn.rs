@@ -95,16 +95,13 @@ pub async fn resolve(target: &Target, every_address: bool) -> Result<Vec<SocketA
     Ok(out)
 }
 
+/// What the verifier of one connection recorded.
+type Recorded = Arc<std::sync::Mutex<Option<Presented>>>;
+
 fn client_config(
     protocol: Protocol,
     auth: Option<&ClientAuth>,
-) -> Result<
-    (
-        Arc<rustls::ClientConfig>,
-        Arc<std::sync::Mutex<Option<Presented>>>,
-    ),
-    Failure,
-> {
+) -> Result<(Arc<rustls::ClientConfig>, Recorded), Failure> {
     let (verifier, seen) = RecordingVerifier::new();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
