@@ -58,6 +58,7 @@ fn config() -> Config {
         docker: certvigil::config::default_docker(),
         kubernetes: Default::default(),
         tls_endpoints: Vec::new(),
+        probe: Default::default(),
     }
 }
 

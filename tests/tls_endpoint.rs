@@ -443,7 +443,7 @@ fn serve_metrics_and_probe() {
         ),
     );
     let cfg = format!(
-        "trust:\n  roots: ['{}']\nrevocation:\n  offline: true\nsources:\n  - kind: tls_endpoint\n    name: web\n    targets: ['tls://127.0.0.1:{}', 'tls://127.0.0.1:{}']\n    file_sd: ['{}']\n",
+        "trust:\n  roots: ['{}']\nrevocation:\n  offline: true\nprobe:\n  modules:\n    noverify:\n      verify: false\n      timeout: 5s\nsources:\n  - kind: tls_endpoint\n    name: web\n    targets: ['tls://127.0.0.1:{}', 'tls://127.0.0.1:{}']\n    file_sd: ['{}']\n",
         f.pki.root.cert.display(),
         good.port,
         closed,
@@ -605,6 +605,15 @@ fn serve_metrics_and_probe() {
         "{}",
         p.body
     );
+    // A module that does not verify: the handshake alone is success.
+    let p = support_cli::http(
+        port,
+        "GET",
+        &format!("/probe?target=127.0.0.1:{}&module=noverify", wrong.port),
+        &[],
+    )
+    .unwrap();
+    assert!(p.body.lines().any(|l| l == "probe_success 1"), "{}", p.body);
     // Closed port: failure, no chain series.
     let p = support_cli::http(
         port,

@@ -45,6 +45,8 @@ pub struct Config {
     pub kubernetes: KubernetesConfig,
     /// `kind: tls_endpoint` sources, in config order.
     pub tls_endpoints: Vec<crate::sources::tls_endpoint::TlsEndpointConfig>,
+    /// `probe:` — `GET /probe` modules.
+    pub probe: crate::sources::tls_endpoint::config::ProbeConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -108,6 +108,9 @@ pub struct RawConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker: Option<RawDocker>,
     pub kubernetes: Option<RawKubernetes>,
+    /// `probe:` (`GET /probe` modules; `sources::tls_endpoint::config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<crate::sources::tls_endpoint::config::RawProbe>,
 }
 
 /// `enabled:` of the Docker and Kubernetes sections and of `sources[].watch`:
@@ -719,6 +722,7 @@ impl RawConfig {
             }),
             docker: Some(RawDocker::from_config(&c.docker)),
             kubernetes: Some(RawKubernetes::from_config(&c.kubernetes)),
+            probe: Some(c.probe.to_raw()),
         }
     }
 }

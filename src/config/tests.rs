@@ -350,6 +350,7 @@ fn every_key_expected() -> Config {
             },
         },
         tls_endpoints: Vec::new(),
+        probe: Default::default(),
     }
 }
 

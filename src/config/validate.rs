@@ -120,6 +120,11 @@ pub fn validate(
     };
     let log = LogConfig { level, format };
 
+    let probe = crate::sources::tls_endpoint::config::validate_probe(
+        raw.probe.as_ref(),
+        &parse_duration,
+        &mut |path, msg| p.add(path, msg),
+    );
     let mut tls_endpoints = Vec::new();
     let files = match &raw.sources {
         None => default_sources(),
@@ -278,6 +283,7 @@ pub fn validate(
         docker,
         kubernetes,
         tls_endpoints,
+        probe,
     })
 }
 

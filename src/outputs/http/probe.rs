@@ -5,7 +5,8 @@
 //! verified), `probe_ssl_last_chain_info`, `probe_tls_version_info`) followed by
 //! the served chain's `x509_cert_*` series. The probing and judging is
 //! [`crate::sources::tls_endpoint::probe`]; a bad request is a 400.
-//! Modules: `tls` (default, the configured trust); no other module exists yet.
+//! Modules: `probe.modules` of the configuration; `tls` (the default) is plain
+//! TLS with the configured trust.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
@@ -14,7 +15,7 @@ use crate::checks::Checker;
 use crate::config::Config;
 use crate::inventory::Snapshot;
 use crate::outputs::metrics::labels::escape_label_value;
-use crate::sources::tls_endpoint::probe::{self, ProbeOutcome, DEFAULT_PROBE_TIMEOUT};
+use crate::sources::tls_endpoint::probe::{self, ProbeOutcome};
 
 /// The probe checker, built from the configuration it belongs to (rebuilt
 /// when a reload swapped the configuration).
@@ -41,10 +42,29 @@ fn checker_for(cfg: &Arc<Config>) -> Result<Arc<tokio::sync::Mutex<Checker>>, St
 
 /// Answer one `/probe` request: `Ok(exposition)` or `Err((status, message))`.
 pub async fn handle(cfg: Arc<Config>, query: &str) -> Result<String, (u16, String)> {
-    let req = probe::parse_request(query, &[]).map_err(|e| (400, format!("{e}\n")))?;
+    let names: Vec<String> = cfg.probe.modules.keys().cloned().collect();
+    let mut req = probe::parse_request(query, &names).map_err(|e| (400, format!("{e}\n")))?;
+    let module = cfg
+        .probe
+        .module(&req.module)
+        .ok_or_else(|| (400, "unknown module\n".to_string()))?;
+    if req.bare {
+        req.target.protocol = module.protocol;
+    }
+    let auth = crate::sources::tls_endpoint::load_client_pem(
+        module.client_cert.as_deref(),
+        module.client_key.as_deref(),
+    )
+    .map_err(|e| {
+        (
+            500,
+            format!("module {}: client certificate: {e}\n", req.module),
+        )
+    })?
+    .map(|(a, _)| a);
     let checker = checker_for(&cfg).map_err(|e| (500, format!("trust configuration: {e}\n")))?;
     let now = chrono::Utc::now();
-    let out = probe::run(&req.target, DEFAULT_PROBE_TIMEOUT, &checker, now).await;
+    let out = probe::run(&req.target, &module, auth.as_ref(), &checker, now).await;
     Ok(render(&out, &cfg, now))
 }
 

@@ -67,7 +67,15 @@ pub fn build(cfg: &TlsEndpointConfig) -> TlsEndpointSource {
 /// Read the client certificate chain and key (PEM). The key is kept only in
 /// memory for rustls and never logged; errors name the file, never its content.
 fn load_client_auth(cfg: &TlsEndpointConfig) -> Result<Option<(ClientAuth, Vec<u8>)>, String> {
-    let (Some(cert), Some(key)) = (&cfg.client_cert, &cfg.client_key) else {
+    load_client_pem(cfg.client_cert.as_deref(), cfg.client_key.as_deref())
+}
+
+/// [`load_client_auth`] for a certificate and key path pair (also `/probe` modules).
+pub fn load_client_pem(
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<Option<(ClientAuth, Vec<u8>)>, String> {
+    let (Some(cert), Some(key)) = (cert, key) else {
         return Ok(None);
     };
     let cert_pem = std::fs::read(cert).map_err(|e| format!("{}: {e}", cert.display()))?;

@@ -14,15 +14,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::conn::Failure;
+use super::config::ProbeModule;
+use super::conn::{ClientAuth, Failure};
 use super::target::{self, Target};
 use crate::checks::Checker;
 use crate::model::{CertEntry, ErrorEntry, TrustStatus};
 
 /// Source name of probed entries (`source_name` of their `x509_cert_*`).
 pub const PROBE_SOURCE_NAME: &str = "probe";
-/// Default per-probe timeout (blackbox's default scrape budget is 10s too).
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest `target` / `module` value accepted (bytes).
 pub const MAX_PARAM_LEN: usize = 1024;
 
@@ -31,6 +30,8 @@ pub const MAX_PARAM_LEN: usize = 1024;
 pub struct ProbeRequest {
     pub target: Target,
     pub module: String,
+    /// Given as `host:port` (the module's protocol applies).
+    pub bare: bool,
 }
 
 /// Why a request is rejected (HTTP 400).
@@ -88,13 +89,18 @@ pub fn parse_request(query: &str, modules: &[String]) -> Result<ProbeRequest, Pr
     if t.len() > MAX_PARAM_LEN {
         return Err(ProbeRequestError::BadTarget("too long".into()));
     }
+    let bare = !t.contains("://");
     let target = target::parse(&t, true).map_err(ProbeRequestError::BadTarget)?;
     if module != "tls" && !modules.contains(&module) {
         return Err(ProbeRequestError::UnknownModule(crate::model::bounded(
             &module, 64,
         )));
     }
-    Ok(ProbeRequest { target, module })
+    Ok(ProbeRequest {
+        target,
+        module,
+        bare,
+    })
 }
 
 /// What one probe found.
@@ -107,6 +113,9 @@ pub struct ProbeOutcome {
     pub entries: Vec<CertEntry>,
     pub error: Option<ErrorEntry>,
     pub tls_version: String,
+    /// The module verifies (blackbox's default): success needs a verified
+    /// chain and a matching name, not only a handshake.
+    pub verify: bool,
 }
 
 impl ProbeOutcome {
@@ -126,19 +135,20 @@ impl ProbeOutcome {
 
     /// blackbox semantics for a verifying module: handshake, chain and name all good.
     pub fn success(&self) -> bool {
-        self.handshake_ok && self.chain_verified() && self.hostname_match()
+        self.handshake_ok && (!self.verify || (self.chain_verified() && self.hostname_match()))
     }
 }
 
 /// Probe `t` now and check the served chain with `checker` at `now`.
 pub async fn run(
     t: &Target,
-    timeout: Duration,
+    module: &ProbeModule,
+    auth: Option<&ClientAuth>,
     checker: &tokio::sync::Mutex<Checker>,
     now: DateTime<Utc>,
 ) -> ProbeOutcome {
     let started = Instant::now();
-    let results = super::probe_target(t, false, timeout, None).await;
+    let results = super::probe_target(t, false, module.timeout, auth).await;
     let (address, result) = results.into_iter().next().unwrap_or_else(|| {
         (
             String::new(),
@@ -194,6 +204,7 @@ pub async fn run(
         entries,
         error,
         tls_version,
+        verify: module.verify,
     }
 }
 
