@@ -166,6 +166,7 @@ async fn start(web: Option<webconfig::WebConfig>) -> Server {
         snapshot: cell.clone(),
         config: Arc::new(RwLock::new(Arc::new(config()))),
         reload: reload_tx,
+        prober: None,
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(serve(listener, web, state, async move {

@@ -10,6 +10,7 @@ mod locate;
 pub mod raw;
 #[cfg(test)]
 mod tests;
+pub mod tls_endpoint;
 mod validate;
 
 pub use duration::{format_duration, parse_duration, parse_size};
@@ -44,9 +45,9 @@ pub struct Config {
     /// The Kubernetes source (`kubernetes:`).
     pub kubernetes: KubernetesConfig,
     /// `kind: tls_endpoint` sources, in config order.
-    pub tls_endpoints: Vec<crate::sources::tls_endpoint::TlsEndpointConfig>,
+    pub tls_endpoints: Vec<tls_endpoint::TlsEndpointConfig>,
     /// `probe:` — `GET /probe` modules.
-    pub probe: crate::sources::tls_endpoint::config::ProbeConfig,
+    pub probe: tls_endpoint::ProbeConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -110,7 +110,7 @@ pub struct RawConfig {
     pub kubernetes: Option<RawKubernetes>,
     /// `probe:` (`GET /probe` modules; `sources::tls_endpoint::config`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<crate::sources::tls_endpoint::config::RawProbe>,
+    pub probe: Option<super::tls_endpoint::RawProbe>,
 }
 
 /// `enabled:` of the Docker and Kubernetes sections and of `sources[].watch`:
@@ -378,7 +378,7 @@ impl RawSource {
                 "max_files",
                 "watch",
             ]),
-            "tls_endpoint" => Some(crate::sources::tls_endpoint::config::KEYS),
+            "tls_endpoint" => Some(super::tls_endpoint::KEYS),
             _ => None,
         }
     }

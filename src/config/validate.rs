@@ -120,7 +120,7 @@ pub fn validate(
     };
     let log = LogConfig { level, format };
 
-    let probe = crate::sources::tls_endpoint::config::validate_probe(
+    let probe = super::tls_endpoint::validate_probe(
         raw.probe.as_ref(),
         &parse_duration,
         &mut |path, msg| p.add(path, msg),
@@ -769,7 +769,7 @@ fn check_path_text(s: &str) -> Result<(), String> {
 fn sources(
     p: &mut Problems,
     list: &[RawSource],
-    tls_endpoints: &mut Vec<crate::sources::tls_endpoint::TlsEndpointConfig>,
+    tls_endpoints: &mut Vec<super::tls_endpoint::TlsEndpointConfig>,
 ) -> Vec<FileSourceConfig> {
     let mut out = Vec::new();
     // name -> index of first use
@@ -824,7 +824,7 @@ fn sources(
             seen.insert(name.clone(), i);
         }
         if kind_text == "tls_endpoint" {
-            let raw = crate::sources::tls_endpoint::config::RawTlsEndpoint {
+            let raw = super::tls_endpoint::RawTlsEndpoint {
                 targets: s.targets.as_deref(),
                 file_sd: s.file_sd.as_deref(),
                 timeout: s.timeout.as_deref(),
@@ -834,7 +834,7 @@ fn sources(
                 client_cert: s.client_cert.as_deref(),
                 client_key: s.client_key.as_deref(),
             };
-            tls_endpoints.push(crate::sources::tls_endpoint::config::validate(
+            tls_endpoints.push(super::tls_endpoint::validate(
                 &base,
                 name,
                 &raw,

@@ -3,6 +3,51 @@
 
 use serde::{Serialize, Serializer};
 
+use super::{CertEntry, ErrorEntry, TrustStatus};
+
+/// Location labels of endpoint certificates (extra labels of the metric schema,
+/// `""` on every other series).
+pub const LABEL_ENDPOINT: &str = "endpoint";
+pub const LABEL_ADDRESS: &str = "endpoint_address";
+pub const LABEL_SERVER_NAME: &str = "endpoint_server_name";
+pub const LABEL_PROTOCOL: &str = "endpoint_protocol";
+
+/// What one `/probe` found (the served chain, judged by `checks`).
+#[derive(Debug, Clone)]
+pub struct ProbeOutcome {
+    pub duration: std::time::Duration,
+    /// Handshake completed and nothing failed.
+    pub handshake_ok: bool,
+    /// The served chain, leaf first; trust filled in by the checker.
+    pub entries: Vec<CertEntry>,
+    pub error: Option<ErrorEntry>,
+    pub tls_version: String,
+    /// The module verifies (blackbox's default): success needs a verified
+    /// chain and a matching name, not only a handshake.
+    pub verify: bool,
+}
+
+impl ProbeOutcome {
+    /// The leaf verified to a trust anchor.
+    pub fn chain_verified(&self) -> bool {
+        self.entries
+            .first()
+            .is_some_and(|e| e.trust.status == TrustStatus::Trusted)
+    }
+
+    pub fn hostname_match(&self) -> bool {
+        self.entries
+            .first()
+            .and_then(|e| e.source.endpoint.as_ref())
+            .is_some_and(|ep| ep.hostname_match)
+    }
+
+    /// blackbox semantics: handshake, and for a verifying module chain and name.
+    pub fn success(&self) -> bool {
+        self.handshake_ok && (!self.verify || (self.chain_verified() && self.hostname_match()))
+    }
+}
+
 /// The handshake facts of one served chain, shared by every certificate of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Endpoint {

@@ -7,12 +7,16 @@ mod endpoint;
 pub mod intern;
 mod reason;
 mod source;
+pub mod target;
 
 pub use cert::{
     CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
     RevocationStatus, Trust, TrustStatus,
 };
-pub use endpoint::{hostname_matches, Endpoint};
+pub use endpoint::{
+    hostname_matches, Endpoint, ProbeOutcome, LABEL_ADDRESS, LABEL_ENDPOINT, LABEL_PROTOCOL,
+    LABEL_SERVER_NAME,
+};
 pub use reason::Reason;
 pub use source::{ErrorEntry, SourceKind, SourceRef, MAX_MESSAGE_LEN};
 

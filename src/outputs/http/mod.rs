@@ -84,6 +84,8 @@ pub struct HttpState {
     pub snapshot: SnapshotCell,
     pub config: Arc<std::sync::RwLock<Arc<Config>>>,
     pub reload: mpsc::Sender<ReloadRequest>,
+    /// Serves `GET /probe`; `None`: 404.
+    pub prober: Option<Arc<dyn probe::Prober>>,
 }
 
 impl HttpState {
@@ -423,7 +425,7 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
 
 /// `GET /probe` (see [`probe`]).
 async fn probe_page(state: &HttpState, query: &str) -> Resp {
-    match probe::handle(state.config(), query).await {
+    match probe::handle(state.prober.as_ref(), state.config(), query).await {
         Ok(body) => response(
             StatusCode::OK,
             crate::outputs::metrics::CONTENT_TYPE_TEXT,

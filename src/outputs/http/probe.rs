@@ -4,68 +4,43 @@
 //! `probe_ssl_last_chain_expiry_timestamp_seconds` (only when the chain
 //! verified), `probe_ssl_last_chain_info`, `probe_tls_version_info`) followed by
 //! the served chain's `x509_cert_*` series. The probing and judging is
-//! [`crate::sources::tls_endpoint::probe`]; a bad request is a 400.
+//! `sources::tls_endpoint::probe` (through [`Prober`]); a bad request is a 400.
 //! Modules: `probe.modules` of the configuration; `tls` (the default) is plain
 //! TLS with the configured trust.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, OnceLock};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
-use crate::checks::Checker;
 use crate::config::Config;
 use crate::inventory::Snapshot;
+use crate::model::ProbeOutcome;
 use crate::outputs::metrics::labels::escape_label_value;
-use crate::sources::tls_endpoint::probe::{self, ProbeOutcome};
 
-/// The probe checker, built from the configuration it belongs to (rebuilt
-/// when a reload swapped the configuration).
-type CheckerSlot = std::sync::Mutex<Option<(Arc<Config>, Arc<tokio::sync::Mutex<Checker>>)>>;
-
-fn checker_for(cfg: &Arc<Config>) -> Result<Arc<tokio::sync::Mutex<Checker>>, String> {
-    static SLOT: OnceLock<CheckerSlot> = OnceLock::new();
-    let slot = SLOT.get_or_init(|| std::sync::Mutex::new(None));
-    let mut g = match slot.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    if let Some((c, k)) = g.as_ref() {
-        if Arc::ptr_eq(c, cfg) {
-            return Ok(k.clone());
-        }
-    }
-    let mut rev = cfg.revocation.clone();
-    rev.offline = true;
-    let checker = Arc::new(tokio::sync::Mutex::new(Checker::new(&cfg.trust, &rev)?));
-    *g = Some((cfg.clone(), checker.clone()));
-    Ok(checker)
+/// Runs one probe for `/probe`: decodes the query, probes the target and judges
+/// the chain (implemented by the application wiring, `app::probe`, since it
+/// needs both the `tls_endpoint` source and the checks). `Err((status, message))`
+/// for a bad request (400) or an unusable configuration (500).
+pub trait Prober: Send + Sync {
+    fn probe(
+        &self,
+        cfg: Arc<Config>,
+        query: String,
+    ) -> Pin<Box<dyn Future<Output = Result<ProbeOutcome, (u16, String)>> + Send + 'static>>;
 }
 
 /// Answer one `/probe` request: `Ok(exposition)` or `Err((status, message))`.
-pub async fn handle(cfg: Arc<Config>, query: &str) -> Result<String, (u16, String)> {
-    let names: Vec<String> = cfg.probe.modules.keys().cloned().collect();
-    let mut req = probe::parse_request(query, &names).map_err(|e| (400, format!("{e}\n")))?;
-    let module = cfg
-        .probe
-        .module(&req.module)
-        .ok_or_else(|| (400, "unknown module\n".to_string()))?;
-    if req.bare {
-        req.target.protocol = module.protocol;
-    }
-    let auth = crate::sources::tls_endpoint::load_client_pem(
-        module.client_cert.as_deref(),
-        module.client_key.as_deref(),
-    )
-    .map_err(|e| {
-        (
-            500,
-            format!("module {}: client certificate: {e}\n", req.module),
-        )
-    })?
-    .map(|(a, _)| a);
-    let checker = checker_for(&cfg).map_err(|e| (500, format!("trust configuration: {e}\n")))?;
-    let now = chrono::Utc::now();
-    let out = probe::run(&req.target, &module, auth.as_ref(), &checker, now).await;
-    Ok(render(&out, &cfg, now))
+pub async fn handle(
+    prober: Option<&Arc<dyn Prober>>,
+    cfg: Arc<Config>,
+    query: &str,
+) -> Result<String, (u16, String)> {
+    let Some(prober) = prober else {
+        return Err((404, "probing is not available here\n".into()));
+    };
+    let out = prober.probe(cfg.clone(), query.to_string()).await?;
+    Ok(render(&out, &cfg, chrono::Utc::now()))
 }
 
 fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std::fmt::Display) {

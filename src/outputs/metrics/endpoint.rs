@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use super::collector::Value;
 use crate::inventory::Snapshot;
-use crate::model::{Endpoint, SourceKind, SourceRef};
-use crate::sources::tls_endpoint::{LABEL_ADDRESS, LABEL_PROTOCOL, LABEL_SERVER_NAME};
+use crate::model::{
+    Endpoint, SourceKind, SourceRef, LABEL_ADDRESS, LABEL_PROTOCOL, LABEL_SERVER_NAME,
+};
 
 pub mod help {
     pub const UP: &str =

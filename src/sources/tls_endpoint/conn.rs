@@ -10,8 +10,8 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
 use super::starttls::{self, StartTlsError};
-use super::target::{Protocol, Target};
 use super::verifier::{self, Presented, RecordingVerifier};
+use crate::model::target::{Protocol, Target};
 use crate::model::Reason;
 
 /// Most addresses kept from one DNS answer in "every address" mode.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::target::{self, Target};
+use crate::model::target::{self, Target};
 use crate::model::Reason;
 
 pub const MAX_FILE_SD_LEN: u64 = 1024 * 1024;

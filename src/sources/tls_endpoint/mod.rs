@@ -15,13 +15,13 @@
 //! bounded plaintext reads, at most [`verifier::MAX_CHAIN`] certificates per chain.
 //! [`probe`] serves `/probe` with the same machinery.
 
-pub mod config;
+pub use crate::config::tls_endpoint as config;
+pub use crate::model::target;
 pub mod conn;
 pub mod file_sd;
 pub mod probe;
 
 pub mod starttls;
-pub mod target;
 pub mod verifier;
 
 use std::sync::Arc;
@@ -37,12 +37,7 @@ pub use config::TlsEndpointConfig;
 use conn::{ClientAuth, Failure, Observed};
 use target::Target;
 
-/// Location labels of endpoint certificates (extra labels of the metric schema,
-/// `""` on every other series).
-pub const LABEL_ENDPOINT: &str = "endpoint";
-pub const LABEL_ADDRESS: &str = "endpoint_address";
-pub const LABEL_SERVER_NAME: &str = "endpoint_server_name";
-pub const LABEL_PROTOCOL: &str = "endpoint_protocol";
+pub use crate::model::{LABEL_ADDRESS, LABEL_ENDPOINT, LABEL_PROTOCOL, LABEL_SERVER_NAME};
 
 /// Name of the source built from command-line URLs.
 pub const CLI_SOURCE_NAME: &str = "endpoints";

@@ -1,24 +1,21 @@
 //! The logic behind `GET /probe?target=...&module=...` (Prometheus'
 //! multi-target pattern, like blackbox_exporter): validate the target (the
-//! scheme allow-list of [`super::target`]; bare `host:port` means `tls://`),
-//! probe it now with the module's settings, and judge the served chain with the
-//! same [`Checker`] as the inventory (configured trust; revocation is not
-//! fetched here). Rendering is `outputs::http::probe`'s.
+//! scheme allow-list of [`super::target`]; bare `host:port` means `tls://`) and
+//! probe it now with the module's settings. The served chain is judged by the
+//! same `checks::Checker` as the inventory (wired in `app::probe`; configured
+//! trust, revocation not fetched) and rendered by `outputs::http::probe`.
 //!
 //! `/probe` lets whoever can scrape the exporter choose what it connects to
 //! (exactly like blackbox_exporter): restrict access to it (web config basic
 //! auth, network policy) where that matters.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use chrono::{DateTime, Utc};
+use std::time::Instant;
 
 use super::config::ProbeModule;
 use super::conn::{ClientAuth, Failure};
 use super::target::{self, Target};
-use crate::checks::Checker;
-use crate::model::{CertEntry, ErrorEntry, TrustStatus};
+use crate::model::{CertEntry, ErrorEntry, ProbeOutcome};
 
 /// Source name of probed entries (`source_name` of their `x509_cert_*`).
 pub const PROBE_SOURCE_NAME: &str = "probe";
@@ -103,50 +100,8 @@ pub fn parse_request(query: &str, modules: &[String]) -> Result<ProbeRequest, Pr
     })
 }
 
-/// What one probe found.
-#[derive(Debug, Clone)]
-pub struct ProbeOutcome {
-    pub duration: Duration,
-    /// Handshake completed and nothing failed.
-    pub handshake_ok: bool,
-    /// The served chain, checked (leaf first), empty when none arrived.
-    pub entries: Vec<CertEntry>,
-    pub error: Option<ErrorEntry>,
-    pub tls_version: String,
-    /// The module verifies (blackbox's default): success needs a verified
-    /// chain and a matching name, not only a handshake.
-    pub verify: bool,
-}
-
-impl ProbeOutcome {
-    /// The leaf verified to a trust anchor.
-    pub fn chain_verified(&self) -> bool {
-        self.entries
-            .first()
-            .is_some_and(|e| e.trust.status == TrustStatus::Trusted)
-    }
-
-    pub fn hostname_match(&self) -> bool {
-        self.entries
-            .first()
-            .and_then(|e| e.source.endpoint.as_ref())
-            .is_some_and(|ep| ep.hostname_match)
-    }
-
-    /// blackbox semantics for a verifying module: handshake, chain and name all good.
-    pub fn success(&self) -> bool {
-        self.handshake_ok && (!self.verify || (self.chain_verified() && self.hostname_match()))
-    }
-}
-
-/// Probe `t` now and check the served chain with `checker` at `now`.
-pub async fn run(
-    t: &Target,
-    module: &ProbeModule,
-    auth: Option<&ClientAuth>,
-    checker: &tokio::sync::Mutex<Checker>,
-    now: DateTime<Utc>,
-) -> ProbeOutcome {
+/// Probe `t` now; the entries' trust is left for the checker.
+pub async fn run(t: &Target, module: &ProbeModule, auth: Option<&ClientAuth>) -> ProbeOutcome {
     let started = Instant::now();
     let results = super::probe_target(t, false, module.timeout, auth).await;
     let (address, result) = results.into_iter().next().unwrap_or_else(|| {
@@ -182,7 +137,7 @@ pub async fn run(
             (items, Some(err), false, String::new())
         }
     };
-    let mut entries: Vec<CertEntry> = items
+    let entries: Vec<CertEntry> = items
         .into_iter()
         .map(|(source, index_in_bundle, cert)| CertEntry {
             source,
@@ -193,11 +148,6 @@ pub async fn run(
             revocation: Default::default(),
         })
         .collect();
-    crate::checks::apply(&mut entries, now);
-    if !entries.is_empty() {
-        let mut c = checker.lock().await;
-        let _ = c.run(&mut entries, now).await;
-    }
     ProbeOutcome {
         duration: started.elapsed(),
         handshake_ok: ok,

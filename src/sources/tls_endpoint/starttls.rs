@@ -13,7 +13,7 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::target::Protocol;
+use crate::model::target::Protocol;
 
 /// Longest plaintext line accepted (bytes, including CRLF).
 pub const MAX_LINE: usize = 4096;

@@ -1,4 +1,5 @@
-//! Configuration of a `tls_endpoint` source (`sources: [{kind: tls_endpoint, ...}]`):
+//! Configuration of a `tls_endpoint` source (used by `sources::tls_endpoint`,
+//! which re-exports it as its `config`) (`sources: [{kind: tls_endpoint, ...}]`):
 //! the raw keys (deserialized as part of the flat `sources[]` entry) and their
 //! validation into [`TlsEndpointConfig`], with located problems.
 //!
@@ -11,7 +12,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::target::{self, Target};
+use crate::model::target::{self, Target};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CONCURRENCY: usize = 16;
