@@ -32,7 +32,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, error, info, warn};
 
-use crate::checks::{policy, Checker};
+use crate::checks::Checker;
 use crate::cli::{
     self, Command, ConfigSpec, HealthcheckOptions, OutputFormat, ReportOptions, ScanOptions,
     ServeOptions,
@@ -40,6 +40,7 @@ use crate::cli::{
 use crate::config::{self, Config};
 use crate::inventory::{Snapshot, SnapshotCell};
 use crate::outputs::http::{self, webconfig, HttpState, ReloadRequest};
+use crate::outputs::policy;
 use crate::outputs::{csv, json, report, table};
 use crate::scraper::Scraper;
 use crate::sources;

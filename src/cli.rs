@@ -29,9 +29,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::checks::policy::{self, FailOn, Policy};
 use crate::config::{self, Config, FileSourceConfig};
 use crate::model::SourceKind;
+use crate::outputs::policy::{self, FailOn, Policy};
 pub use crate::outputs::report::ReportFormat;
 
 /// Name of the file source built from command-line paths (as the established

@@ -514,25 +514,12 @@ fn parse_one((key, version, items, mut errors): Fresh, opts: &ParseOptions) -> P
 /// (located, `#<index>` for a bad block of a bundle) to `errors`. The item's
 /// buffer is wiped (it may have held private keys next to certificates).
 pub fn parse_item(
-    mut item: Item,
+    item: Item,
     opts: &ParseOptions,
     certs: &mut Vec<ParsedItem>,
     errors: &mut Vec<ErrorEntry>,
 ) {
-    let out = parse::parse_object(&item.data, item.hint, opts);
-    item.data.fill(0);
-    drop(item.data);
-    let sref = Arc::new(item.sref);
-    for (idx, cert) in out.certs {
-        certs.push((sref.clone(), idx, Arc::new(cert)));
-    }
-    for e in out.errors {
-        let mut loc = (*sref).clone();
-        if let Some(i) = e.index {
-            loc.location = format!("{}#{}", loc.location, i);
-        }
-        errors.push(ErrorEntry::new(loc, e.reason, &e.message));
-    }
+    parse::parse_located(item.sref, item.data, item.hint, opts, certs, errors);
 }
 
 #[cfg(test)]

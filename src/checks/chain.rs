@@ -147,7 +147,7 @@ pub struct ChainResult {
 }
 
 fn day(ts: i64) -> String {
-    crate::outputs::json::rfc3339_from_unix(ts)
+    crate::model::time::rfc3339_from_unix(ts)
         .get(..10)
         .unwrap_or("")
         .to_string()

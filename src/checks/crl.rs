@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use x509_parser::prelude::*;
 
 use super::facts::{display_name, normalize_serial, verify_with_spki, Facts, SigCheck};
-use crate::model::DistinguishedName;
+use crate::model::{CrlInfo, DistinguishedName};
 
 /// Most entries indexed from one CRL (bounded memory; larger CRLs are rejected).
 pub const MAX_CRL_ENTRIES: usize = 5_000_000;
@@ -129,33 +129,20 @@ impl ParsedCrl {
     }
 }
 
-/// CRL information published in the snapshot (metrics, docs/trust.md).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CrlInfo {
-    pub issuer: DistinguishedName,
-    pub this_update: i64,
-    pub next_update: Option<i64>,
-    pub number: Option<String>,
-    /// File path or URL.
-    pub location: String,
-    /// nextUpdate passed at the evaluation instant.
-    pub stale: bool,
-    pub entries: usize,
-}
+/// Shared handle.
+pub type CrlRef = Arc<ParsedCrl>;
 
-impl CrlInfo {
-    pub fn of(crl: &ParsedCrl, now: i64) -> CrlInfo {
+impl ParsedCrl {
+    /// What the snapshot publishes about this CRL at `now`.
+    pub fn info(&self, now: i64) -> CrlInfo {
         CrlInfo {
-            issuer: crl.issuer.clone(),
-            this_update: crl.this_update,
-            next_update: crl.next_update,
-            number: crl.number.clone(),
-            location: crl.location.clone(),
-            stale: crl.is_stale(now),
-            entries: crl.revoked.len(),
+            issuer: self.issuer.clone(),
+            this_update: self.this_update,
+            next_update: self.next_update,
+            number: self.number.clone(),
+            location: self.location.clone(),
+            stale: self.is_stale(now),
+            entries: self.revoked.len(),
         }
     }
 }
-
-/// Shared handle.
-pub type CrlRef = Arc<ParsedCrl>;

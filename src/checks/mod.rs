@@ -18,7 +18,6 @@ pub mod expiry;
 pub mod facts;
 pub mod fetch;
 pub mod ocsp;
-pub mod policy;
 pub mod revocation;
 mod roots;
 
@@ -31,7 +30,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{RevocationConfig, TrustConfig};
 use crate::model::{CertEntry, ErrorEntry, Trust, TrustStatus};
 
-pub use crl::CrlInfo;
+pub use crate::model::CrlInfo;
 
 /// Run the synchronous checks (expiry) over the inventory at `now`.
 pub fn apply(entries: &mut [CertEntry], now: DateTime<Utc>) {

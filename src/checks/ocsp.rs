@@ -281,7 +281,7 @@ pub fn evaluate(
         if now > nu {
             return Err(format!(
                 "stale response (nextUpdate {})",
-                crate::outputs::json::rfc3339_from_unix(nu)
+                crate::model::time::rfc3339_from_unix(nu)
             ));
         }
     }

@@ -22,15 +22,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
 
-use super::crl::{CrlInfo, CrlRef, ParsedCrl};
+use super::crl::{CrlRef, ParsedCrl};
 use super::facts::{reason_name, Facts, SigCheck};
 use super::fetch::{FetchError, Fetched, Fetcher, HttpUrl, Validators};
 use super::ocsp;
 use crate::config::{RevocationConfig, RevocationMethodConfig};
+use crate::model::time::rfc3339_from_unix;
+use crate::model::CrlInfo;
 use crate::model::{
     ErrorEntry, Reason, Revocation, RevocationMethod, RevocationStatus, SourceRef, TrustStatus,
 };
-use crate::outputs::json::rfc3339_from_unix;
 
 /// Longest `reason` text kept for an `unknown` status.
 const MAX_REASON: usize = 512;
@@ -177,7 +178,7 @@ impl Revoker {
     pub fn load_local(&mut self, paths: &[PathBuf]) -> Result<(), String> {
         for p in paths {
             let mut l = LocalCrl {
-                path: PathBuf::from(crate::sources::glob::expand_tilde(p)),
+                path: PathBuf::from(crate::config::paths::expand_tilde(p)),
                 stamp: None,
                 crl: None,
             };
@@ -295,13 +296,13 @@ impl Revoker {
             .local
             .iter()
             .filter_map(|l| l.crl.as_ref())
-            .map(|c| CrlInfo::of(c, now))
+            .map(|c| c.info(now))
             .collect();
         let mut urls: Vec<&String> = self.crls.keys().collect();
         urls.sort();
         for u in urls {
             if let Some(CrlSlot { state: Ok(c), .. }) = self.crls.get(u) {
-                crls.push(CrlInfo::of(c, now));
+                crls.push(c.info(now));
             }
         }
         RunOutput {

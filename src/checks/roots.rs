@@ -66,7 +66,7 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), String>
 pub fn load_certs(paths: &[PathBuf], what: &str) -> Result<Vec<Arc<Facts>>, String> {
     let mut out = Vec::new();
     for p in paths {
-        let p = &PathBuf::from(crate::sources::glob::expand_tilde(p));
+        let p = &PathBuf::from(crate::config::paths::expand_tilde(p));
         let mut files = Vec::new();
         walk(p, &mut files, 0).map_err(|e| format!("{what}: {e}"))?;
         let explicit_file = files.len() == 1 && files[0] == *p;

@@ -7,6 +7,7 @@ pub mod duration;
 mod errors;
 mod load;
 mod locate;
+pub mod paths;
 pub mod raw;
 #[cfg(test)]
 mod tests;

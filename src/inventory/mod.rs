@@ -43,7 +43,7 @@ pub struct Snapshot {
     pub completed_at_unix: f64,
     /// CRLs known to the revocation checks (local files and fetched), for the
     /// `x509_crl_*` metrics.
-    pub crls: Vec<crate::checks::CrlInfo>,
+    pub crls: Vec<crate::model::CrlInfo>,
 }
 
 impl Snapshot {

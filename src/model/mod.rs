@@ -3,22 +3,29 @@
 //! speaks these types.
 
 mod cert;
+mod crl;
 mod endpoint;
 pub mod intern;
 mod reason;
 mod source;
 pub mod target;
+pub mod time;
 
 pub use cert::{
     CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
     RevocationStatus, Trust, TrustStatus,
 };
+pub use crl::CrlInfo;
 pub use endpoint::{
     hostname_matches, Endpoint, ProbeOutcome, LABEL_ADDRESS, LABEL_ENDPOINT, LABEL_PROTOCOL,
     LABEL_SERVER_NAME,
 };
 pub use reason::Reason;
 pub use source::{ErrorEntry, SourceKind, SourceRef, MAX_MESSAGE_LEN};
+
+/// One parsed certificate of an object: where it was found, its index in that
+/// item (bundle order), and its summary.
+pub type ParsedItem = (std::sync::Arc<SourceRef>, usize, std::sync::Arc<ParsedCert>);
 
 /// Truncate a message to at most `max` bytes on a char boundary, appending `…` when cut.
 /// Used for every human message that comes from (possibly hostile) input.

@@ -7,7 +7,6 @@
 //! RFC 3339 UTC with a `Z` suffix and second precision; Unix seconds outside the
 //! representable range `0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z` are clamped.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use std::collections::BTreeMap;
@@ -15,27 +14,9 @@ use std::collections::BTreeMap;
 use crate::inventory::Snapshot;
 use crate::model::{CertEntry, ErrorEntry, Revocation, SourceRef, Trust};
 
-/// `0000-01-01T00:00:00Z` in Unix seconds.
-const MIN_RFC3339_UNIX: i64 = -62_167_219_200;
-/// `9999-12-31T23:59:59Z` in Unix seconds.
-const MAX_RFC3339_UNIX: i64 = 253_402_300_799;
-
-/// Unix seconds → RFC 3339 UTC, `Z` suffix, second precision. Total: values outside
-/// years 0000..=9999 are clamped to the nearest representable instant.
-pub fn rfc3339_from_unix(secs: i64) -> String {
-    let clamped = secs.clamp(MIN_RFC3339_UNIX, MAX_RFC3339_UNIX);
-    match DateTime::<Utc>::from_timestamp(clamped, 0) {
-        Some(t) => t.to_rfc3339_opts(SecondsFormat::Secs, true),
-        // Unreachable for the clamped range; stay total anyway.
-        None if clamped < 0 => "0000-01-01T00:00:00Z".to_string(),
-        None => "9999-12-31T23:59:59Z".to_string(),
-    }
-}
-
-/// A `DateTime<Utc>` → RFC 3339 UTC, `Z` suffix, second precision (sub-seconds dropped).
-pub fn rfc3339(t: &DateTime<Utc>) -> String {
-    rfc3339_from_unix(t.timestamp())
-}
+use crate::model::time::{rfc3339, rfc3339_from_unix};
+#[cfg(test)]
+use crate::model::time::{MAX_RFC3339_UNIX, MIN_RFC3339_UNIX};
 
 /// The whole inventory document, borrowing from a [`Snapshot`]. Serializes with the
 /// contract's key order; other outputs (the compliance report) may embed it.
@@ -208,7 +189,7 @@ pub fn render(snap: &Snapshot) -> String {
 mod tests {
     use std::sync::Arc;
 
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
     use super::*;
     use crate::model::{

@@ -5,5 +5,6 @@ pub mod csv;
 pub mod http;
 pub mod json;
 pub mod metrics;
+pub mod policy;
 pub mod report;
 pub mod table;

@@ -8,7 +8,9 @@ pub mod pem;
 pub mod pkcs12;
 pub mod x509;
 
-use crate::model::{ParsedCert, Reason};
+use std::sync::Arc;
+
+use crate::model::{ErrorEntry, ParsedCert, ParsedItem, Reason, SourceRef};
 
 /// What the caller knows about the content's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,6 +80,34 @@ impl ParseOutput {
             certs: Vec::new(),
             errors: vec![ParseError::new(reason, message, None)],
         }
+    }
+}
+
+/// Parse one located item (a file, a kubeconfig entry, a Secret key): its
+/// certificates are appended to `certs`, its parse errors (located, `#<index>`
+/// for a bad block of a bundle) to `errors`. The buffer is wiped before it is
+/// dropped (it may have held private keys next to certificates).
+pub fn parse_located(
+    sref: SourceRef,
+    mut data: Vec<u8>,
+    hint: FormatHint,
+    opts: &ParseOptions,
+    certs: &mut Vec<ParsedItem>,
+    errors: &mut Vec<ErrorEntry>,
+) {
+    let out = parse_object(&data, hint, opts);
+    data.fill(0);
+    drop(data);
+    let sref = Arc::new(sref);
+    for (idx, cert) in out.certs {
+        certs.push((sref.clone(), idx, Arc::new(cert)));
+    }
+    for e in out.errors {
+        let mut loc = (*sref).clone();
+        if let Some(i) = e.index {
+            loc.location = format!("{}#{}", loc.location, i);
+        }
+        errors.push(ErrorEntry::new(loc, e.reason, &e.message));
     }
 }
 

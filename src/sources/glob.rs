@@ -22,42 +22,9 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-/// Replace a leading `~` / `~/` by `$HOME`. Without `HOME`, the pattern is
-/// returned unchanged. [`literal_prefix`], [`matches`] and [`could_match_below`]
-/// apply it to their pattern themselves.
-pub fn expand_tilde(pattern: impl AsRef<OsStr>) -> OsString {
-    let pattern = pattern.as_ref();
-    if !needs_tilde(pattern.as_bytes()) {
-        return pattern.to_os_string();
-    }
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
-    expand_tilde_with(pattern, home.as_deref())
-}
-
-fn needs_tilde(p: &[u8]) -> bool {
-    p == b"~" || p.starts_with(b"~/")
-}
-
-fn expand_tilde_with(pattern: impl AsRef<OsStr>, home: Option<&OsStr>) -> OsString {
-    let pattern = pattern.as_ref();
-    let bytes = pattern.as_bytes();
-    let Some(home) = home else {
-        return pattern.to_os_string();
-    };
-    if bytes == b"~" {
-        return home.to_os_string();
-    }
-    if let Some(rest) = bytes.strip_prefix(b"~/") {
-        let mut out = home.as_bytes().to_vec();
-        while out.len() > 1 && out.last() == Some(&b'/') {
-            out.pop();
-        }
-        out.push(b'/');
-        out.extend_from_slice(rest);
-        return OsString::from_vec(out);
-    }
-    pattern.to_os_string()
-}
+pub use crate::config::paths::expand_tilde;
+#[cfg(test)]
+use crate::config::paths::expand_tilde_with;
 
 /// Whether the pattern contains glob metacharacters (`*`, `?`, `[`).
 pub fn is_glob(pattern: &OsStr) -> bool {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::model::{ErrorEntry, ParsedCert, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, SourceKind, SourceRef};
 use crate::parse::{FormatHint, ParseOptions};
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -66,9 +66,7 @@ pub enum Content {
     },
 }
 
-/// One parsed certificate of an object: where it was found, its index in that
-/// item (bundle order), and its summary.
-pub type ParsedItem = (Arc<SourceRef>, usize, Arc<ParsedCert>);
+pub use crate::model::ParsedItem;
 
 /// The unit of change detection: a file, a Secret, a swarm config.
 #[derive(Debug, Clone)]

@@ -8,8 +8,8 @@
 use std::fmt::Write as _;
 
 use crate::inventory::Snapshot;
+use crate::model::time::{rfc3339, rfc3339_from_unix};
 use crate::model::{CertEntry, ErrorEntry, SourceKind};
-use crate::outputs::json::{rfc3339, rfc3339_from_unix};
 
 /// Longest query string considered (bytes); the rest is ignored.
 const MAX_QUERY_LEN: usize = 4096;

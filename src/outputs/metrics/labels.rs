@@ -253,7 +253,7 @@ impl LabelSchema {
 /// URL for a fetched CRL in `filepath`), `source_kind` `file` (local) or `url`
 /// (fetched), `source_name` `revocation`, `cluster`, and `crl_number`
 /// (decimal cRLNumber, `""` without the extension).
-pub fn crl_block(crl: &crate::checks::CrlInfo, cfg: &MetricsConfig) -> String {
+pub fn crl_block(crl: &crate::model::CrlInfo, cfg: &MetricsConfig) -> String {
     let mut out = String::with_capacity(512);
     let i = &crl.issuer;
     let values: [&str; 13] = [

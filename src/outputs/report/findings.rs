@@ -27,8 +27,8 @@
 use serde::Serialize;
 
 use crate::checks::expiry;
+use crate::model::time::rfc3339_from_unix;
 use crate::model::{CertEntry, KeyAlgorithm, RevocationStatus, TrustStatus};
-use crate::outputs::json::rfc3339_from_unix;
 
 const DAY: i64 = 86_400;
 /// CA/Browser Forum maximum leaf validity (days).

@@ -12,8 +12,8 @@
 use std::fmt::Write as _;
 
 use super::{days_left, expiry_status, Counts, Report, Severity};
+use crate::model::time::{rfc3339, rfc3339_from_unix};
 use crate::outputs::http::html::escape;
-use crate::outputs::json::{rfc3339, rfc3339_from_unix};
 
 const STYLE: &str = r#"
 *{box-sizing:border-box}

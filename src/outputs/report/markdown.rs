@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::{days_left, expiry_status, ids_joined, Counts, Report};
-use crate::outputs::json::{rfc3339, rfc3339_from_unix};
+use crate::model::time::{rfc3339, rfc3339_from_unix};
 
 /// Escape one table cell (single line, no active Markdown/HTML).
 pub fn cell(s: &str) -> String {

@@ -13,7 +13,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
 use crate::parse::ParseOptions;
-use crate::sources::{Content, Item, Object, ParsedItem, ScanCtx};
+use crate::sources::{Content, Object, ParsedItem, ScanCtx};
 
 use super::extract::Extracted;
 
@@ -41,12 +41,7 @@ impl Summary {
         } = x;
         let mut certs = Vec::new();
         for it in items {
-            let item = Item {
-                sref: it.sref,
-                data: it.data,
-                hint: it.hint,
-            };
-            crate::scraper::parse_item(item, opts, &mut certs, &mut errors);
+            crate::parse::parse_located(it.sref, it.data, it.hint, opts, &mut certs, &mut errors);
         }
         Summary {
             certs: certs.into(),

@@ -1,4 +1,5 @@
-//! `scan --fail-within` / `--fail-on`: pure policy decisions over a snapshot.
+//! `scan --fail-within` / `--fail-on`: the policy gate, on the outputs side (it reads a
+//! published snapshot); the per-certificate decisions (expired?) come from `checks::expiry`.
 //!
 //! * `--fail-within D` breaches when any certificate's notAfter is at most `D`
 //!   after the evaluation instant (the snapshot's `generated_at`, i.e. `--at` or
@@ -148,14 +149,14 @@ pub fn evaluate(snap: &Snapshot, policy: &Policy) -> Vec<Breach> {
                         "{:?} expired {} ago (at {})",
                         c.subject.cn,
                         human(left.unsigned_abs()),
-                        crate::outputs::json::rfc3339_from_unix(c.not_after)
+                        crate::model::time::rfc3339_from_unix(c.not_after)
                     )
                 } else {
                     format!(
                         "{:?} expires in {} (at {})",
                         c.subject.cn,
                         human(left.unsigned_abs()),
-                        crate::outputs::json::rfc3339_from_unix(c.not_after)
+                        crate::model::time::rfc3339_from_unix(c.not_after)
                     )
                 };
                 out.push(Breach {
