@@ -695,6 +695,31 @@ mod tests {
     }
 
     #[test]
+    fn url_arguments_become_an_endpoint_source() {
+        let Command::Scan(s) = parse(&["scan", "x.pem", "smtp://[::1]:2525", "tls://h:1"])
+            .unwrap()
+            .command
+        else {
+            panic!("not scan")
+        };
+        assert_eq!(s.spec.overrides.paths, vec!["x.pem"]);
+        assert_eq!(s.spec.overrides.targets.len(), 2);
+        let only_urls = ConfigSpec {
+            config_file: None,
+            overrides: Overrides {
+                targets: s.spec.overrides.targets.clone(),
+                ..Default::default()
+            },
+        };
+        let cfg = apply_overrides(config::default_config(), &only_urls);
+        assert!(cfg.files.is_empty());
+        assert_eq!(cfg.docker.enabled, crate::config::DockerEnabled::Off);
+        assert_eq!(cfg.tls_endpoints.len(), 1);
+        assert_eq!(cfg.tls_endpoints[0].name, "endpoints");
+        assert!(parse(&["scan", "tls://h"]).is_err());
+    }
+
+    #[test]
     fn scan_default_format_is_table() {
         let Command::Scan(s) = parse(&["scan"]).unwrap().command else {
             panic!()

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use crate::checks::Checker;
 use crate::config::Config;
-use crate::model::ProbeOutcome;
-use crate::outputs::http::probe::Prober;
+use crate::outputs::http::probe::{ProbeFuture, Prober};
 use crate::sources::tls_endpoint::{self, probe};
 
 type Cached = Option<(Arc<Config>, Arc<tokio::sync::Mutex<Checker>>)>;
@@ -38,13 +37,7 @@ impl EndpointProber {
 }
 
 impl Prober for EndpointProber {
-    fn probe(
-        &self,
-        cfg: Arc<Config>,
-        query: String,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<ProbeOutcome, (u16, String)>> + Send + 'static>,
-    > {
+    fn probe(&self, cfg: Arc<Config>, query: String) -> ProbeFuture {
         let checker = self.checker_for(&cfg);
         Box::pin(async move {
             let names: Vec<String> = cfg.probe.modules.keys().cloned().collect();

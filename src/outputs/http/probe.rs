@@ -23,12 +23,12 @@ use crate::outputs::metrics::labels::escape_label_value;
 /// needs both the `tls_endpoint` source and the checks). `Err((status, message))`
 /// for a bad request (400) or an unusable configuration (500).
 pub trait Prober: Send + Sync {
-    fn probe(
-        &self,
-        cfg: Arc<Config>,
-        query: String,
-    ) -> Pin<Box<dyn Future<Output = Result<ProbeOutcome, (u16, String)>> + Send + 'static>>;
+    fn probe(&self, cfg: Arc<Config>, query: String) -> ProbeFuture;
 }
+
+/// What [`Prober::probe`] returns.
+pub type ProbeFuture =
+    Pin<Box<dyn Future<Output = Result<ProbeOutcome, (u16, String)>> + Send + 'static>>;
 
 /// Answer one `/probe` request: `Ok(exposition)` or `Err((status, message))`.
 pub async fn handle(
