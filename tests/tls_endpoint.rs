@@ -640,3 +640,23 @@ fn serve_metrics_and_probe() {
         assert_eq!(p.status, 400, "{bad}: {}", p.body);
     }
 }
+
+/// A server that only speaks TLS 1.1: reported as protocol unsupported.
+#[test]
+fn tls11_only_server_is_reported_as_unsupported() {
+    let Some(f) = fixture() else { return };
+    let s = SServer::start(
+        &f.pki,
+        &f.good,
+        &["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"],
+    );
+    let e = only_error(f, &format!("tls://127.0.0.1:{}", s.port));
+    assert_eq!(e["reason"], "tls_handshake_failed");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("protocol unsupported"),
+        "{e:#}"
+    );
+}
