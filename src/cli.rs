@@ -541,10 +541,16 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             .max()
             .unwrap_or(DEFAULT_MAX_FILE_SIZE);
         let mut pkcs12_passwords: Vec<String> = Vec::new();
+        let mut keystore_passwords: Vec<String> = Vec::new();
         for f in &file_sources {
             for p in &f.pkcs12_passwords {
                 if !pkcs12_passwords.contains(p) {
                     pkcs12_passwords.push(p.clone());
+                }
+            }
+            for p in &f.keystore_passwords {
+                if !keystore_passwords.contains(p) {
+                    keystore_passwords.push(p.clone());
                 }
             }
         }
@@ -557,6 +563,7 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             max_file_size,
             pkcs12_passwords,
             try_empty_password: true,
+            keystore_passwords,
             max_files: DEFAULT_MAX_FILES,
             watch: Default::default(),
         };

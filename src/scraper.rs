@@ -11,7 +11,7 @@ use tracing::{debug, info, warn};
 
 use crate::checks::{self, Checker};
 use crate::inventory::{Snapshot, SourceStatus};
-use crate::model::{CertEntry, ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{CertEntry, ErrorEntry, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, ParseOptions};
 use crate::sources::{
     Content, Item, Object, ParsedItem, RescanSignal, ScanCtx, Source, SourceOutput,
@@ -76,6 +76,8 @@ pub struct Scraper {
     source_timeout: Duration,
     state: HashMap<String, SourceState>,
     counters: BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>,
+    /// `bad_passphrase` errors by keystore format, for kinds that read keystores.
+    passphrase: BTreeMap<(SourceKind, String), BTreeMap<KeystoreFormat, u64>>,
     checker: Checker,
     rescan: Option<RescanSignal>,
 }
@@ -87,6 +89,7 @@ impl Scraper {
             source_timeout,
             state: HashMap::new(),
             counters: BTreeMap::new(),
+            passphrase: BTreeMap::new(),
             checker: Checker::disabled(),
             rescan: None,
         };
@@ -115,9 +118,20 @@ impl Scraper {
                 for r in Reason::ALL {
                     entry.entry(r).or_insert(0);
                 }
+                if kind.reads_keystores() {
+                    let p = self
+                        .passphrase
+                        .entry((kind, src.name().to_string()))
+                        .or_default();
+                    for f in KeystoreFormat::ALL {
+                        p.entry(f).or_insert(0);
+                    }
+                }
             }
         }
         self.counters
+            .retain(|(_, name), _| names.contains(name.as_str()));
+        self.passphrase
             .retain(|(_, name), _| names.contains(name.as_str()));
         if let Some(signal) = &self.rescan {
             for src in &sources {
@@ -160,6 +174,14 @@ impl Scraper {
             .or_default()
             .entry(e.reason)
             .or_insert(0) += 1;
+        if let Some(f) = e.keystore {
+            *self
+                .passphrase
+                .entry((e.source.kind, e.source.name.clone()))
+                .or_default()
+                .entry(f)
+                .or_insert(0) += 1;
+        }
     }
 
     /// Run one complete scan at evaluation instant `now`.
@@ -226,6 +248,9 @@ impl Scraper {
             for st in &mut snap.sources {
                 if let Some(c) = self.counters.get(&(st.kind, st.name.clone())) {
                     st.errors_total = c.clone();
+                }
+                if let Some(c) = self.passphrase.get(&(st.kind, st.name.clone())) {
+                    st.passphrase_failures = c.clone();
                 }
             }
         }
@@ -422,6 +447,11 @@ impl Scraper {
                         .get(&(kind, src.name().to_string()))
                         .cloned()
                         .unwrap_or_default(),
+                    passphrase_failures: self
+                        .passphrase
+                        .get(&(kind, src.name().to_string()))
+                        .cloned()
+                        .unwrap_or_default(),
                 });
             }
         }
@@ -599,6 +629,74 @@ mod tests {
 
     fn errors_of(snap: &Snapshot, reason: Reason) -> u64 {
         snap.sources[0].errors_total[&reason]
+    }
+
+    /// An empty version-2 JKS sealed with `password`.
+    fn empty_jks(password: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [0xFEED_FEEDu32, 2, 0] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+        for u in password.encode_utf16() {
+            ctx.update(&u.to_be_bytes());
+        }
+        ctx.update(b"Mighty Aphrodite");
+        ctx.update(&b);
+        b.extend_from_slice(ctx.finish().as_ref());
+        b
+    }
+
+    #[tokio::test]
+    async fn passphrase_failures_are_counted_by_keystore_format() {
+        let item = |key: &str, data: Vec<u8>| Item {
+            sref: SourceRef::new(SourceKind::File, "scripted", key),
+            data,
+            hint: parse::FormatHint::Auto,
+        };
+        let p12 = p12_keystore::KeyStore::new()
+            .writer("pw")
+            .write()
+            .unwrap_or_default();
+        assert!(!p12.is_empty());
+        let out = |v: &str| SourceOutput {
+            objects: vec![Object {
+                key: "/ks".into(),
+                version: Some(v.into()),
+                content: Content::Fresh {
+                    items: vec![
+                        item("/a.jks", empty_jks("secret")),
+                        item("/b.jks", empty_jks("other")),
+                        item("/c.p12", p12.clone()),
+                        item("/d.jks", b"\xfe\xed\xfe\xedtruncated".to_vec()),
+                    ],
+                    errors: Vec::new(),
+                },
+            }],
+            failure: None,
+        };
+        let src = Scripted::new(vec![out("v1"), out("v1"), out("v2")], Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src.clone()], Duration::from_secs(5));
+        let now = Utc::now();
+        let fails = |s: &Snapshot| {
+            let p = &s.sources[0].passphrase_failures;
+            (p[&KeystoreFormat::Pkcs12], p[&KeystoreFormat::Jks])
+        };
+        // Pre-created at zero before anything failed.
+        let pre = &scraper.passphrase[&(SourceKind::File, "scripted".to_string())];
+        assert_eq!(pre.values().copied().collect::<Vec<_>>(), vec![0, 0]);
+        let s1 = scraper.scan(now).await;
+        assert_eq!(fails(&s1), (1, 2));
+        assert_eq!(errors_of(&s1, Reason::BadPassphrase), 3);
+        assert_eq!(
+            errors_of(&s1, Reason::BadJks),
+            1,
+            "malformed is not a passphrase failure"
+        );
+        let s2 = scraper.scan(now).await;
+        assert_eq!(fails(&s2), (1, 2), "unchanged: not recounted");
+        let s3 = scraper.scan(now).await;
+        assert_eq!(fails(&s3), (2, 4), "changed: recounted");
     }
 
     #[tokio::test]

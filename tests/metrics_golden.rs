@@ -16,8 +16,8 @@ use std::sync::Arc;
 use certvigil::config::MetricsConfig;
 use certvigil::inventory::{Snapshot, SourceStatus};
 use certvigil::model::{
-    CertEntry, DistinguishedName, ErrorEntry, KeyAlgorithm, ParsedCert, Reason, Revocation,
-    RevocationMethod, RevocationStatus, SourceKind, SourceRef, Trust, TrustStatus,
+    CertEntry, DistinguishedName, ErrorEntry, KeyAlgorithm, KeystoreFormat, ParsedCert, Reason,
+    Revocation, RevocationMethod, RevocationStatus, SourceKind, SourceRef, Trust, TrustStatus,
 };
 use certvigil::outputs::metrics::{render, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 use chrono::{TimeZone, Utc};
@@ -86,6 +86,20 @@ fn status(kind: SourceKind, name: &str, up: bool, certs: usize, objects: usize) 
         certificates: certs,
         objects,
         errors_total,
+        // As the scraper pre-creates them; the file source saw one PKCS#12 failure.
+        passphrase_failures: if kind.reads_keystores() {
+            KeystoreFormat::ALL
+                .iter()
+                .map(|f| {
+                    (
+                        *f,
+                        u64::from(kind == SourceKind::File && *f == KeystoreFormat::Pkcs12),
+                    )
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        },
     }
 }
 

@@ -1,6 +1,7 @@
 //! Property test: `parse_object` is total over mutated inputs.
 //!
-//! Valid PEM bundles, DER certificates and PKCS#12 archives are mutated with a
+//! Valid PEM bundles, DER certificates, PKCS#12 archives and a Java keystore
+//! (JKS, built byte by byte with its SHA-1 integrity digest) are mutated with a
 //! deterministic xorshift PRNG (bit flips, truncation, insertion, deletion,
 //! splicing, DER length-byte changes), thousands of times, and every result must
 //! come back without a panic, with non-empty bounded error messages and sane
@@ -129,6 +130,48 @@ struct Corpus {
     pem: Vec<u8>,
     der: Vec<u8>,
     p12: Vec<u8>,
+    jks: Vec<u8>,
+}
+
+/// A version-2 JKS: a key entry (protected key bytes are filler) with `chain`,
+/// then one trusted-certificate entry per `trusted`, sealed with `password`.
+fn jks(magic: u32, chain: &[&[u8]], trusted: &[&[u8]], password: &str) -> Vec<u8> {
+    fn cert(b: &mut Vec<u8>, der: &[u8]) {
+        b.extend_from_slice(&5u16.to_be_bytes());
+        b.extend_from_slice(b"X.509");
+        b.extend_from_slice(&(der.len() as u32).to_be_bytes());
+        b.extend_from_slice(der);
+    }
+    let mut b = Vec::new();
+    b.extend_from_slice(&magic.to_be_bytes());
+    b.extend_from_slice(&2u32.to_be_bytes());
+    b.extend_from_slice(&(1 + trusted.len() as u32).to_be_bytes());
+    b.extend_from_slice(&1u32.to_be_bytes());
+    b.extend_from_slice(&3u16.to_be_bytes());
+    b.extend_from_slice(b"key");
+    b.extend_from_slice(&0u64.to_be_bytes());
+    b.extend_from_slice(&4u32.to_be_bytes());
+    b.extend_from_slice(b"\x30\x02\x05\x00");
+    b.extend_from_slice(&(chain.len() as u32).to_be_bytes());
+    for c in chain {
+        cert(&mut b, c);
+    }
+    for (i, t) in trusted.iter().enumerate() {
+        b.extend_from_slice(&2u32.to_be_bytes());
+        let alias = format!("t{i}");
+        b.extend_from_slice(&(alias.len() as u16).to_be_bytes());
+        b.extend_from_slice(alias.as_bytes());
+        b.extend_from_slice(&0u64.to_be_bytes());
+        cert(&mut b, t);
+    }
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    for u in password.encode_utf16() {
+        ctx.update(&u.to_be_bytes());
+    }
+    ctx.update(b"Mighty Aphrodite");
+    ctx.update(&b);
+    b.extend_from_slice(ctx.finish().as_ref());
+    b
 }
 
 fn corpus() -> Corpus {
@@ -161,7 +204,8 @@ fn corpus() -> Corpus {
         .mac_iterations(16)
         .write()
         .unwrap();
-    Corpus { pem, der, p12 }
+    let jks = jks(0xFEED_FEED, &[&der, ca.der()], &[ca.der()], "pw");
+    Corpus { pem, der, p12, jks }
 }
 
 /// Invariants every output must satisfy.
@@ -214,6 +258,7 @@ fn parse_object_never_panics_on_mutated_input() {
     let opts = ParseOptions {
         pkcs12_passwords: vec!["pw".to_string()],
         try_empty_password: true,
+        keystore_passwords: vec!["pw".to_string()],
     };
 
     // Sanity: the unmutated inputs parse.
@@ -236,11 +281,19 @@ fn parse_object_never_panics_on_mutated_input() {
         2
     );
 
-    let kinds: [(&str, &[u8]); 4] = [
+    assert_eq!(
+        parse_object(&corpus.jks, FormatHint::Auto, &opts)
+            .certs
+            .len(),
+        3
+    );
+
+    let kinds: [(&str, &[u8]); 5] = [
         ("pem-text", &corpus.pem),
         ("der-in-pem", &corpus.der),
         ("der", &corpus.der),
         ("pkcs12", &corpus.p12),
+        ("jks", &corpus.jks),
     ];
     let hints = [
         FormatHint::Auto,
@@ -280,6 +333,71 @@ fn parse_object_never_panics_on_mutated_input() {
         }
     }
     eprintln!("mutation: {cases} cases, {parsed_certs} certificates still parsed");
+    assert!(
+        failures.is_empty(),
+        "{} failing cases (first 20):\n{}",
+        failures.len(),
+        failures[..failures.len().min(20)].join("\n")
+    );
+}
+
+/// Arbitrary bytes behind a JKS or JCEKS magic number (and a plausible version
+/// and entry count, so the entry walk is reached): never a panic, always a
+/// bounded `bad_jks`, `bad_passphrase` or `bad_der` error, never a certificate
+/// without the password's digest.
+#[test]
+fn java_keystore_is_total_over_arbitrary_bytes() {
+    let opts = ParseOptions {
+        keystore_passwords: vec!["pw".to_string()],
+        ..ParseOptions::default()
+    };
+    let seed0 = base_seed();
+    let mut failures = Vec::new();
+    let mut reasons = std::collections::BTreeMap::<&str, usize>::new();
+    for n in 0..iterations() * 4 {
+        let seed = seed0 ^ (0xA5A5_0000 + n);
+        let mut rng = XorShift::new(seed);
+        let magic: &[u8] = if rng.below(2) == 0 {
+            &[0xFE, 0xED, 0xFE, 0xED]
+        } else {
+            &[0xCE, 0xCE, 0xCE, 0xCE]
+        };
+        let mut data = magic.to_vec();
+        if rng.below(4) != 0 {
+            data.extend_from_slice(&[0, 0, 0, 1 + rng.below(2) as u8]);
+            data.extend_from_slice(&[0, 0, 0, rng.below(4) as u8]);
+        }
+        let len = rng.below(512);
+        data.extend((0..len).map(|_| rng.byte()));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            parse_object(&data, FormatHint::Auto, &opts)
+        }));
+        match result {
+            Ok(out) => {
+                if let Err(why) = check(&out) {
+                    failures.push(format!("seed {seed}: {why}"));
+                }
+                if !out.certs.is_empty() {
+                    failures.push(format!("seed {seed}: certificates from random bytes"));
+                }
+                for e in &out.errors {
+                    *reasons.entry(e.reason.as_str()).or_default() += 1;
+                }
+                if out.errors.is_empty() {
+                    failures.push(format!("seed {seed}: no error"));
+                }
+            }
+            Err(_) => failures.push(format!("seed {seed}: PANIC")),
+        }
+    }
+    eprintln!("jks arbitrary bytes: reasons {reasons:?}");
+    assert!(
+        reasons
+            .keys()
+            .all(|r| ["bad_jks", "bad_passphrase", "bad_der"].contains(r)),
+        "{reasons:?}"
+    );
+    assert!(reasons.contains_key("bad_jks"));
     assert!(
         failures.is_empty(),
         "{} failing cases (first 20):\n{}",

@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = ParseOptions {
         pkcs12_passwords: vec!["changeit".to_string()],
         try_empty_password: true,
+        keystore_passwords: vec!["changeit".to_string()],
     };
     let out = parse_object(body, hint, &opts);
     for e in &out.errors {

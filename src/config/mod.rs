@@ -117,6 +117,8 @@ pub struct FileSourceConfig {
     pub pkcs12_passwords: Vec<String>,
     /// Also try the empty password. Default true.
     pub try_empty_password: bool,
+    /// Passwords tried for Java keystores (JKS, JCEKS).
+    pub keystore_passwords: Vec<String>,
     /// Largest number of files one walk visits before it stops with an error.
     /// Default 200000.
     pub max_files: usize,
@@ -375,6 +377,10 @@ pub struct KubeSecretType {
     pub pkcs12_password_key: Option<String>,
     /// PKCS#12 passwords tried (after the one from `pkcs12_password_key`).
     pub pkcs12_passwords: Vec<String>,
+    /// Secret key holding the Java keystore (JKS/JCEKS) password of the other keys.
+    pub keystore_password_key: Option<String>,
+    /// Java keystore passwords tried (after the one from `keystore_password_key`).
+    pub keystore_passwords: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -424,6 +430,8 @@ impl Default for KubernetesConfig {
                     keys: strings(d::KUBE_SECRET_KEYS),
                     pkcs12_password_key: None,
                     pkcs12_passwords: Vec::new(),
+                    keystore_password_key: None,
+                    keystore_passwords: Vec::new(),
                 }],
                 expose_labels: Vec::new(),
             },

@@ -209,6 +209,10 @@ pub struct RawKubeSecretType {
     pub pkcs12_password_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pkcs12_passwords: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keystore_password_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keystore_passwords: Option<Vec<String>>,
 }
 
 /// `kubernetes.configmaps:`
@@ -317,6 +321,8 @@ pub struct RawSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub try_empty_password: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keystore_passwords: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_files: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<RawFileWatch>,
@@ -367,6 +373,7 @@ impl RawSource {
                 "max_file_size",
                 "pkcs12_passwords",
                 "try_empty_password",
+                "keystore_passwords",
                 "max_files",
                 "watch",
             ]),
@@ -397,6 +404,7 @@ impl RawSource {
         add(self.max_file_size.is_some(), "max_file_size");
         add(self.pkcs12_passwords.is_some(), "pkcs12_passwords");
         add(self.try_empty_password.is_some(), "try_empty_password");
+        add(self.keystore_passwords.is_some(), "keystore_passwords");
         add(self.max_files.is_some(), "max_files");
         add(self.watch.is_some(), "watch");
         add(self.targets.is_some(), "targets");
@@ -663,6 +671,7 @@ impl RawConfig {
                             max_file_size: Some(RawSize::Bytes(f.max_file_size)),
                             pkcs12_passwords: is_file.then(|| f.pkcs12_passwords.clone()),
                             try_empty_password: is_file.then_some(f.try_empty_password),
+                            keystore_passwords: is_file.then(|| f.keystore_passwords.clone()),
                             max_files: Some(f.max_files),
                             watch: Some(RawFileWatch {
                                 enabled: Some(match f.watch.enabled {
@@ -809,6 +818,8 @@ impl RawKubernetes {
                             keys: Some(t.keys.clone()),
                             pkcs12_password_key: t.pkcs12_password_key.clone(),
                             pkcs12_passwords: Some(t.pkcs12_passwords.clone()),
+                            keystore_password_key: t.keystore_password_key.clone(),
+                            keystore_passwords: Some(t.keystore_passwords.clone()),
                         })
                         .collect(),
                 ),

@@ -134,6 +134,7 @@ sources:
     max_file_size: 512KiB
     pkcs12_passwords: [changeit, secret]
     try_empty_password: false
+    keystore_passwords: [storepass, ""]
     max_files: 1000
     watch:
       enabled: false
@@ -198,6 +199,8 @@ kubernetes:
         keys: ["*.crt", keystore.p12]
         pkcs12_password_key: password
         pkcs12_passwords: [changeit]
+        keystore_password_key: storepass
+        keystore_passwords: [changeit]
     expose_labels: [app.kubernetes.io/name]
   configmaps:
     enabled: true
@@ -245,6 +248,7 @@ fn every_key_expected() -> Config {
                 max_file_size: 512 * 1024,
                 pkcs12_passwords: vec!["changeit".into(), "secret".into()],
                 try_empty_password: false,
+                keystore_passwords: vec!["storepass".into(), "".into()],
                 max_files: 1000,
                 watch: crate::config::FileWatchConfig {
                     enabled: crate::config::WatchEnabled::Off,
@@ -261,6 +265,7 @@ fn every_key_expected() -> Config {
                 max_file_size: 4096,
                 pkcs12_passwords: vec![],
                 try_empty_password: true,
+                keystore_passwords: vec![],
                 max_files: 200_000,
                 watch: Default::default(),
             },
@@ -331,6 +336,8 @@ fn every_key_expected() -> Config {
                     keys: vec!["*.crt".into(), "keystore.p12".into()],
                     pkcs12_password_key: Some("password".into()),
                     pkcs12_passwords: vec!["changeit".into()],
+                    keystore_password_key: Some("storepass".into()),
+                    keystore_passwords: vec!["changeit".into()],
                 }],
                 expose_labels: vec!["app.kubernetes.io/name".into()],
             },

@@ -464,6 +464,11 @@ fn kubernetes(
                     keys,
                     pkcs12_password_key: t.pkcs12_password_key.clone().filter(|k| !k.is_empty()),
                     pkcs12_passwords: t.pkcs12_passwords.clone().unwrap_or_default(),
+                    keystore_password_key: t
+                        .keystore_password_key
+                        .clone()
+                        .filter(|k| !k.is_empty()),
+                    keystore_passwords: t.keystore_passwords.clone().unwrap_or_default(),
                 });
             }
             k.secrets.types = out;
@@ -906,6 +911,7 @@ fn sources(
             max_file_size,
             pkcs12_passwords: s.pkcs12_passwords.clone().unwrap_or_default(),
             try_empty_password: s.try_empty_password.unwrap_or(defaults::TRY_EMPTY_PASSWORD),
+            keystore_passwords: s.keystore_passwords.clone().unwrap_or_default(),
             max_files,
             watch: file_watch(p, &base, s.watch.as_ref()),
         });

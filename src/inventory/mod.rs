@@ -7,7 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{CertEntry, ErrorEntry, ParsedCert, Reason, SourceKind, SourceRef};
+use crate::model::{
+    CertEntry, ErrorEntry, KeystoreFormat, ParsedCert, Reason, SourceKind, SourceRef,
+};
 
 /// Health and counters of one (source kind, source name) pair.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,10 @@ pub struct SourceStatus {
     pub objects: usize,
     /// Cumulative error counts since start, every reason present (pre-created at 0).
     pub errors_total: BTreeMap<Reason, u64>,
+    /// Cumulative `bad_passphrase` errors since start by keystore format (a
+    /// subset of `errors_total[bad_passphrase]`), every format present for kinds
+    /// that can read keystores, empty otherwise.
+    pub passphrase_failures: BTreeMap<KeystoreFormat, u64>,
 }
 
 /// One complete inventory.

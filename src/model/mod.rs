@@ -21,7 +21,7 @@ pub use endpoint::{
     LABEL_SERVER_NAME,
 };
 pub use reason::Reason;
-pub use source::{ErrorEntry, SourceKind, SourceRef, MAX_MESSAGE_LEN};
+pub use source::{ErrorEntry, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};
 
 /// One parsed certificate of an object: where it was found, its index in that
 /// item (bundle order), and its summary.

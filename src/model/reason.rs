@@ -24,6 +24,7 @@ pub enum Reason {
     OcspFailed,
     Timeout,
     AiaFetchFailed,
+    BadJks,
     ConnectFailed,
     StarttlsFailed,
     StarttlsInjection,
@@ -32,7 +33,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 22] = [
         Reason::BadPem,
         Reason::BadDer,
         Reason::NoCertificateFound,
@@ -50,6 +51,7 @@ impl Reason {
         Reason::OcspFailed,
         Reason::Timeout,
         Reason::AiaFetchFailed,
+        Reason::BadJks,
         Reason::ConnectFailed,
         Reason::StarttlsFailed,
         Reason::StarttlsInjection,
@@ -75,6 +77,7 @@ impl Reason {
             Reason::OcspFailed => "ocsp_failed",
             Reason::Timeout => "timeout",
             Reason::AiaFetchFailed => "aia_fetch_failed",
+            Reason::BadJks => "bad_jks",
             Reason::ConnectFailed => "connect_failed",
             Reason::StarttlsFailed => "starttls_failed",
             Reason::StarttlsInjection => "starttls_injection",

@@ -29,6 +29,20 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// Whether objects of this kind can be PKCS#12 or Java keystores (files, Secret
+    /// and ConfigMap values, Docker secrets, configs and container files).
+    pub fn reads_keystores(self) -> bool {
+        matches!(
+            self,
+            SourceKind::File
+                | SourceKind::KubernetesSecret
+                | SourceKind::KubernetesConfigmap
+                | SourceKind::DockerSecret
+                | SourceKind::DockerConfig
+                | SourceKind::DockerContainer
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::File => "file",
@@ -106,6 +120,10 @@ pub struct ErrorEntry {
     pub source: SourceRef,
     pub reason: Reason,
     pub message: String,
+    /// For a `bad_passphrase` error: the keystore format whose password failed
+    /// (`x509_pkcs12_passphrase_failures_total`, `x509_jks_passphrase_failures_total`).
+    #[serde(skip)]
+    pub keystore: Option<KeystoreFormat>,
 }
 
 impl ErrorEntry {
@@ -114,6 +132,28 @@ impl ErrorEntry {
             source,
             reason,
             message: super::bounded(message.as_ref(), MAX_MESSAGE_LEN),
+            keystore: None,
         }
     }
+
+    /// Tag a `bad_passphrase` error with the keystore format it happened in
+    /// (other reasons are left untagged).
+    pub fn with_keystore(mut self, format: Option<KeystoreFormat>) -> Self {
+        if self.reason == Reason::BadPassphrase {
+            self.keystore = format;
+        }
+        self
+    }
+}
+
+/// A password-protected keystore format, for the passphrase-failure counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeystoreFormat {
+    Pkcs12,
+    /// JKS and JCEKS.
+    Jks,
+}
+
+impl KeystoreFormat {
+    pub const ALL: [KeystoreFormat; 2] = [KeystoreFormat::Pkcs12, KeystoreFormat::Jks];
 }

@@ -1,8 +1,10 @@
 //! Bytes → certificates. Pure functions (no IO, no clock): PEM bundles, DER,
-//! PKCS#12 and kubeconfig splitting, and the X.509 summary in `x509`.
+//! PKCS#12, Java keystores (JKS/JCEKS, `jks`) and kubeconfig splitting, and the
+//! X.509 summary in `x509`.
 //! Every function here must be total over hostile input: no panics, bounded work.
 
 pub mod der;
+pub mod jks;
 pub mod kubeconfig;
 pub mod pem;
 pub mod pkcs12;
@@ -10,7 +12,7 @@ pub mod x509;
 
 use std::sync::Arc;
 
-use crate::model::{ErrorEntry, ParsedCert, ParsedItem, Reason, SourceRef};
+use crate::model::{ErrorEntry, KeystoreFormat, ParsedCert, ParsedItem, Reason, SourceRef};
 
 /// What the caller knows about the content's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,8 +30,11 @@ pub enum FormatHint {
 pub struct ParseOptions {
     /// Passwords tried, in order, for PKCS#12 content.
     pub pkcs12_passwords: Vec<String>,
-    /// Also try the empty password (and a missing one) for PKCS#12.
+    /// Also try the empty password (and a missing one) for PKCS#12, and the
+    /// empty password for Java keystores.
     pub try_empty_password: bool,
+    /// Passwords tried, in order, for JKS and JCEKS keystores.
+    pub keystore_passwords: Vec<String>,
 }
 
 impl Default for ParseOptions {
@@ -37,6 +42,7 @@ impl Default for ParseOptions {
         ParseOptions {
             pkcs12_passwords: Vec::new(),
             try_empty_password: true,
+            keystore_passwords: Vec::new(),
         }
     }
 }
@@ -58,6 +64,8 @@ pub struct ParseOutput {
     /// `(index_in_bundle, certificate)` in bundle order.
     pub certs: Vec<(usize, ParsedCert)>,
     pub errors: Vec<ParseError>,
+    /// The object was a PKCS#12 archive or a Java keystore.
+    pub keystore: Option<KeystoreFormat>,
 }
 
 /// Largest object `parse_object` accepts (the caller caps sizes too).
@@ -79,6 +87,7 @@ impl ParseOutput {
         ParseOutput {
             certs: Vec::new(),
             errors: vec![ParseError::new(reason, message, None)],
+            keystore: None,
         }
     }
 }
@@ -107,13 +116,14 @@ pub fn parse_located(
         if let Some(i) = e.index {
             loc.location = format!("{}#{}", loc.location, i);
         }
-        errors.push(ErrorEntry::new(loc, e.reason, &e.message));
+        errors.push(ErrorEntry::new(loc, e.reason, &e.message).with_keystore(out.keystore));
     }
 }
 
 /// Parse one object's bytes into certificates.
 ///
-/// * `Auto`: PEM when the data contains `-----BEGIN `; else PKCS#12 when it
+/// * `Auto`: PEM when the data contains `-----BEGIN `; else a Java keystore
+///   when it starts with the JKS or JCEKS magic number; else PKCS#12 when it
 ///   sniffs as a `PFX`; else a DER certificate when it starts with a SEQUENCE;
 ///   else `no_certificate_found`.
 /// * PEM: every certificate block (`CERTIFICATE`, `TRUSTED CERTIFICATE`) is one
@@ -122,6 +132,9 @@ pub fn parse_located(
 ///   not a certificate). Keys and other blocks are skipped silently, so a
 ///   key-only file yields nothing at all.
 /// * DER: index 0. PKCS#12: one index per certificate bag, in bag order.
+/// * JKS/JCEKS: one index per certificate, in entry order, a key entry's chain
+///   in chain order (leaf first); see [`jks`]. Wrong password: `bad_passphrase`;
+///   malformed: `bad_jks`.
 ///
 /// Total over hostile input: never panics, bounded work and messages.
 pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> ParseOutput {
@@ -144,6 +157,8 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
         FormatHint::Auto => {
             if pem::has_pem_armour(data) {
                 parse_pem(data)
+            } else if jks::sniff(data).is_some() {
+                parse_jks(data, opts)
             } else if der::looks_like_pkcs12(data) {
                 parse_pkcs12(data, opts)
             } else if data.first() == Some(&0x30) {
@@ -151,7 +166,7 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
             } else {
                 ParseOutput::error(
                     Reason::NoCertificateFound,
-                    "no PEM block, not DER, not PKCS#12",
+                    "no PEM block, not DER, not PKCS#12, not a Java keystore",
                 )
             }
         }
@@ -216,15 +231,23 @@ fn parse_der(data: &[u8]) -> ParseOutput {
         Ok(cert) => ParseOutput {
             certs: vec![(0, cert)],
             errors: Vec::new(),
+            keystore: None,
         },
         Err(e) => ParseOutput {
             certs: Vec::new(),
             errors: vec![ParseError::new(Reason::BadDer, &e.message, None)],
+            keystore: None,
         },
     }
 }
 
 fn parse_pkcs12(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+    let mut out = parse_pkcs12_inner(data, opts);
+    out.keystore = Some(KeystoreFormat::Pkcs12);
+    out
+}
+
+fn parse_pkcs12_inner(data: &[u8], opts: &ParseOptions) -> ParseOutput {
     match pkcs12::certificates(data, opts) {
         Ok(ders) => {
             let mut out = ParseOutput::default();
@@ -243,6 +266,38 @@ fn parse_pkcs12(data: &[u8], opts: &ParseOptions) -> ParseOutput {
         Err(e) => ParseOutput {
             certs: Vec::new(),
             errors: vec![e],
+            keystore: None,
+        },
+    }
+}
+
+fn parse_jks(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+    let mut out = parse_jks_inner(data, opts);
+    out.keystore = Some(KeystoreFormat::Jks);
+    out
+}
+
+fn parse_jks_inner(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+    match jks::certificates(data, opts) {
+        Ok(ks) => {
+            let mut out = ParseOutput::default();
+            for (i, der) in ks.certs.iter().enumerate() {
+                match x509::summarize(der) {
+                    Ok(cert) => out.certs.push((i, cert)),
+                    Err(e) => out.errors.push(ParseError::new(
+                        Reason::BadDer,
+                        format!("keystore certificate {i}: {}", e.message),
+                        Some(i),
+                    )),
+                }
+            }
+            out.errors.extend(ks.partial);
+            out
+        }
+        Err(e) => ParseOutput {
+            certs: Vec::new(),
+            errors: vec![e],
+            keystore: None,
         },
     }
 }
@@ -346,7 +401,10 @@ mod tests {
         assert_eq!(out.errors[0].message, "empty file");
         let out = auto(b"just some text\n");
         assert_eq!(reasons(&out), vec![(Reason::NoCertificateFound, None)]);
-        assert_eq!(out.errors[0].message, "no PEM block, not DER, not PKCS#12");
+        assert_eq!(
+            out.errors[0].message,
+            "no PEM block, not DER, not PKCS#12, not a Java keystore"
+        );
 
         let (der, _, _) = cert("d");
         let out = auto(&der);
@@ -409,6 +467,7 @@ mod tests {
         let opts = ParseOptions {
             pkcs12_passwords: vec!["pw".into()],
             try_empty_password: true,
+            ..ParseOptions::default()
         };
         let out = parse_object(&p12, FormatHint::Auto, &opts);
         assert!(out.errors.is_empty(), "{:?}", out.errors);

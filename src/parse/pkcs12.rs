@@ -121,6 +121,7 @@ mod tests {
         ParseOptions {
             pkcs12_passwords: passwords.iter().map(|s| s.to_string()).collect(),
             try_empty_password: try_empty,
+            ..ParseOptions::default()
         }
     }
 

@@ -240,6 +240,7 @@ impl FileSource {
         let opts = ParseOptions {
             pkcs12_passwords: cfg.pkcs12_passwords.clone(),
             try_empty_password: cfg.try_empty_password,
+            keystore_passwords: cfg.keystore_passwords.clone(),
         };
         FileSource {
             cfg,
@@ -1485,6 +1486,7 @@ mod tests {
             max_file_size: 1 << 20,
             pkcs12_passwords: Vec::new(),
             try_empty_password: true,
+            keystore_passwords: Vec::new(),
             max_files: 200_000,
             watch: Default::default(),
         }

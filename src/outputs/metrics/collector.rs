@@ -10,6 +10,7 @@
 //! Values that are not finite (NaN, ±inf, e.g. from a bogus clock) are never
 //! written: the affected series is left out, the rest of the exposition stands.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use prometheus_client::collector::Collector;
@@ -23,7 +24,7 @@ use prometheus_client::metrics::MetricType;
 use super::labels;
 use crate::config::MetricsConfig;
 use crate::inventory::Snapshot;
-use crate::model::{Reason, RevocationStatus, TrustStatus};
+use crate::model::{KeystoreFormat, Reason, RevocationStatus, TrustStatus};
 
 /// A gauge value: integers stay integers in the exposition.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,6 +110,10 @@ pub mod help {
     pub const SOURCE_BUNDLES: &str =
         "Objects (files, Secrets, kubeconfig entries, ...) currently held from this source.";
     pub const CERTIFICATES: &str = "Certificates currently held from this source.";
+    pub const PKCS12_PASSPHRASE: &str =
+        "PKCS#12 archives that no configured password opened (bad_passphrase), since the exporter started.";
+    pub const JKS_PASSPHRASE: &str =
+        "Java keystores (JKS, JCEKS) whose integrity digest no configured password reproduced (bad_passphrase), since the exporter started.";
     pub const DOCKER_SECRET: &str =
         "Docker swarm secret listed without its content (secrets.mode metadata, or not readable here), with the services that mount it (always 1).";
     pub const COLLISIONS: &str =
@@ -137,7 +142,9 @@ pub mod help {
     pub const CRL_NUMBER: &str = "CRL number (cRLNumber extension), 0 when absent.";
 
     /// Every help text (for the escaping test).
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 25] = [
+        PKCS12_PASSPHRASE,
+        JKS_PASSPHRASE,
         CRL_THIS_UPDATE,
         CRL_NEXT_UPDATE,
         CRL_STALE,
@@ -286,6 +293,44 @@ impl SnapshotCollector {
             }
         }
         families.extend([up, errors, bundles, certificates]);
+
+        // Passphrase failures by keystore format, per source name (summed over the
+        // kinds of one source), for the sources that can read keystores (pre-created
+        // at 0 there, absent otherwise: the established exporter's v4.2 families).
+        let mut by_name: BTreeMap<&str, BTreeMap<KeystoreFormat, u64>> = BTreeMap::new();
+        for s in snap.sources.iter().filter(|s| s.kind.reads_keystores()) {
+            let e = by_name.entry(s.name.as_str()).or_default();
+            for f in KeystoreFormat::ALL {
+                *e.entry(f).or_insert(0) += s.passphrase_failures.get(&f).copied().unwrap_or(0);
+            }
+        }
+        for (f, name, help) in [
+            (
+                KeystoreFormat::Pkcs12,
+                "x509_pkcs12_passphrase_failures",
+                help::PKCS12_PASSPHRASE,
+            ),
+            (
+                KeystoreFormat::Jks,
+                "x509_jks_passphrase_failures",
+                help::JKS_PASSPHRASE,
+            ),
+        ] {
+            let mut fam = Family {
+                name,
+                help,
+                typ: MetricType::Counter,
+                series: Vec::new(),
+                always: false,
+            };
+            for (source, counts) in &by_name {
+                fam.series.push(Series::Counter {
+                    labels: vec![("source_name", source.to_string())],
+                    value: counts.get(&f).copied().unwrap_or(0),
+                });
+            }
+            families.push(fam);
+        }
 
         let mut secrets = Family {
             name: "x509_docker_secret",

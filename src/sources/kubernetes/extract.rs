@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::config::{KubeConfigMapsConfig, KubeSecretType};
-use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, FormatHint, ParseOptions};
 use crate::sources::glob::component_matches;
 
@@ -158,7 +158,9 @@ fn looks_like_pkcs12_key(key: &str) -> bool {
 }
 
 /// Turn one decoded value into a stored item (PEM reduced to certificate blocks,
-/// PKCS#12 opened to its certificates) or an error.
+/// PKCS#12 and Java keystores opened to their certificates with the Secret's
+/// passwords) or an error. A JCEKS secret-key entry ends the reading of a keystore;
+/// the certificates before it are kept (an error only when there are none).
 fn item_from_bytes(
     mut sref: SourceRef,
     key: &str,
@@ -178,7 +180,34 @@ fn item_from_bytes(
                 data: to_pem(&ders),
                 hint: FormatHint::Pem,
             },
-            Err(e) => return Err(ErrorEntry::new(sref, e.reason, &e.message)),
+            Err(e) => {
+                return Err(ErrorEntry::new(sref, e.reason, &e.message)
+                    .with_keystore(Some(KeystoreFormat::Pkcs12)))
+            }
+        }
+    } else if parse::jks::sniff(&data).is_some() {
+        let res = parse::jks::certificates(&data, pkcs12);
+        data.fill(0);
+        match res {
+            Ok(ks) if ks.certs.is_empty() => {
+                let (reason, message) = match ks.partial {
+                    Some(e) => (e.reason, e.message),
+                    None => (
+                        Reason::NoCertificateFound,
+                        "keystore without certificates".into(),
+                    ),
+                };
+                return Err(ErrorEntry::new(sref, reason, message));
+            }
+            Ok(ks) => StoredItem {
+                sref,
+                data: to_pem(&ks.certs),
+                hint: FormatHint::Pem,
+            },
+            Err(e) => {
+                return Err(ErrorEntry::new(sref, e.reason, &e.message)
+                    .with_keystore(Some(KeystoreFormat::Jks)))
+            }
         }
     } else if parse::pem::has_pem_armour(&data) {
         let kept = certificate_blocks_only(&data);
@@ -239,23 +268,28 @@ pub fn secret(
     let mut pkcs12 = ParseOptions {
         pkcs12_passwords: Vec::new(),
         try_empty_password: true,
+        keystore_passwords: Vec::new(),
     };
-    if let Some(pk) = &t.pkcs12_password_key {
-        if let Some(Ok(p)) = data.get(pk).map(|v| decode_b64(v, 4096)) {
-            match String::from_utf8(p) {
-                Ok(p) => pkcs12
-                    .pkcs12_passwords
-                    .push(p.trim_end_matches(['\r', '\n']).to_string()),
-                Err(e) => {
-                    let mut b = e.into_bytes();
-                    b.fill(0);
-                }
-            }
-        }
+    if let Some(p) = t
+        .pkcs12_password_key
+        .as_ref()
+        .and_then(|k| password_of(data, k))
+    {
+        pkcs12.pkcs12_passwords.push(p);
     }
     pkcs12
         .pkcs12_passwords
         .extend(t.pkcs12_passwords.iter().cloned());
+    if let Some(p) = t
+        .keystore_password_key
+        .as_ref()
+        .and_then(|k| password_of(data, k))
+    {
+        pkcs12.keystore_passwords.push(p);
+    }
+    pkcs12
+        .keystore_passwords
+        .extend(t.keystore_passwords.iter().cloned());
 
     let mut labels: Vec<(String, String)> = Vec::with_capacity(expose_labels.len());
     for l in expose_labels {
@@ -269,7 +303,10 @@ pub fn secret(
         labels.push((sanitize_label_name("secret_label_", l), v));
     }
     for (key, value) in data {
-        if !key_matches(&t.keys, key) || t.pkcs12_password_key.as_deref() == Some(key.as_str()) {
+        if !key_matches(&t.keys, key)
+            || t.pkcs12_password_key.as_deref() == Some(key.as_str())
+            || t.keystore_password_key.as_deref() == Some(key.as_str())
+        {
             continue;
         }
         let mut sref = SourceRef::new(
@@ -298,11 +335,29 @@ pub fn secret(
             Err((reason, msg)) => out.errors.push(ErrorEntry::new(sref, reason, msg)),
         }
     }
-    for p in &mut pkcs12.pkcs12_passwords {
+    for p in pkcs12
+        .pkcs12_passwords
+        .iter_mut()
+        .chain(pkcs12.keystore_passwords.iter_mut())
+    {
         let mut b = std::mem::take(p).into_bytes();
         b.fill(0);
     }
     out
+}
+
+/// The password held in the Secret's `key` (trailing newlines dropped), if it is
+/// present, valid base64 and UTF-8. Rejected bytes are zeroed.
+fn password_of(data: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    let bytes = data.get(key).map(|v| decode_b64(v, 4096))?.ok()?;
+    match String::from_utf8(bytes) {
+        Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
+        Err(e) => {
+            let mut b = e.into_bytes();
+            b.fill(0);
+            None
+        }
+    }
 }
 
 /// One value's bytes, or why it could not be used.
@@ -513,6 +568,8 @@ mod tests {
             keys: vec!["tls.crt".into(), "ca.crt".into()],
             pkcs12_password_key: None,
             pkcs12_passwords: vec![],
+            keystore_password_key: None,
+            keystore_passwords: vec![],
         }]
     }
 
@@ -611,6 +668,71 @@ mod tests {
             secret(&CTX, &s, &tls_type(), &[]).errors[0].reason,
             Reason::DecodeFailed
         );
+    }
+
+    /// A version-2 JKS with one trusted-certificate entry, sealed with `password`.
+    fn jks(der: &[u8], password: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [0xFEED_FEEDu32, 2, 1, 2] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        b.extend_from_slice(&1u16.to_be_bytes());
+        b.push(b'a');
+        b.extend_from_slice(&0u64.to_be_bytes());
+        b.extend_from_slice(&5u16.to_be_bytes());
+        b.extend_from_slice(b"X.509");
+        b.extend_from_slice(&(der.len() as u32).to_be_bytes());
+        b.extend_from_slice(der);
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+        for u in password.encode_utf16() {
+            ctx.update(&u.to_be_bytes());
+        }
+        ctx.update(b"Mighty Aphrodite");
+        ctx.update(&b);
+        b.extend_from_slice(ctx.finish().as_ref());
+        b
+    }
+
+    #[test]
+    fn java_keystore_opened_with_the_secrets_password_key() {
+        let types = vec![KubeSecretType {
+            type_: "Opaque".into(),
+            keys: vec!["*.jks".into(), "storepass".into()],
+            pkcs12_password_key: None,
+            pkcs12_passwords: vec![],
+            keystore_password_key: Some("storepass".into()),
+            keystore_passwords: vec!["fallback".into()],
+        }];
+        let mk = |pass: &str| {
+            secret_of(json!({
+                "metadata": {"namespace": "ns", "name": "java"},
+                "type": "Opaque",
+                "data": {
+                    "a.jks": b64(&jks(b"\x30\x03\x02\x01\x01", "s3cret")),
+                    "b.jks": b64(&jks(b"\x30\x03\x02\x01\x02", "fallback")),
+                    "storepass": b64(format!("{pass}\n").as_bytes()),
+                }
+            }))
+        };
+        let e = secret(&CTX, &mk("s3cret"), &types, &[]);
+        assert!(e.errors.is_empty(), "{:?}", e.errors);
+        // The password key itself is not an item; both keystores are, as PEM.
+        let mut locs: Vec<&str> = e.items.iter().map(|i| i.sref.location.as_str()).collect();
+        locs.sort();
+        assert_eq!(locs, vec!["ns/java:a.jks", "ns/java:b.jks"]);
+        for it in &e.items {
+            assert_eq!(it.hint, FormatHint::Pem);
+            assert!(String::from_utf8_lossy(&it.data).starts_with("-----BEGIN CERTIFICATE-----"));
+        }
+        // A wrong password in the Secret: that keystore is bad_passphrase, the
+        // configured fallback still opens the other.
+        let e = secret(&CTX, &mk("wrong"), &types, &[]);
+        assert_eq!(e.items.len(), 1);
+        assert_eq!(e.items[0].sref.location, "ns/java:b.jks");
+        assert_eq!(e.errors.len(), 1);
+        assert_eq!(e.errors[0].source.location, "ns/java:a.jks");
+        assert_eq!(e.errors[0].reason, Reason::BadPassphrase);
+        assert_eq!(e.errors[0].keystore, Some(KeystoreFormat::Jks));
     }
 
     #[test]
