@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::checks::{self, Checker};
+use crate::events::{self, ErrorCounts, Event, PassphraseCounts};
 use crate::inventory::{Snapshot, SourceStatus};
 use crate::model::{CertEntry, ErrorEntry, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, ParseOptions};
@@ -75,9 +76,9 @@ pub struct Scraper {
     sources: Vec<Arc<dyn Source>>,
     source_timeout: Duration,
     state: HashMap<String, SourceState>,
-    counters: BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>,
+    counters: ErrorCounts,
     /// `bad_passphrase` errors by keystore format, for kinds that read keystores.
-    passphrase: BTreeMap<(SourceKind, String), BTreeMap<KeystoreFormat, u64>>,
+    passphrase: PassphraseCounts,
     checker: Checker,
     rescan: Option<RescanSignal>,
 }
@@ -167,21 +168,11 @@ impl Scraper {
         signal
     }
 
-    fn count(&mut self, e: &ErrorEntry) {
-        *self
-            .counters
-            .entry((e.source.kind, e.source.name.clone()))
-            .or_default()
-            .entry(e.reason)
-            .or_insert(0) += 1;
-        if let Some(f) = e.keystore {
-            *self
-                .passphrase
-                .entry((e.source.kind, e.source.name.clone()))
-                .or_default()
-                .entry(f)
-                .or_insert(0) += 1;
-        }
+    /// Log and count one event ([`crate::events`]): logs,
+    /// `x509_source_errors_total` and the passphrase-failure counters come from
+    /// the same call.
+    fn emit(&mut self, ev: Event<'_>) {
+        events::emit(&mut self.counters, &mut self.passphrase, ev);
     }
 
     /// Run one complete scan at evaluation instant `now`.
@@ -230,8 +221,7 @@ impl Scraper {
             match result {
                 Ok(out) => self.absorb(src.as_ref(), out).await,
                 Err(err) => {
-                    warn!(source = %name, reason = %err.reason, "{}", err.message);
-                    self.count(&err);
+                    self.emit(Event::SourceFailed(&err));
                     let st = self.state.entry(name).or_default();
                     st.up = Some(false);
                     st.failure = Some(err);
@@ -242,7 +232,7 @@ impl Scraper {
         let mut snap = self.build_snapshot(now);
         let outcome = self.checker.run(&mut snap.certificates, now).await;
         for e in &outcome.new_errors {
-            self.count(e);
+            self.emit(Event::CheckError(e));
         }
         if !outcome.new_errors.is_empty() {
             for st in &mut snap.sources {
@@ -363,13 +353,11 @@ impl Scraper {
         debug!(source = %name, fresh = parsed.len() + ready.len(), reused, "source scanned");
         for (_, _, cached) in parsed.iter().chain(&ready) {
             for e in &cached.errors {
-                debug!(source = %name, location = %e.source.location, reason = %e.reason, "{}", e.message);
-                self.count(e);
+                self.emit(Event::ObjectError(e));
             }
         }
         if let Some(f) = &out.failure {
-            warn!(source = %name, reason = %f.reason, "{}", f.message);
-            self.count(f);
+            self.emit(Event::SourceFailed(f));
         }
         let st = self.state.entry(name).or_default();
         let SourceState {

@@ -9,6 +9,8 @@ pub mod intern;
 mod reason;
 mod source;
 pub mod target;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod time;
 
 pub use cert::{
@@ -21,7 +23,7 @@ pub use endpoint::{
     LABEL_SERVER_NAME,
 };
 pub use reason::Reason;
-pub use source::{ErrorEntry, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};
+pub use source::{ErrorEntry, Failure, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};
 
 /// One parsed certificate of an object: where it was found, its index in that
 /// item (bundle order), and its summary.

@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use crate::checks::expiry::{self, ExpiryStatus, ExpiryWindows};
 use crate::inventory::Snapshot;
 use crate::model::time::{rfc3339, rfc3339_from_unix};
 use crate::model::{CertEntry, ErrorEntry, SourceKind};
@@ -15,11 +16,9 @@ use crate::model::{CertEntry, ErrorEntry, SourceKind};
 const MAX_QUERY_LEN: usize = 4096;
 /// Longest decoded filter value kept (chars).
 const MAX_VALUE_CHARS: usize = 256;
-const DAY: i64 = 86_400;
-/// Certificates expiring within this many seconds are "critical" (orange).
-const CRITICAL_SECS: i64 = 7 * DAY;
-/// Certificates expiring within this many seconds are "warning" (yellow).
-const WARNING_SECS: i64 = 28 * DAY;
+const DAY: i64 = expiry::DAY_SECS;
+/// Critical (orange) within 7 days, warning (yellow) within 28 days, inclusive.
+const WINDOWS: ExpiryWindows = ExpiryWindows::DEFAULT;
 
 /// Every `source_kind` value, for the filter select.
 const SOURCE_KINDS: [SourceKind; 11] = [
@@ -144,45 +143,30 @@ pub fn parse_query(query: &str) -> Filters {
     f
 }
 
-/// Expiry class of one certificate at the snapshot's instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Expired,
-    Critical,
-    Warning,
-    Ok,
+/// Expiry class of one certificate at the snapshot's instant: the one
+/// classification of [`expiry::status`] (boundaries inclusive, notAfter itself
+/// still valid), with the default 7/28-day windows.
+type Class = ExpiryStatus;
+
+fn class_of(e: &CertEntry, now: i64) -> (Class, i64) {
+    let left = e.cert.not_after.saturating_sub(now);
+    (expiry::entry_status(e, now, WINDOWS), left)
 }
 
-impl Class {
-    fn of(e: &CertEntry, now: i64) -> (Class, i64) {
-        let left = e.cert.not_after.saturating_sub(now);
-        let class = if e.expired || left <= 0 {
-            Class::Expired
-        } else if left < CRITICAL_SECS {
-            Class::Critical
-        } else if left < WARNING_SECS {
-            Class::Warning
-        } else {
-            Class::Ok
-        };
-        (class, left)
-    }
-
-    fn css(self) -> &'static str {
-        match self {
-            Class::Expired => "expired",
-            Class::Critical => "critical",
-            Class::Warning => "warning",
-            Class::Ok => "ok",
-        }
+fn css(c: Class) -> &'static str {
+    match c {
+        Class::Expired => "expired",
+        Class::Critical => "critical",
+        Class::Warning => "warning",
+        Class::Ok => "ok",
     }
 }
 
 fn time_left(left: i64) -> String {
-    if left <= 0 {
+    if left < 0 {
         let ago = left.saturating_neg();
         format!("expired {}d ago", ago / DAY)
-    } else if left < CRITICAL_SECS {
+    } else if left <= WINDOWS.critical_secs {
         format!("{}d {}h", left / DAY, (left % DAY) / 3600)
     } else {
         format!("{}d", left / DAY)
@@ -277,11 +261,7 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
         return h;
     };
     let now = snap.generated_at.timestamp();
-    let classes: Vec<(Class, i64)> = snap
-        .certificates
-        .iter()
-        .map(|e| Class::of(e, now))
-        .collect();
+    let classes: Vec<(Class, i64)> = snap.certificates.iter().map(|e| class_of(e, now)).collect();
     let count = |c: Class| classes.iter().filter(|(k, _)| *k == c).count();
     let (expired, critical, warning) = (
         count(Class::Expired),
@@ -298,8 +278,8 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
         h,
         "<div class=\"cards\"><div class=\"card\">Total<b>{}</b></div>\
 <div class=\"card expired\">Expired<b>{expired}</b></div>\
-<div class=\"card critical\">Expiring &lt; 7d<b>{critical}</b></div>\
-<div class=\"card warning\">Expiring &lt; 28d<b>{}</b></div>\
+<div class=\"card critical\">Expiring &le; 7d<b>{critical}</b></div>\
+<div class=\"card warning\">Expiring &le; 28d<b>{}</b></div>\
 <div class=\"card err\">Errors<b>{}</b></div></div>",
         snap.certificates.len(),
         critical + warning,
@@ -324,7 +304,7 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
     );
     for (v, label, sf) in [
         ("expired", "expired", StatusFilter::Expired),
-        ("expiring", "expiring (&lt; 28d)", StatusFilter::Expiring),
+        ("expiring", "expiring (&le; 28d)", StatusFilter::Expiring),
         ("ok", "ok", StatusFilter::Ok),
         ("error", "errors only", StatusFilter::Error),
     ] {
@@ -375,7 +355,7 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
             let _ = writeln!(
                 h,
                 "<tr class=\"{css}\"><td class=\"st\">{css}</td><td class=\"wrap\" title=\"{subj}\">{cn}</td><td class=\"wrap\" title=\"{iss}\">{icn}</td><td class=\"wrap\" title=\"SANs: {sans}\">{loc}</td><td>{kind}/{name}</td><td>{na}</td><td>{left}</td><td>{alg} {bits}</td><td title=\"{tdetail}\">{trust}</td><td>{rev}</td></tr>",
-                css = class.css(),
+                css = css(class),
                 subj = escape(&c.subject.rendered),
                 cn = escape(&c.subject.cn),
                 iss = escape(&c.issuer.rendered),
@@ -432,6 +412,39 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(not_after: i64, now: i64) -> CertEntry {
+        use crate::model::SourceRef;
+        use std::sync::Arc;
+        CertEntry {
+            source: Arc::new(SourceRef::new(SourceKind::File, "f", "/x.pem")),
+            index_in_bundle: 0,
+            expired: expiry::is_expired(not_after, now),
+            cert: Arc::new(crate::model::testing::cert("x", now - DAY, not_after)),
+            trust: Default::default(),
+            revocation: Default::default(),
+        }
+    }
+
+    #[test]
+    fn page_and_report_class_boundaries_alike() {
+        let now = 1_800_000_000;
+        let report =
+            |na: i64| crate::outputs::report::expiry_status(&entry(na, now), now, 28 * DAY);
+        // (notAfter, page class, report status)
+        let cases = [
+            (now - 1, Class::Expired, "expired"),
+            (now, Class::Critical, "expiring_soon"),
+            (now + 7 * DAY, Class::Critical, "expiring_soon"),
+            (now + 7 * DAY + 1, Class::Warning, "expiring_soon"),
+            (now + 28 * DAY, Class::Warning, "expiring_soon"),
+            (now + 28 * DAY + 1, Class::Ok, "valid"),
+        ];
+        for (na, class, status) in cases {
+            assert_eq!(class_of(&entry(na, now), now).0, class, "{}", na - now);
+            assert_eq!(report(na), status, "{}", na - now);
+        }
+    }
 
     #[test]
     fn escape_all_five() {

@@ -29,7 +29,7 @@ pub mod probe;
 pub mod webconfig;
 
 use std::convert::Infallible;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +45,7 @@ use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::listen::ListenAddr;
 use crate::config::Config;
 use crate::inventory::{Snapshot, SnapshotCell};
 use crate::outputs::{json, metrics, report};
@@ -99,34 +100,11 @@ impl HttpState {
 
 /// Parse a listen address: `:9793` (all IPv4 interfaces; binding dual-stack `[::]`
 /// first is the caller's choice), `127.0.0.1:0`, `[::1]:9793`, `localhost:9793`,
-/// or `host:port` (resolved; first address).
+/// or `host:port` (resolved; first address). One parser: [`ListenAddr`].
 pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    let s = s.trim();
-    if let Ok(a) = s.parse::<SocketAddr>() {
-        return Ok(a);
-    }
-    let (host, port) = s
-        .rsplit_once(':')
-        .ok_or_else(|| format!("listen address {s:?}: expected [host]:port, e.g. :9793"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("listen address {s:?}: invalid port {port:?}"))?;
-    if host.is_empty() || host == "0.0.0.0" {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
-    }
-    if host.eq_ignore_ascii_case("localhost") {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
-    }
-    if host.contains(':') || host.contains('[') || host.contains(']') {
-        return Err(format!(
-            "listen address {s:?}: IPv6 addresses must be written as [addr]:port"
-        ));
-    }
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("listen address {s:?}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("listen address {s:?}: {host} resolves to no address"))
+    ListenAddr::parse(s.trim())
+        .and_then(|a| a.resolve())
+        .map_err(|e| e.to_string())
 }
 
 /// Per-server state shared by all connections.
