@@ -8,6 +8,7 @@ mod endpoint;
 pub mod intern;
 mod reason;
 mod source;
+pub mod table;
 pub mod target;
 #[cfg(test)]
 pub(crate) mod testing;
