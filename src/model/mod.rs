@@ -16,7 +16,7 @@ pub mod time;
 
 pub use cert::{
     CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
-    RevocationStatus, Trust, TrustStatus,
+    RevocationStatus, Trust, TrustReason, TrustStatus,
 };
 pub use crl::CrlInfo;
 pub use endpoint::{
