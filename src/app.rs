@@ -18,6 +18,7 @@
 //! configuration are read at startup only (changing them needs a restart).
 
 mod logging;
+mod probe;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -650,6 +651,7 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
         snapshot: cell,
         config: shared,
         reload: reload_tx,
+        prober: Some(Arc::new(probe::EndpointProber::default())),
     };
     let mut server_rx = shutdown_rx.clone();
     let server_shutdown = async move {

@@ -57,6 +57,8 @@ fn config() -> Config {
         },
         docker: certvigil::config::default_docker(),
         kubernetes: Default::default(),
+        tls_endpoints: Vec::new(),
+        probe: Default::default(),
     }
 }
 
@@ -169,6 +171,7 @@ async fn start_with(web: Option<webconfig::WebConfig>, limits: Option<Limits>) -
         snapshot: cell.clone(),
         config: Arc::new(RwLock::new(Arc::new(config()))),
         reload: reload_tx,
+        prober: None,
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let stop = async move {

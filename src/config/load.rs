@@ -222,6 +222,8 @@ fn fallback_config() -> Config {
         },
         docker: super::validate::default_docker(),
         kubernetes: super::KubernetesConfig::default(),
+        tls_endpoints: Vec::new(),
+        probe: Default::default(),
     }
 }
 

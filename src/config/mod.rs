@@ -12,6 +12,7 @@ pub mod paths;
 pub mod raw;
 #[cfg(test)]
 mod tests;
+pub mod tls_endpoint;
 mod validate;
 
 pub use duration::{format_duration, parse_duration, parse_size, DurationError, SizeError};
@@ -45,6 +46,10 @@ pub struct Config {
     pub docker: DockerConfig,
     /// The Kubernetes source (`kubernetes:`).
     pub kubernetes: KubernetesConfig,
+    /// `kind: tls_endpoint` sources, in config order.
+    pub tls_endpoints: Vec<tls_endpoint::TlsEndpointConfig>,
+    /// `probe:` — `GET /probe` modules.
+    pub probe: tls_endpoint::ProbeConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -108,6 +108,9 @@ pub struct RawConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker: Option<RawDocker>,
     pub kubernetes: Option<RawKubernetes>,
+    /// `probe:` (`GET /probe` modules; `sources::tls_endpoint::config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<super::tls_endpoint::RawProbe>,
 }
 
 /// `enabled:` of the Docker and Kubernetes sections and of `sources[].watch`:
@@ -323,6 +326,23 @@ pub struct RawSource {
     pub max_files: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<RawFileWatch>,
+    // `kind: tls_endpoint` keys (validated by `sources::tls_endpoint::config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_sd: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_address: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
 }
 
 /// `sources[].watch:` — change notification while serving.
@@ -339,7 +359,7 @@ pub struct RawFileWatch {
 }
 
 /// Source kinds accepted in `sources[].kind`.
-pub const SOURCE_KINDS: &[&str] = &["file", "kubeconfig"];
+pub const SOURCE_KINDS: &[&str] = &["file", "kubeconfig", "tls_endpoint"];
 
 impl RawSource {
     /// Keys that are meaningful for `kind` (besides `kind` and `name`), or `None` for an
@@ -365,6 +385,7 @@ impl RawSource {
                 "max_files",
                 "watch",
             ]),
+            "tls_endpoint" => Some(super::tls_endpoint::KEYS),
             _ => None,
         }
     }
@@ -386,6 +407,14 @@ impl RawSource {
         add(self.keystore_passwords.is_some(), "keystore_passwords");
         add(self.max_files.is_some(), "max_files");
         add(self.watch.is_some(), "watch");
+        add(self.targets.is_some(), "targets");
+        add(self.file_sd.is_some(), "file_sd");
+        add(self.timeout.is_some(), "timeout");
+        add(self.concurrency.is_some(), "concurrency");
+        add(self.every_address.is_some(), "every_address");
+        add(self.jitter.is_some(), "jitter");
+        add(self.client_cert.is_some(), "client_cert");
+        add(self.client_key.is_some(), "client_key");
         keys
     }
 }
@@ -655,8 +684,22 @@ impl RawConfig {
                                 verify_interval: Some(format_duration(f.watch.verify_interval)),
                                 debounce: Some(format_duration(f.watch.debounce)),
                             }),
+                            ..RawSource::default()
                         }
                     })
+                    .chain(c.tls_endpoints.iter().map(|t| RawSource {
+                        kind: Some("tls_endpoint".into()),
+                        name: Some(t.name.clone()),
+                        targets: Some(t.targets.iter().map(|x| x.to_string()).collect()),
+                        file_sd: Some(t.file_sd.clone()),
+                        timeout: Some(format_duration(t.timeout)),
+                        concurrency: Some(t.concurrency),
+                        every_address: Some(t.every_address),
+                        jitter: Some(format_duration(t.jitter)),
+                        client_cert: t.client_cert.as_ref().map(|p| p.display().to_string()),
+                        client_key: t.client_key.as_ref().map(|p| p.display().to_string()),
+                        ..RawSource::default()
+                    }))
                     .collect(),
             ),
             trust: Some(RawTrust {
@@ -691,6 +734,7 @@ impl RawConfig {
             }),
             docker: Some(RawDocker::from_config(&c.docker)),
             kubernetes: Some(RawKubernetes::from_config(&c.kubernetes)),
+            probe: Some(c.probe.to_raw()),
         }
     }
 }

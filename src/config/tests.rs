@@ -358,6 +358,8 @@ fn every_key_expected() -> Config {
                 label_selector: Some("x=y".into()),
             },
         },
+        tls_endpoints: Vec::new(),
+        probe: Default::default(),
     }
 }
 

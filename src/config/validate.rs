@@ -121,9 +121,15 @@ pub fn validate(
     };
     let log = LogConfig { level, format };
 
+    let probe = super::tls_endpoint::validate_probe(
+        raw.probe.as_ref(),
+        &|t: &str| parse_duration(t).map_err(|e| e.to_string()),
+        &mut |path, msg| p.add(path, msg),
+    );
+    let mut tls_endpoints = Vec::new();
     let files = match &raw.sources {
         None => default_sources(),
-        Some(list) => sources(&mut p, list),
+        Some(list) => sources(&mut p, list, &mut tls_endpoints),
     };
 
     let t = raw.trust.clone().unwrap_or_default();
@@ -281,6 +287,8 @@ pub fn validate(
         report,
         docker,
         kubernetes,
+        tls_endpoints,
+        probe,
     })
 }
 
@@ -769,7 +777,11 @@ fn check_path_text(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
+fn sources(
+    p: &mut Problems,
+    list: &[RawSource],
+    tls_endpoints: &mut Vec<super::tls_endpoint::TlsEndpointConfig>,
+) -> Vec<FileSourceConfig> {
     let mut out = Vec::new();
     // name -> index of first use
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -821,6 +833,26 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
             );
         } else {
             seen.insert(name.clone(), i);
+        }
+        if kind_text == "tls_endpoint" {
+            let raw = super::tls_endpoint::RawTlsEndpoint {
+                targets: s.targets.as_deref(),
+                file_sd: s.file_sd.as_deref(),
+                timeout: s.timeout.as_deref(),
+                concurrency: s.concurrency,
+                every_address: s.every_address,
+                jitter: s.jitter.as_deref(),
+                client_cert: s.client_cert.as_deref(),
+                client_key: s.client_key.as_deref(),
+            };
+            tls_endpoints.push(super::tls_endpoint::validate(
+                &base,
+                name,
+                &raw,
+                &|t: &str| parse_duration(t).map_err(|e| e.to_string()),
+                &mut |path, msg| p.add(path, msg),
+            ));
+            continue;
         }
 
         let paths = s.paths.clone().unwrap_or_default();

@@ -8,6 +8,7 @@ pub mod files;
 pub mod fswatch;
 pub mod glob;
 pub mod kubernetes;
+pub mod tls_endpoint;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -128,5 +129,8 @@ pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
         out.push(Arc::new(docker::DockerSource::new(cfg.docker.clone())));
     }
     out.extend(kubernetes::build(&cfg.kubernetes));
+    for t in &cfg.tls_endpoints {
+        out.push(Arc::new(tls_endpoint::build(t)));
+    }
     out
 }
