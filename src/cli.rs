@@ -566,7 +566,15 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
         }
     }
     if o.docker {
-        cfg.docker.enabled = crate::config::DockerEnabled::On;
+        // The configured Docker sources: the `kind: docker` entries when there are
+        // any (the top-level section is then off unless given), else the section.
+        if cfg.docker_sources.is_empty() {
+            cfg.docker.enabled = crate::config::DockerEnabled::On;
+        } else {
+            for d in &mut cfg.docker_sources {
+                d.enabled = crate::config::DockerEnabled::On;
+            }
+        }
         // `--docker` alone (no PATH, no --config) scans only Docker.
         if spec.config_file.is_none() && o.paths.is_empty() {
             cfg.files.clear();

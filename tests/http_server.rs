@@ -56,6 +56,7 @@ fn config() -> Config {
             warning_window: Duration::from_secs(28 * 86400),
         },
         docker: certvigil::config::default_docker(),
+        docker_sources: Vec::new(),
         kubernetes: Default::default(),
     }
 }

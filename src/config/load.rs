@@ -221,6 +221,7 @@ fn fallback_config() -> Config {
             warning_window: defaults::WARNING_WINDOW,
         },
         docker: super::validate::default_docker(),
+        docker_sources: Vec::new(),
         kubernetes: super::KubernetesConfig::default(),
     }
 }

@@ -41,8 +41,13 @@ pub struct Config {
     pub trust: TrustConfig,
     pub revocation: RevocationConfig,
     pub report: ReportConfig,
-    /// The Docker source (`docker:`).
+    /// The Docker source of the top-level `docker:` section (an alias for one
+    /// `kind: docker` entry of `sources:`). When the section is absent and
+    /// `sources:` has `kind: docker` entries, it is off.
     pub docker: DockerConfig,
+    /// The `kind: docker` entries of `sources:`, in config order (several Docker
+    /// hosts side by side, each with its own `name`).
+    pub docker_sources: Vec<DockerConfig>,
     /// The Kubernetes source (`kubernetes:`).
     pub kubernetes: KubernetesConfig,
 }

@@ -323,6 +323,25 @@ pub struct RawSource {
     pub max_files: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<RawFileWatch>,
+    // `kind: docker` (the keys of the top-level `docker:` section, same meaning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<RawAutoBool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawDockerTls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configs: Option<RawDockerToggle>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<RawDockerSecrets>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<RawDockerContainers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<RawDockerNode>,
 }
 
 /// `sources[].watch:` — change notification while serving.
@@ -339,7 +358,7 @@ pub struct RawFileWatch {
 }
 
 /// Source kinds accepted in `sources[].kind`.
-pub const SOURCE_KINDS: &[&str] = &["file", "kubeconfig"];
+pub const SOURCE_KINDS: &[&str] = &["file", "kubeconfig", "docker"];
 
 impl RawSource {
     /// Keys that are meaningful for `kind` (besides `kind` and `name`), or `None` for an
@@ -365,6 +384,17 @@ impl RawSource {
                 "max_files",
                 "watch",
             ]),
+            "docker" => Some(&[
+                "enabled",
+                "host",
+                "tls",
+                "api_timeout",
+                "events",
+                "configs",
+                "secrets",
+                "containers",
+                "node",
+            ]),
             _ => None,
         }
     }
@@ -386,7 +416,50 @@ impl RawSource {
         add(self.keystore_passwords.is_some(), "keystore_passwords");
         add(self.max_files.is_some(), "max_files");
         add(self.watch.is_some(), "watch");
+        add(self.enabled.is_some(), "enabled");
+        add(self.host.is_some(), "host");
+        add(self.tls.is_some(), "tls");
+        add(self.api_timeout.is_some(), "api_timeout");
+        add(self.events.is_some(), "events");
+        add(self.configs.is_some(), "configs");
+        add(self.secrets.is_some(), "secrets");
+        add(self.containers.is_some(), "containers");
+        add(self.node.is_some(), "node");
         keys
+    }
+
+    /// The Docker keys of a `kind: docker` entry, as a `docker:` section.
+    pub fn docker_part(&self) -> RawDocker {
+        RawDocker {
+            enabled: self.enabled.clone(),
+            name: self.name.clone(),
+            host: self.host.clone(),
+            tls: self.tls.clone(),
+            api_timeout: self.api_timeout.clone(),
+            events: self.events,
+            configs: self.configs.clone(),
+            secrets: self.secrets.clone(),
+            containers: self.containers.clone(),
+            node: self.node.clone(),
+        }
+    }
+
+    /// A `kind: docker` entry with every key of `d` written out.
+    pub fn from_docker(d: RawDocker) -> RawSource {
+        RawSource {
+            kind: Some("docker".to_string()),
+            name: d.name,
+            enabled: d.enabled,
+            host: d.host,
+            tls: d.tls,
+            api_timeout: d.api_timeout,
+            events: d.events,
+            configs: d.configs,
+            secrets: d.secrets,
+            containers: d.containers,
+            node: d.node,
+            ..RawSource::default()
+        }
     }
 }
 
@@ -653,8 +726,14 @@ impl RawConfig {
                                 verify_interval: Some(format_duration(f.watch.verify_interval)),
                                 debounce: Some(format_duration(f.watch.debounce)),
                             }),
+                            ..RawSource::default()
                         }
                     })
+                    .chain(
+                        c.docker_sources
+                            .iter()
+                            .map(|d| RawSource::from_docker(RawDocker::from_config(d))),
+                    )
                     .collect(),
             ),
             trust: Some(RawTrust {

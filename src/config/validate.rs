@@ -121,8 +121,8 @@ pub fn validate(
     };
     let log = LogConfig { level, format };
 
-    let files = match &raw.sources {
-        None => default_sources(),
+    let (files, docker_entries) = match &raw.sources {
+        None => (default_sources(), Vec::new()),
         Some(list) => sources(&mut p, list),
     };
 
@@ -229,15 +229,35 @@ pub fn validate(
         ),
     };
 
-    let docker = docker(&mut p, raw.docker.as_ref());
-    if let Some(f) = files.iter().find(|f| f.name == docker.name) {
-        if docker.enabled != DockerEnabled::Off {
+    // The top-level `docker:` section is an alias for one Docker source. When it is
+    // absent and `sources:` has `kind: docker` entries, those replace it (it is off).
+    let docker = match (&raw.docker, docker_entries.is_empty()) {
+        (None, false) => DockerConfig {
+            enabled: DockerEnabled::Off,
+            ..docker(&mut p, "docker", None)
+        },
+        (section, _) => docker(&mut p, "docker", section.as_ref()),
+    };
+    if docker.enabled != DockerEnabled::Off {
+        if let Some(f) = files.iter().find(|f| f.name == docker.name) {
             p.add(
                 "docker.name",
                 format!("source name {:?} is already used by a file source", f.name),
             );
         }
+        if let Some((i, _)) = docker_entries.iter().find(|(_, d)| d.name == docker.name) {
+            p.add(
+                format!("sources[{i}].name"),
+                format!(
+                    "source name {:?} is already used by the top-level docker: section \
+                     (an alias for one kind: docker entry; give this entry another name \
+                     or remove the section)",
+                    docker.name
+                ),
+            );
+        }
     }
+    let docker_sources: Vec<DockerConfig> = docker_entries.into_iter().map(|(_, d)| d).collect();
     let kubernetes = kubernetes(&mut p, raw.kubernetes.as_ref());
     if kubernetes.enabled != super::KubeEnabled::Off {
         // The Kubernetes sources are named `<name>-secrets`, `<name>-configmaps`,
@@ -248,6 +268,12 @@ pub fn validate(
                 .iter()
                 .map(|f| f.name.as_str())
                 .chain((docker.enabled != DockerEnabled::Off).then_some(docker.name.as_str()))
+                .chain(
+                    docker_sources
+                        .iter()
+                        .filter(|d| d.enabled != DockerEnabled::Off)
+                        .map(|d| d.name.as_str()),
+                )
                 .find(|n| *n == full);
             if let Some(n) = clash {
                 p.add(
@@ -272,6 +298,7 @@ pub fn validate(
         revocation,
         report,
         docker,
+        docker_sources,
         kubernetes,
     })
 }
@@ -530,7 +557,7 @@ fn kubernetes(
 /// The Docker section with every key at its default.
 pub fn default_docker() -> DockerConfig {
     let mut p = Problems::default();
-    docker(&mut p, None)
+    docker(&mut p, "docker", None)
 }
 
 /// A YAML size (integer or text like `1MiB`) in bytes.
@@ -562,17 +589,19 @@ fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u6
     }
 }
 
-fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
+/// A Docker source: the top-level `docker:` section (`base` = `docker`) or a
+/// `kind: docker` entry of `sources:` (`base` = `sources[i]`).
+fn docker(p: &mut Problems, base: &str, raw: Option<&RawDocker>) -> DockerConfig {
     let d = raw.cloned().unwrap_or_default();
     let enabled = auto_bool(
         p,
-        "docker.enabled",
+        &format!("{base}.enabled"),
         d.enabled.as_ref(),
         [DockerEnabled::Auto, DockerEnabled::On, DockerEnabled::Off],
     );
     let name = d.name.unwrap_or_else(|| defaults::DOCKER_NAME.to_string());
     if let Err(e) = check_source_name(&name) {
-        p.add("docker.name", e);
+        p.add(format!("{base}.name"), e);
     }
     let host = d.host;
     if let Some(h) = &host {
@@ -581,7 +610,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
             .any(|s| h.starts_with(s) && h.len() > s.len());
         if !ok || h.chars().any(char::is_control) {
             p.add(
-                "docker.host",
+                format!("{base}.host"),
                 format!("{h:?} is not unix:///path, tcp://host:port, http://host:port or https://host:port"),
             );
         }
@@ -590,7 +619,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     let tls_path = |p: &mut Problems, key: &str, v: Option<String>| {
         v.map(|s| {
             if let Err(e) = check_path_text(&s) {
-                p.add(format!("docker.tls.{key}"), e);
+                p.add(format!("{base}.tls.{key}"), e);
             }
             PathBuf::from(s)
         })
@@ -602,13 +631,13 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     };
     if tls.cert_file.is_some() != tls.key_file.is_some() {
         p.add(
-            "docker.tls",
+            format!("{base}.tls"),
             "cert_file and key_file must be given together",
         );
     }
     let api_timeout = duration(
         p,
-        "docker.api_timeout",
+        &format!("{base}.api_timeout"),
         d.api_timeout.as_deref(),
         defaults::DOCKER_API_TIMEOUT,
         Duration::from_millis(1),
@@ -621,7 +650,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
         "exec" => SecretsMode::Exec,
         other => {
             p.add(
-                "docker.secrets.mode",
+                format!("{base}.secrets.mode"),
                 format!("{other:?} is not one of off, metadata, mounted, exec"),
             );
             SecretsMode::Metadata
@@ -631,7 +660,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
         .mounted_dir
         .unwrap_or_else(|| defaults::DOCKER_SECRETS_DIR.to_string());
     if let Err(e) = check_path_text(&secrets_dir) {
-        p.add("docker.secrets.mounted_dir", e);
+        p.add(format!("{base}.secrets.mounted_dir"), e);
     }
     let c = d.containers.unwrap_or_default();
     let container_paths = c.paths.unwrap_or_else(|| {
@@ -643,7 +672,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     for (i, path) in container_paths.iter().enumerate() {
         if !path.starts_with('/') || path.contains('\0') {
             p.add(
-                format!("docker.containers.paths[{i}]"),
+                format!("{base}.containers.paths[{i}]"),
                 format!("{path:?} must be an absolute path inside the container"),
             );
         }
@@ -653,26 +682,26 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
         .unwrap_or_else(|| defaults::DOCKER_CONTAINER_LABEL.to_string());
     if container_label.chars().any(char::is_control) {
         p.add(
-            "docker.containers.label",
+            format!("{base}.containers.label"),
             "must not contain control characters",
         );
     }
     let max_file_size = size(
         p,
-        "docker.containers.max_file_size",
+        &format!("{base}.containers.max_file_size"),
         c.max_file_size.as_ref(),
         defaults::DOCKER_MAX_FILE_SIZE,
     );
     let max_containers = c.max_containers.unwrap_or(defaults::DOCKER_MAX_CONTAINERS);
     if max_containers == 0 {
         p.add(
-            "docker.containers.max_containers",
+            format!("{base}.containers.max_containers"),
             "must be greater than zero",
         );
     }
     let reread_interval = duration(
         p,
-        "docker.containers.reread_interval",
+        &format!("{base}.containers.reread_interval"),
         c.reread_interval.as_deref(),
         defaults::DOCKER_REREAD_INTERVAL,
         MIN_SCAN_DURATION,
@@ -681,7 +710,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     let node_dir = n.certificates_dir;
     if let Some(dir) = &node_dir {
         if let Err(e) = check_path_text(dir) {
-            p.add("docker.node.certificates_dir", e);
+            p.add(format!("{base}.node.certificates_dir"), e);
         }
     }
     DockerConfig {
@@ -761,8 +790,14 @@ fn check_path_text(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
+/// The `sources:` entries: file-like sources, and `kind: docker` entries with the
+/// index of their entry.
+fn sources(
+    p: &mut Problems,
+    list: &[RawSource],
+) -> (Vec<FileSourceConfig>, Vec<(usize, DockerConfig)>) {
     let mut out = Vec::new();
+    let mut dockers = Vec::new();
     // name -> index of first use
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, s) in list.iter().enumerate() {
@@ -798,12 +833,29 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
                 );
             }
         }
+        let name = s.name.clone().unwrap_or_else(|| kind_text.to_string());
+        if kind_text == "docker" {
+            // The name's syntax is checked with the other Docker keys.
+            if check_source_name(&name).is_ok() {
+                if let Some(first) = seen.get(&name) {
+                    p.add(
+                        format!("{base}.name"),
+                        format!(
+                            "duplicate source name {name:?} (already used by sources[{first}])"
+                        ),
+                    );
+                } else {
+                    seen.insert(name.clone(), i);
+                }
+            }
+            dockers.push((i, docker(p, &base, Some(&s.docker_part()))));
+            continue;
+        }
         let kind = match kind_text {
             "kubeconfig" => SourceKind::Kubeconfig,
             _ => SourceKind::File,
         };
 
-        let name = s.name.clone().unwrap_or_else(|| kind_text.to_string());
         if let Err(e) = check_source_name(&name) {
             p.add(format!("{base}.name"), e);
         } else if let Some(first) = seen.get(&name) {
@@ -878,7 +930,7 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
             watch: file_watch(p, &base, s.watch.as_ref()),
         });
     }
-    out
+    (out, dockers)
 }
 
 /// An `enabled:` key: absent or `auto` → `auto`, `true` → `on`, `false` →

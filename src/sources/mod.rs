@@ -124,8 +124,10 @@ pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     for f in &cfg.files {
         out.push(Arc::new(files::FileSource::new(f.clone())));
     }
-    if docker::DockerSource::wanted(&cfg.docker) {
-        out.push(Arc::new(docker::DockerSource::new(cfg.docker.clone())));
+    for d in std::iter::once(&cfg.docker).chain(&cfg.docker_sources) {
+        if docker::DockerSource::wanted(d) {
+            out.push(Arc::new(docker::DockerSource::new(d.clone())));
+        }
     }
     out.extend(kubernetes::build(&cfg.kubernetes));
     out
