@@ -1,6 +1,12 @@
 //! The scan loop: runs every source (concurrently, each under its timeout), parses
 //! fresh objects on all cores, reuses cached results for unchanged objects, runs the
 //! checks and publishes an immutable [`Snapshot`].
+//!
+//! Parsing goes through the content-addressed certificate table
+//! ([`crate::model::table`]): each certificate's DER is hashed, and only a
+//! certificate no occurrence in the process holds yet is parsed, so a copy (a
+//! shared intermediate in every `fullchain.pem`, a `ca.crt` in every Secret)
+//! costs a hash and a lookup, and all occurrences share one summary.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -531,6 +537,8 @@ fn parse_one((key, version, items, mut errors): Fresh, opts: &ParseOptions) -> P
 /// Parse one item: its certificates are appended to `certs`, its parse errors
 /// (located, `#<index>` for a bad block of a bundle) to `errors`. The item's
 /// buffer is wiped (it may have held private keys next to certificates).
+/// Certificates go through the process's content-addressed table
+/// ([`crate::model::table`], see [`parse::parse_located`]).
 pub fn parse_item(
     item: Item,
     opts: &ParseOptions,
@@ -758,6 +766,95 @@ mod tests {
             s2.errors.iter().any(|e| e.source.location == "/a"),
             "previous results of the timed-out source are kept"
         );
+    }
+
+    fn pem(cn: &str) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec![format!("{cn}.test")]).unwrap();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.self_signed(&key).unwrap().pem()
+    }
+
+    fn pem_object(key: &str, version: &str, data: &str) -> Object {
+        Object {
+            key: key.into(),
+            version: Some(version.into()),
+            content: Content::Fresh {
+                items: vec![Item {
+                    sref: SourceRef::new(SourceKind::File, "scripted", key),
+                    data: data.as_bytes().to_vec(),
+                    hint: crate::parse::FormatHint::Auto,
+                }],
+                errors: Vec::new(),
+            },
+        }
+    }
+
+    fn digest(c: &crate::model::ParsedCert) -> crate::model::table::Digest {
+        let mut d = [0u8; 32];
+        d.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &c.der).as_ref());
+        d
+    }
+
+    /// The content-addressed table through the scraper: the same certificate at
+    /// several locations is several entries sharing one summary; a changed
+    /// object whose certificate is still held elsewhere is not parsed again; the
+    /// summary goes when its last occurrence does.
+    #[tokio::test]
+    async fn copies_share_one_summary_across_objects_and_scans() {
+        let (ca, leaf) = (pem("scraper-table-ca"), pem("scraper-table-leaf"));
+        let bundle = format!("{leaf}{ca}");
+        let scans = vec![
+            SourceOutput {
+                objects: vec![pem_object("/a", "1", &ca), pem_object("/b", "1", &bundle)],
+                failure: None,
+            },
+            // /a rewritten (same certificate), /b unchanged.
+            SourceOutput {
+                objects: vec![pem_object("/a", "2", &ca), pem_object("/b", "1", &bundle)],
+                failure: None,
+            },
+            // Both gone.
+            SourceOutput::default(),
+        ];
+        let src = Scripted::new(scans, Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src], Duration::from_secs(5));
+        let s1 = scraper.scan(Utc::now()).await;
+        assert_eq!(s1.certificates.len(), 3);
+        let of = |s: &Snapshot, loc: &str, idx: usize| {
+            s.certificates
+                .iter()
+                .find(|e| e.source.location == loc && e.index_in_bundle == idx)
+                .map(|e| e.cert.clone())
+                .unwrap()
+        };
+        let ca_a = of(&s1, "/a", 0);
+        let ca_b = of(&s1, "/b", 1);
+        assert!(Arc::ptr_eq(&ca_a, &ca_b), "one summary for both copies");
+        assert_eq!(ca_a.subject.cn, "scraper-table-ca");
+        assert_eq!(of(&s1, "/b", 0).subject.cn, "scraper-table-leaf");
+        let d = digest(&ca_a);
+        assert!(Arc::ptr_eq(
+            &crate::model::table::global().get(&d).unwrap(),
+            &ca_a
+        ));
+
+        let s2 = scraper.scan(Utc::now()).await;
+        assert_eq!(s2.certificates.len(), 3);
+        assert!(
+            Arc::ptr_eq(&of(&s2, "/a", 0), &ca_a),
+            "re-read object: its certificate was not parsed again"
+        );
+
+        let weak = Arc::downgrade(&ca_a);
+        drop((s1, s2, ca_a, ca_b));
+        let s3 = scraper.scan(Utc::now()).await;
+        assert!(s3.certificates.is_empty());
+        assert!(
+            weak.upgrade().is_none(),
+            "no occurrence left: summary freed"
+        );
+        assert!(crate::model::table::global().get(&d).is_none());
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ mod crl;
 pub mod intern;
 mod reason;
 mod source;
+pub mod table;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod time;
