@@ -581,7 +581,15 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
         }
     }
     if o.kubernetes {
-        cfg.kubernetes.enabled = config::KubeEnabled::On;
+        // Like --docker: the `kind: kubernetes` entries when there are any, else the
+        // top-level section.
+        if cfg.kubernetes_sources.is_empty() {
+            cfg.kubernetes.enabled = config::KubeEnabled::On;
+        } else {
+            for k in &mut cfg.kubernetes_sources {
+                k.enabled = config::KubeEnabled::On;
+            }
+        }
     }
     if !o.trust_roots.is_empty() {
         cfg.trust.roots = o.trust_roots.clone();

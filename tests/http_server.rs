@@ -57,6 +57,7 @@ fn config() -> Config {
         },
         docker: certvigil::config::default_docker(),
         docker_sources: Vec::new(),
+        kubernetes_sources: Vec::new(),
         kubernetes: Default::default(),
     }
 }

@@ -67,3 +67,18 @@ fn top_level_docker_section_still_builds_one_source() {
     let names: Vec<&str> = sources.iter().map(|s| s.name()).collect();
     assert_eq!(names, ["legacy"]);
 }
+
+#[test]
+fn two_kubernetes_entries_build_two_sets_of_sources() {
+    // Off entries build nothing; `enabled: true` with an unreadable kubeconfig still
+    // builds its sources (they fail at scan time, each under its own name).
+    let text = "sources:\n  - kind: kubernetes\n    name: prod\n    enabled: true\n    kubeconfig: /nonexistent/prod.kubeconfig\n    cabundles: {enabled: false}\n    csrs: {enabled: false}\n  - kind: kubernetes\n    name: staging\n    enabled: true\n    kubeconfig: /nonexistent/staging.kubeconfig\n    cabundles: {enabled: false}\n    csrs: {enabled: false}\n  - kind: kubernetes\n    name: off\n    enabled: false\n";
+    let cfg = from_yaml_str(text, "t").unwrap_or_else(|e| panic!("{e}"));
+    let mut names: Vec<String> = build_sources(&cfg)
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
+    names.sort();
+    // ConfigMaps are off by default; Secrets on.
+    assert_eq!(names, ["prod-secrets", "staging-secrets"]);
+}

@@ -222,6 +222,7 @@ fn fallback_config() -> Config {
         },
         docker: super::validate::default_docker(),
         docker_sources: Vec::new(),
+        kubernetes_sources: Vec::new(),
         kubernetes: super::KubernetesConfig::default(),
     }
 }

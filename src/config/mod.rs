@@ -48,8 +48,13 @@ pub struct Config {
     /// The `kind: docker` entries of `sources:`, in config order (several Docker
     /// hosts side by side, each with its own `name`).
     pub docker_sources: Vec<DockerConfig>,
-    /// The Kubernetes source (`kubernetes:`).
+    /// The Kubernetes source of the top-level `kubernetes:` section (an alias for
+    /// one `kind: kubernetes` entry of `sources:`). When the section is absent and
+    /// `sources:` has `kind: kubernetes` entries, it is off.
     pub kubernetes: KubernetesConfig,
+    /// The `kind: kubernetes` entries of `sources:`, in config order (several
+    /// clusters side by side, each with its own `name` prefix).
+    pub kubernetes_sources: Vec<KubernetesConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

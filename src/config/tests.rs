@@ -318,6 +318,7 @@ fn every_key_expected() -> Config {
             reread_interval: Duration::from_secs(600),
         },
         docker_sources: Vec::new(),
+        kubernetes_sources: Vec::new(),
         kubernetes: crate::config::KubernetesConfig {
             enabled: crate::config::KubeEnabled::On,
             name: "prod".into(),
@@ -838,4 +839,97 @@ fn docker_entry_errors_are_located_and_keys_checked_per_kind() {
     assert!(find(&errs, "sources[1].host")
         .message
         .contains("does not apply to sources of kind file"));
+}
+
+const TWO_CLUSTERS: &str = "\
+sources:
+  - kind: kubernetes
+    name: prod
+    enabled: true
+    kubeconfig: /etc/certvigil/prod.kubeconfig
+    namespaces: [default, ingress]
+    secrets: {label_selector: team=web, expose_labels: [team]}
+  - kind: kubernetes
+    name: staging
+    kubeconfig: /etc/certvigil/staging.kubeconfig
+    context: staging-admin
+    configmaps: {enabled: false}
+    csrs: {enabled: false}
+";
+
+#[test]
+fn several_kubernetes_entries_side_by_side() {
+    let c = from_yaml_str(TWO_CLUSTERS, "t").unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = c
+        .kubernetes_sources
+        .iter()
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(names, ["prod", "staging"]);
+    let (a, b) = (&c.kubernetes_sources[0], &c.kubernetes_sources[1]);
+    assert_eq!(a.enabled, KubeEnabled::On);
+    assert_eq!(a.namespaces, ["default", "ingress"]);
+    assert_eq!(a.secrets.label_selector.as_deref(), Some("team=web"));
+    assert_eq!(a.secrets.expose_labels, ["team"]);
+    assert_eq!(b.context.as_deref(), Some("staging-admin"));
+    assert!(!b.configmaps.enabled && !b.csrs.enabled && b.secrets.enabled);
+    assert_eq!(b.list_page_size, KubernetesConfig::default().list_page_size);
+    // Entries replace the implicit top-level Kubernetes source.
+    assert_eq!(c.kubernetes.enabled, KubeEnabled::Off);
+    let text = to_yaml(&c).unwrap();
+    let back = from_yaml_str(&text, "round-trip").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back, c, "{text}");
+}
+
+#[test]
+fn top_level_kubernetes_section_is_an_alias_for_one_entry() {
+    let section = "kubernetes:\n  name: k\n  enabled: true\n  namespaces: [a]\n";
+    let entry =
+        "sources:\n  - kind: kubernetes\n    name: k\n    enabled: true\n    namespaces: [a]\n";
+    let a = from_yaml_str(section, "t").unwrap_or_else(|e| panic!("{e}"));
+    let b = from_yaml_str(entry, "t").unwrap_or_else(|e| panic!("{e}"));
+    assert!(a.kubernetes_sources.is_empty());
+    assert_eq!(a.kubernetes, b.kubernetes_sources[0]);
+    // Same name as the section: located at the entry.
+    let both = format!("{section}sources:\n  - kind: kubernetes\n    name: k\n");
+    let errs = errors_of(&both);
+    let e = find(&errs, "sources[0].name");
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.message.contains("top-level kubernetes"), "{e}");
+}
+
+#[test]
+fn kubernetes_entry_names_clash_with_every_other_source() {
+    // `a-secrets` of the first cluster is the name of the Docker entry.
+    let text = "sources:\n  - kind: kubernetes\n    name: a\n    enabled: true\n  - kind: docker\n    name: a-secrets\n";
+    let errs = errors_of(text);
+    let e = find(&errs, "sources[0].name");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("a-secrets"), "{e}");
+    // Two clusters with the same name.
+    let text = "sources:\n  - kind: kubernetes\n    name: a\n  - kind: kubernetes\n    name: a\n";
+    let errs = errors_of(text);
+    assert!(find(&errs, "sources[1].name").message.contains("duplicate"));
+}
+
+#[test]
+fn entry_secrets_keys_are_checked_per_kind() {
+    let text = "sources:\n  - kind: kubernetes\n    secrets: {mode: off}\n  - kind: docker\n    secrets: {label_selector: x=y}\n    namespaces: [a]\n";
+    let errs = errors_of(text);
+    assert_eq!(errs.len(), 3, "{errs}");
+    for (path, line, kind) in [
+        ("sources[0].secrets.mode", 3, "kubernetes"),
+        ("sources[1].secrets.label_selector", 5, "docker"),
+        ("sources[1].namespaces", 6, "docker"),
+    ] {
+        let e = find(&errs, path);
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(
+            e.message.contains(&format!("sources of kind {kind}")),
+            "{e}"
+        );
+    }
+    // A Kubernetes entry's errors are located under the entry.
+    let errs = errors_of("sources:\n  - kind: kubernetes\n    list_page_size: 0\n");
+    assert_eq!(find(&errs, "sources[0].list_page_size").line, Some(3));
 }

@@ -129,6 +129,8 @@ pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
             out.push(Arc::new(docker::DockerSource::new(d.clone())));
         }
     }
-    out.extend(kubernetes::build(&cfg.kubernetes));
+    for k in std::iter::once(&cfg.kubernetes).chain(&cfg.kubernetes_sources) {
+        out.extend(kubernetes::build(k));
+    }
     out
 }
