@@ -633,8 +633,10 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
     };
     let scraper =
         Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout).with_checker(checker);
-    if sources::docker::DockerSource::wanted(&cfg.docker) {
-        info!(host = %sources::docker::DockerSource::host(&cfg.docker), "Docker source on");
+    for d in std::iter::once(&cfg.docker).chain(&cfg.docker_sources) {
+        if sources::docker::DockerSource::wanted(d) {
+            info!(name = %d.name, host = %sources::docker::DockerSource::host(d), "Docker source on");
+        }
     }
     let scraper_task = tokio::spawn(scraper_loop(
         spec,

@@ -603,14 +603,30 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
         );
     }
     if o.docker {
-        cfg.docker.enabled = crate::config::DockerEnabled::On;
+        // The configured Docker sources: the `kind: docker` entries when there are
+        // any (the top-level section is then off unless given), else the section.
+        if cfg.docker_sources.is_empty() {
+            cfg.docker.enabled = crate::config::DockerEnabled::On;
+        } else {
+            for d in &mut cfg.docker_sources {
+                d.enabled = crate::config::DockerEnabled::On;
+            }
+        }
         // `--docker` alone (no PATH, no --config) scans only Docker.
         if spec.config_file.is_none() && o.paths.is_empty() && o.targets.is_empty() {
             cfg.files.clear();
         }
     }
     if o.kubernetes {
-        cfg.kubernetes.enabled = config::KubeEnabled::On;
+        // Like --docker: the `kind: kubernetes` entries when there are any, else the
+        // top-level section.
+        if cfg.kubernetes_sources.is_empty() {
+            cfg.kubernetes.enabled = config::KubeEnabled::On;
+        } else {
+            for k in &mut cfg.kubernetes_sources {
+                k.enabled = config::KubeEnabled::On;
+            }
+        }
     }
     if !o.trust_roots.is_empty() {
         cfg.trust.roots = o.trust_roots.clone();

@@ -56,6 +56,8 @@ fn config() -> Config {
             warning_window: Duration::from_secs(28 * 86400),
         },
         docker: certvigil::config::default_docker(),
+        docker_sources: Vec::new(),
+        kubernetes_sources: Vec::new(),
         kubernetes: Default::default(),
         tls_endpoints: Vec::new(),
         probe: Default::default(),
