@@ -281,6 +281,9 @@ const REVOKED_SERIAL: u64 = 0x5005;
 struct Fixture {
     config: PathBuf,
     certs: PathBuf,
+    /// The TLS endpoint the `tls_endpoint` source probes: (port, cert, key) for
+    /// an `openssl s_server` that the test starts.
+    endpoint: (u16, PathBuf, PathBuf),
 }
 
 fn fixture(dir: &Path) -> Fixture {
@@ -370,6 +373,25 @@ fn fixture(dir: &Path) -> Fixture {
     .unwrap();
     write(&trust, "ca.crl", crl.pem().unwrap());
 
+    // A served certificate (the dashboard's TLS endpoint row): a trusted leaf for
+    // endpoint.test behind a real `openssl s_server` on 127.0.0.1, valid for 60 days
+    // (no endpoint alert may fire for it).
+    let ep_dir = dir.join("endpoint");
+    std::fs::create_dir_all(&ep_dir).unwrap();
+    let ep_key = KeyPair::generate().unwrap();
+    let mut ep = CertificateParams::new(vec!["endpoint.test".to_string()]).unwrap();
+    ep.distinguished_name = dn("endpoint.test");
+    ep.serial_number = Some(SerialNumber::from(0x7007u64));
+    ep.not_before = at(now - 30 * DAY as i64);
+    ep.not_after = at(now + 60 * DAY as i64);
+    let ep_cert = write(
+        &ep_dir,
+        "cert.pem",
+        ep.signed_by(&ep_key, &ca).unwrap().pem(),
+    );
+    let ep_key = write(&ep_dir, "key.pem", ep_key.serialize_pem());
+    let ep_port = free_port();
+
     let config = format!(
         r#"scan:
   interval: 1s
@@ -383,6 +405,9 @@ sources:
   - kind: file
     name: unreachable
     paths: ["{unreachable}"]
+  - kind: tls_endpoint
+    name: endpoints
+    targets: ["tls://127.0.0.1:{ep_port}?server_name=endpoint.test"]
 trust:
   roots: ["{ca}"]
 revocation:
@@ -397,6 +422,7 @@ revocation:
     Fixture {
         config: write(dir, "certvigil.yml", config),
         certs,
+        endpoint: (ep_port, ep_cert, ep_key),
     }
 }
 
@@ -461,6 +487,26 @@ fn dashboards_and_alerts_on_real_prometheus() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let fx = fixture(dir);
+
+    // the TLS endpoint (openssl is a required engine of the suite, like prometheus)
+    let (ep_port, ep_cert, ep_key) = &fx.endpoint;
+    let mut s_server = Command::new("openssl");
+    s_server
+        .args(["s_server", "-accept", &format!("127.0.0.1:{ep_port}")])
+        .arg("-cert")
+        .arg(ep_cert)
+        .arg("-key")
+        .arg(ep_key)
+        .args(["-www", "-quiet"]);
+    let mut s_server = Proc::spawn("openssl s_server", s_server, dir.join("s_server.log"));
+    // Listening before certvigil's first scan (bounded attempts, no deadline).
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(("127.0.0.1", *ep_port)).is_ok() {
+            break;
+        }
+        s_server.assert_alive();
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     // certvigil
     let cv_port = free_port();
@@ -597,8 +643,9 @@ fn dashboards_and_alerts_on_real_prometheus() {
             .map(value_of)
             .unwrap_or(0.0)
     };
-    // 9 files with one certificate each + CA and client certificate of the kubeconfig.
-    assert_eq!(stat("Certificates"), 11.0);
+    // 9 files with one certificate each + CA and client certificate of the
+    // kubeconfig + the leaf the TLS endpoint serves.
+    assert_eq!(stat("Certificates"), 12.0);
     assert_eq!(stat("Expiring < 7 days"), 1.0); // soon
     assert_eq!(stat("Expiring < 28 days"), 2.0); // soon, month
     assert_eq!(stat("Expired"), 1.0);
@@ -611,7 +658,7 @@ fn dashboards_and_alerts_on_real_prometheus() {
         .find(|(t, _)| t == "Certificates by time left")
         .unwrap();
     let rows = query(prom_port, &substitute(table)).unwrap();
-    assert_eq!(rows.len(), 11, "{rows:?}");
+    assert_eq!(rows.len(), 12, "{rows:?}");
     for r in &rows {
         let m = &r["metric"];
         for l in [
