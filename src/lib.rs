@@ -21,6 +21,8 @@ pub mod app;
 pub mod checks;
 pub mod cli;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inventory;
 pub mod model;
 pub mod outputs;
