@@ -1,100 +1,234 @@
 //! Scan benchmark and corpus generator (run with `cargo bench --bench scan`).
 //!
-//! Measures, in one run on the same machine (docs/performance.md holds results):
-//! - the floor: reading every corpus file (`cat`) plus parsing it with x509-parser alone;
-//! - a cold scan of the corpus through the whole pipeline (walk, read, parse, checks);
-//! - a warm re-scan with nothing changed, two ways: as `serve` runs it (the file
-//!   source watches with inotify and reuses its last walk when no change was
-//!   notified: the scenario the 10% target is about), and the full incremental stat
-//!   walk (what every scan did before change notification, and what the periodic
-//!   verification walk, a one-shot `scan`, or a host without inotify still do);
-//! - rendering `/metrics` for 10,000 certificates;
-//! - peak RSS of a process that scans the corpus (measured in a child process).
+//! Three corpora of 20,000 PEM files each (spread over 100 sub-directories), each
+//! measured against its own floor in the same run (docs/performance.md holds
+//! results):
 //!
-//! Options (after `--`): `--files N` (default 20000), `--dir DIR` (reuse/generate a
-//! corpus there instead of a temporary directory), `--generate-only`,
-//! `--profile-watched N` (only N watched re-scans, for a profiler).
+//! - `shared`: leaf + shared CA, as a host's `cert.pem + ca.pem` bundles are: 200
+//!   distinct leaves, each copied into 100 files, every file also carrying the
+//!   same self-signed CA (40,000 certificates, 201 distinct). Floor: read every
+//!   file and parse every PEM block with x509-parser alone (parse-only floor).
+//! - `fullchain`: 20,000 `fullchain.pem` files (certbot/cert-manager style), each
+//!   a distinct leaf + one of 20 shared intermediates, the root given as the
+//!   trust root (`trust.roots`, revocation offline): chain verification on.
+//!   Floor, single thread: read and parse every file with x509-parser and verify
+//!   each *distinct* (certificate, issuer) signature exactly once with
+//!   x509-parser/ring (20,000 leaf signatures + 20 intermediate signatures).
+//! - `distinct`: 20,000 distinct leaves of one CA, one per file, no chain (the
+//!   original corpus). Floor: read + x509-parser. On this corpus also: the warm
+//!   re-scan as `serve` runs it (the file source watches with inotify and reuses
+//!   its last walk when no change was notified: the scenario the 10% target is
+//!   about), and rendering `/metrics` for 10,000 certificates.
+//!
+//! For every corpus: floor and cold scan interleaved for 7 rounds (medians), the
+//! warm re-scan with the full incremental stat walk (what every scan did before
+//! change notification, and what the periodic verification walk, a one-shot
+//! `scan`, or a host without inotify still do), and the peak RSS (`VmHWM`) of a
+//! fresh child process that scans the corpus once, with the certificate table's
+//! counts (distinct certificates parsed, copies shared).
+//!
+//! Options (after `--`): `--files N` (default 20000), `--dir DIR` (generate the
+//! corpora under DIR, or reuse the ones a previous run left there, instead of a
+//! temporary directory), `--corpus shared|fullchain|distinct` (repeatable; default
+//! all three), `--generate-only`, `--profile-watched N` (only N watched re-scans
+//! of the `distinct` corpus, for a profiler).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use certvigil::checks::Checker;
 use certvigil::config::{default_config, Config};
-use certvigil::model::SourceKind;
+use certvigil::model::{SourceKind, TrustStatus};
 use certvigil::scraper::Scraper;
 use certvigil::sources::files::FileSource;
 use certvigil::sources::{build_sources, Source};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    SanType,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Corpus {
+    Shared,
+    Fullchain,
+    Distinct,
+}
+
+impl Corpus {
+    fn name(self) -> &'static str {
+        match self {
+            Corpus::Shared => "shared",
+            Corpus::Fullchain => "fullchain",
+            Corpus::Distinct => "distinct",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Corpus> {
+        [Corpus::Shared, Corpus::Fullchain, Corpus::Distinct]
+            .into_iter()
+            .find(|c| c.name() == s)
+    }
+
+    /// Certificates per file.
+    fn per_file(self) -> usize {
+        match self {
+            Corpus::Shared | Corpus::Fullchain => 2,
+            Corpus::Distinct => 1,
+        }
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(pos) = args.iter().position(|a| a == "--rss-child") {
-        rss_child(Path::new(&args[pos + 1]));
+        let roots = arg_value(&args, "--roots").map(PathBuf::from);
+        rss_child(Path::new(&args[pos + 1]), roots.as_deref());
         return;
     }
     let files: usize = arg_value(&args, "--files")
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let tmp;
-    let dir: PathBuf = match arg_value(&args, "--dir") {
+    let base: PathBuf = match arg_value(&args, "--dir") {
         Some(d) => PathBuf::from(d),
         None => {
             tmp = tempfile::tempdir().expect("tempdir");
             tmp.path().to_path_buf()
         }
     };
-    let t = Instant::now();
-    let generated = generate_corpus(&dir, files);
-    println!(
-        "corpus: {} certificate files in {} ({} generated in {:.1}s)",
-        files,
-        dir.display(),
-        generated,
-        t.elapsed().as_secs_f64()
-    );
+    let mut corpora: Vec<Corpus> = args
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| *a == "--corpus")
+        .filter_map(|(i, _)| args.get(i + 1))
+        .map(|v| Corpus::parse(v).unwrap_or_else(|| panic!("unknown corpus {v}")))
+        .collect();
+    if corpora.is_empty() {
+        corpora = vec![Corpus::Shared, Corpus::Fullchain, Corpus::Distinct];
+    }
+    let mut dirs = Vec::new();
+    for &c in &corpora {
+        let t = Instant::now();
+        let (dir, generated) = generate(&base, c, files);
+        println!(
+            "corpus {}: {} files in {} ({} generated in {:.1}s)",
+            c.name(),
+            files,
+            dir.display(),
+            generated,
+            t.elapsed().as_secs_f64()
+        );
+        dirs.push((c, dir));
+    }
     if args.iter().any(|a| a == "--generate-only") {
         return;
     }
-
     if let Some(n) = arg_value(&args, "--profile-watched").and_then(|v| v.parse::<usize>().ok()) {
+        let (dir, _) = generate(&base, Corpus::Distinct, files);
         profile_watched(&dir, n);
         return;
     }
-
-    // Drop the page cache's advantage symmetrically: read everything once first so
-    // every measurement below sees warm caches (the floor is measured warm too).
-    let paths = list_files(&dir);
-    let _ = floor(&paths);
-
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let cfg = corpus_config(&dir);
+    for (c, dir) in dirs {
+        measure(&rt, c, &base, &dir, files);
+    }
+}
+
+/// The trust root of the `fullchain` corpus (outside the scanned directory).
+fn root_path(base: &Path) -> PathBuf {
+    base.join("fullchain-root.pem")
+}
+
+fn corpus_config(dir: &Path, roots: Option<&Path>) -> Config {
+    let mut cfg = default_config();
+    let mut src = cfg
+        .files
+        .iter()
+        .find(|f| f.kind == SourceKind::File)
+        .cloned()
+        .expect("default config has a file source");
+    src.name = "bench".into();
+    src.paths = vec![dir.display().to_string()];
+    src.exclude = Vec::new();
+    cfg.files = vec![src];
+    if let Some(r) = roots {
+        cfg.trust.roots = vec![r.to_path_buf()];
+        cfg.trust.system_roots = false;
+        cfg.revocation.offline = true;
+    }
+    cfg
+}
+
+/// A scraper as `certvigil scan` builds it (checker from the configuration
+/// when trust is configured).
+fn scraper_for(cfg: &Config, trust: bool) -> Scraper {
+    let s = Scraper::new(build_sources(cfg), Duration::from_secs(600));
+    if trust {
+        s.with_checker(Checker::new(&cfg.trust, &cfg.revocation).expect("checker"))
+    } else {
+        s
+    }
+}
+
+fn measure(rt: &tokio::runtime::Runtime, c: Corpus, base: &Path, dir: &Path, files: usize) {
+    let trust = c == Corpus::Fullchain;
+    let roots = trust.then(|| root_path(base));
+    let cfg = corpus_config(dir, roots.as_deref());
+    let paths = list_files(dir);
+    assert_eq!(paths.len(), files, "corpus {} incomplete", c.name());
+    let root_der = roots
+        .as_ref()
+        .map(|r| first_der(&std::fs::read(r).expect("read root")));
+    let floor = |paths: &[PathBuf]| match &root_der {
+        Some(root) => verify_floor(paths, root),
+        None => parse_floor(paths),
+    };
+    // Warm the page cache for both sides alike.
+    let _ = floor(&paths);
     let now = chrono::Utc::now();
     // The floor on its own (warm heap, warm caches), then floor and cold scan
-    // interleaved, 7 rounds, medians of each (drift of this virtual machine hits
-    // both sides alike). The floor reported is the lower of the two medians: a
-    // floor run right after a scan pays for re-faulting the freed heap, which
-    // would flatter the ratio.
+    // interleaved, medians of each (drift of this virtual machine hits both
+    // sides alike). The floor reported is the lower of the two medians: a floor
+    // run right after a scan pays for re-faulting the freed heap, which would
+    // flatter the ratio.
     let floor_alone = median(3, || floor(&paths));
     let mut floors = Vec::new();
     let mut cold = Vec::new();
     let mut warm = Vec::new();
-    let mut certs = 0;
+    let expected = files * c.per_file();
     for _ in 0..ROUNDS {
         floors.push(floor(&paths));
-        let mut scraper = Scraper::new(build_sources(&cfg), Duration::from_secs(600));
         let t = Instant::now();
+        let mut scraper = scraper_for(&cfg, trust);
         let snap = rt.block_on(scraper.scan(now));
         cold.push(t.elapsed());
-        certs = snap.certificates.len();
+        assert_eq!(snap.certificates.len(), expected, "cold scan: certificates");
+        assert!(snap.errors.is_empty(), "cold scan: {:?}", &snap.errors[..1]);
+        if trust {
+            // Every chain verifies to the root; expired leaves are untrusted.
+            let verified = snap
+                .certificates
+                .iter()
+                .filter(|e| {
+                    e.trust.status == TrustStatus::Trusted
+                        || (e.expired && e.trust.status == TrustStatus::Untrusted)
+                })
+                .count();
+            assert_eq!(verified, expected, "chains verified");
+        }
+        drop(snap);
         let t = Instant::now();
         let snap2 = rt.block_on(scraper.scan(now));
         warm.push(t.elapsed());
         assert_eq!(
             snap2.certificates.len(),
-            certs,
+            expected,
             "warm scan lost certificates"
         );
     }
@@ -103,8 +237,69 @@ fn main() {
     warm.sort();
     let floor_t = floors[ROUNDS / 2].min(floor_alone);
     let (cold, warm) = (cold[ROUNDS / 2], warm[ROUNDS / 2]);
-    assert_eq!(certs, files, "every corpus certificate must be inventoried");
 
+    // Peak RSS of a whole scan, in a fresh child process.
+    let exe = std::env::current_exe().expect("current exe");
+    let mut cmd = Command::new(exe);
+    cmd.arg("--rss-child").arg(dir);
+    if let Some(r) = &roots {
+        cmd.arg("--roots").arg(r);
+    }
+    let out = cmd.output().expect("spawn rss child");
+    let child = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut fields = child.split_whitespace();
+    let rss_kib: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let parsed: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let shared: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+
+    let ratio = cold.as_secs_f64() / floor_t.as_secs_f64();
+    let warm_pct = 100.0 * warm.as_secs_f64() / cold.as_secs_f64();
+    let rss_mb = rss_kib as f64 / 1024.0;
+    let (floor_what, target) = match c {
+        Corpus::Fullchain => (
+            "1 thread: read + parse + verify each distinct signature once",
+            1.0,
+        ),
+        _ => ("read + x509-parser", 2.0),
+    };
+    println!("== corpus {} ({expected} certificates)", c.name());
+    println!(
+        "floor ({floor_what}): {:8.1} ms  (alone {:.1} ms, interleaved {:.1} ms)",
+        ms(floor_t),
+        ms(floor_alone),
+        ms(floors[ROUNDS / 2])
+    );
+    println!(
+        "cold scan{}:               {:8.1} ms  = {:.2}x floor  (target <= {target}x)  {}",
+        if trust { " (trust on)" } else { "" },
+        ms(cold),
+        ratio,
+        verdict(ratio <= target)
+    );
+    println!(
+        "warm re-scan (stat walk):   {:8.1} ms  = {:.1}% of cold",
+        ms(warm),
+        warm_pct,
+    );
+    println!(
+        "peak RSS (child, one scan): {:8.1} MB  (target < 100 MB) {}; certificates parsed {parsed}, copies shared {shared}",
+        rss_mb,
+        verdict(rss_kib > 0 && rss_mb < 100.0)
+    );
+    if c == Corpus::Distinct {
+        measure_distinct_extras(rt, &cfg, dir, expected, cold);
+    }
+}
+
+/// The watched warm re-scan and the `/metrics` render, on the `distinct` corpus.
+fn measure_distinct_extras(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    dir: &Path,
+    certs: usize,
+    cold: Duration,
+) {
+    let now = chrono::Utc::now();
     // The same warm re-scan in a long-running scraper (`serve`): the rescan
     // signal is attached, so the file source watches; nothing changes.
     let src = Arc::new(FileSource::new(cfg.files[0].clone()));
@@ -139,7 +334,7 @@ fn main() {
 
     // Render /metrics for 10,000 certificates.
     let mut scraper = Scraper::new(
-        build_sources(&corpus_config(&dir)),
+        build_sources(&corpus_config(dir, None)),
         Duration::from_secs(600),
     );
     let mut snap = rt.block_on(scraper.scan(now));
@@ -152,34 +347,7 @@ fn main() {
         std::hint::black_box(s.len());
         t.elapsed()
     });
-
-    // Peak RSS of a whole scan, in a fresh child process.
-    let exe = std::env::current_exe().expect("current exe");
-    let out = Command::new(exe)
-        .arg("--rss-child")
-        .arg(&dir)
-        .output()
-        .expect("spawn rss child");
-    let rss_kib: u64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0);
-
-    let ratio = cold.as_secs_f64() / floor_t.as_secs_f64();
-    let warm_pct = 100.0 * warm.as_secs_f64() / cold.as_secs_f64();
     let watch_pct = 100.0 * warm_watch.as_secs_f64() / cold.as_secs_f64();
-    println!(
-        "floor (read + x509-parser): {:8.1} ms  (alone {:.1} ms, interleaved {:.1} ms)",
-        ms(floor_t),
-        ms(floor_alone),
-        ms(floors[ROUNDS / 2])
-    );
-    println!(
-        "cold scan:                  {:8.1} ms  = {:.2}x floor  (target <= 2x)  {}",
-        ms(cold),
-        ratio,
-        verdict(ratio <= 2.0)
-    );
     println!(
         "warm re-scan (serve, watched): {:5.1} ms  = {:.1}% of cold (target <= 10%) {}",
         ms(warm_watch),
@@ -187,21 +355,10 @@ fn main() {
         verdict(watch_pct <= 10.0)
     );
     println!(
-        "warm re-scan (stat walk):   {:8.1} ms  = {:.1}% of cold (verification walk, one-shot scan, no inotify)",
-        ms(warm),
-        warm_pct,
-    );
-    println!(
         "render /metrics ({} certs): {:8.1} ms  (target < 50 ms)  {}",
         n_render,
         ms(render_t),
         verdict(ms(render_t) < 50.0)
-    );
-    println!(
-        "peak RSS ({} certs):     {:8.1} MB  (target < 100 MB) {}",
-        certs,
-        rss_kib as f64 / 1024.0,
-        verdict(rss_kib > 0 && (rss_kib as f64 / 1024.0) < 100.0)
     );
 }
 
@@ -232,23 +389,9 @@ fn arg_value(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn corpus_config(dir: &Path) -> Config {
-    let mut cfg = default_config();
-    let mut src = cfg
-        .files
-        .iter()
-        .find(|f| f.kind == SourceKind::File)
-        .cloned()
-        .expect("default config has a file source");
-    src.name = "bench".into();
-    src.paths = vec![dir.display().to_string()];
-    src.exclude = Vec::new();
-    cfg.files = vec![src];
-    cfg
-}
-
-/// The floor: read every file and parse its certificate with x509-parser alone.
-fn floor(paths: &[PathBuf]) -> Duration {
+/// Parse-only floor: read every file and parse every PEM certificate with
+/// x509-parser alone (one thread).
+fn parse_floor(paths: &[PathBuf]) -> Duration {
     let t = Instant::now();
     let mut n = 0usize;
     for p in paths {
@@ -261,6 +404,56 @@ fn floor(paths: &[PathBuf]) -> Duration {
     }
     std::hint::black_box(n);
     t.elapsed()
+}
+
+/// Single-thread verification floor: read and parse every file with
+/// x509-parser, and verify each distinct (certificate, issuer) signature exactly
+/// once (each bundle's block `i` is issued by block `i + 1`, the last by the
+/// root). Distinctness by the SHA-256 of both DERs.
+fn verify_floor(paths: &[PathBuf], root_der: &[u8]) -> Duration {
+    let sha = |d: &[u8]| -> [u8; 32] {
+        let mut o = [0u8; 32];
+        o.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, d).as_ref());
+        o
+    };
+    let t = Instant::now();
+    let (_, root) = x509_parser::parse_x509_certificate(root_der).expect("root");
+    let root_fp = sha(root_der);
+    let mut done: HashSet<([u8; 32], [u8; 32])> = HashSet::new();
+    let mut verified = 0usize;
+    for p in paths {
+        let data = std::fs::read(p).expect("read corpus file");
+        let pems: Vec<_> = x509_parser::pem::Pem::iter_from_buffer(&data)
+            .flatten()
+            .collect();
+        let certs: Vec<_> = pems
+            .iter()
+            .map(|pem| pem.parse_x509().expect("corpus certificate"))
+            .collect();
+        let fps: Vec<[u8; 32]> = pems.iter().map(|pem| sha(&pem.contents)).collect();
+        for i in 0..certs.len() {
+            let (issuer, issuer_fp) = match certs.get(i + 1) {
+                Some(c) => (c, fps[i + 1]),
+                None => (&root, root_fp),
+            };
+            if done.insert((fps[i], issuer_fp)) {
+                certs[i]
+                    .verify_signature(Some(issuer.public_key()))
+                    .expect("corpus signature verifies");
+                verified += 1;
+            }
+        }
+    }
+    std::hint::black_box(verified);
+    t.elapsed()
+}
+
+fn first_der(pem: &[u8]) -> Vec<u8> {
+    x509_parser::pem::Pem::iter_from_buffer(pem)
+        .flatten()
+        .next()
+        .expect("a PEM certificate")
+        .contents
 }
 
 fn list_files(dir: &Path) -> Vec<PathBuf> {
@@ -280,54 +473,123 @@ fn list_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Write `n` PEM certificate files (spread over 100 sub-directories), signed by one
-/// generated CA, with varied subjects, SANs and validity. Existing files are kept.
-fn generate_corpus(dir: &Path, n: usize) -> usize {
-    use rcgen::{CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, SanType};
-    let ca_key = KeyPair::generate().expect("ca key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "certvigil bench CA");
-    dn.push(DnType::OrganizationName, "certvigil");
-    ca_params.distinguished_name = dn;
-    let ca = ca_params.self_signed(&ca_key).expect("ca cert");
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = KeyPair::generate().expect("leaf key");
-    let mut generated = 0;
-    for i in 0..n {
-        let sub = dir.join(format!("d{:03}", i % 100));
-        let path = sub.join(format!("cert-{i:06}.pem"));
-        if path.exists() {
-            continue;
-        }
-        std::fs::create_dir_all(&sub).expect("mkdir");
-        let name = format!("host-{i}.bench.example");
-        let mut p = CertificateParams::new(vec![name.clone()]).expect("params");
-        p.subject_alt_names.push(SanType::DnsName(
-            format!("alt-{i}.bench.example").try_into().expect("san"),
-        ));
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, name);
-        dn.push(DnType::OrganizationName, "Bench Org");
-        dn.push(DnType::OrganizationalUnitName, format!("unit-{}", i % 37));
-        p.distinguished_name = dn;
-        p.serial_number = Some(rcgen::SerialNumber::from(
-            (i as u64 + 1).to_be_bytes().to_vec(),
-        ));
-        let start = time_offset_days(-((i % 300) as i64));
-        p.not_before = start;
-        p.not_after = start + time::Duration::days(30 + (i % 700) as i64);
-        let cert = p.signed_by(&leaf_key, &issuer).expect("sign");
-        std::fs::write(&path, cert.pem()).expect("write");
-        generated += 1;
-    }
-    let _ = ca;
-    generated
-}
-
 fn time_offset_days(days: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc() + time::Duration::days(days)
+}
+
+fn ca_params(cn: &str) -> CertificateParams {
+    let mut p = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn.push(DnType::OrganizationName, "certvigil");
+    p.distinguished_name = dn;
+    p.not_before = time_offset_days(-365);
+    p.not_after = time_offset_days(5 * 365);
+    p
+}
+
+/// Leaf `i` of a corpus: varied subject, SANs and validity.
+fn leaf_params(i: usize) -> CertificateParams {
+    let name = format!("host-{i}.bench.example");
+    let mut p = CertificateParams::new(vec![name.clone()]).expect("params");
+    p.subject_alt_names.push(SanType::DnsName(
+        format!("alt-{i}.bench.example").try_into().expect("san"),
+    ));
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, name);
+    dn.push(DnType::OrganizationName, "Bench Org");
+    dn.push(DnType::OrganizationalUnitName, format!("unit-{}", i % 37));
+    p.distinguished_name = dn;
+    p.serial_number = Some(rcgen::SerialNumber::from(
+        (i as u64 + 1).to_be_bytes().to_vec(),
+    ));
+    let start = time_offset_days(-((i % 300) as i64));
+    p.not_before = start;
+    p.not_after = start + time::Duration::days(30 + (i % 700) as i64);
+    p
+}
+
+fn file_path(dir: &Path, i: usize, name: &str) -> PathBuf {
+    dir.join(format!("d{:03}", i % 100))
+        .join(format!("{name}-{i:06}.pem"))
+}
+
+/// Generate corpus `c` with `n` files under `base/<name>` (kept when a previous
+/// run completed it: a marker file records that); returns its directory and
+/// the number of files written.
+fn generate(base: &Path, c: Corpus, n: usize) -> (PathBuf, usize) {
+    let dir = base.join(c.name());
+    let marker = base.join(format!(".{}-{n}-complete", c.name()));
+    if marker.exists() {
+        return (dir, 0);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("remove stale corpus");
+    }
+    for d in 0..100.min(n) {
+        std::fs::create_dir_all(dir.join(format!("d{d:03}"))).expect("mkdir");
+    }
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    match c {
+        Corpus::Distinct => {
+            let ca = rcgen::Issuer::new(
+                ca_params("certvigil bench CA"),
+                KeyPair::generate().expect("key"),
+            );
+            for i in 0..n {
+                let cert = leaf_params(i).signed_by(&leaf_key, &ca).expect("sign");
+                std::fs::write(file_path(&dir, i, "cert"), cert.pem()).expect("write");
+            }
+        }
+        Corpus::Shared => {
+            let ca = rcgen::CertifiedIssuer::self_signed(
+                ca_params("certvigil bench shared CA"),
+                KeyPair::generate().expect("key"),
+            )
+            .expect("ca");
+            let ca_pem = ca.pem();
+            let leaves: Vec<String> = (0..200)
+                .map(|i| {
+                    leaf_params(i)
+                        .signed_by(&leaf_key, &ca)
+                        .expect("sign")
+                        .pem()
+                })
+                .collect();
+            for i in 0..n {
+                let data = format!("{}{}", leaves[i % leaves.len()], ca_pem);
+                std::fs::write(file_path(&dir, i, "bundle"), data).expect("write");
+            }
+        }
+        Corpus::Fullchain => {
+            let root = rcgen::CertifiedIssuer::self_signed(
+                ca_params("certvigil bench root"),
+                KeyPair::generate().expect("key"),
+            )
+            .expect("root");
+            let ints: Vec<_> = (0..20)
+                .map(|k| {
+                    rcgen::CertifiedIssuer::signed_by(
+                        ca_params(&format!("certvigil bench intermediate {k}")),
+                        KeyPair::generate().expect("key"),
+                        &root,
+                    )
+                    .expect("intermediate")
+                })
+                .collect();
+            for i in 0..n {
+                let int = &ints[i % ints.len()];
+                let leaf = leaf_params(i).signed_by(&leaf_key, int).expect("sign");
+                let data = format!("{}{}", leaf.pem(), int.pem());
+                std::fs::write(file_path(&dir, i, "fullchain"), data).expect("write");
+            }
+            std::fs::write(root_path(base), root.pem()).expect("write root");
+        }
+    }
+    std::fs::write(&marker, b"").expect("marker");
+    (dir, n)
 }
 
 /// `--profile-watched N`: one walk, then N re-scans answered from the watcher.
@@ -336,7 +598,7 @@ fn profile_watched(dir: &Path, n: usize) {
         .enable_all()
         .build()
         .expect("runtime");
-    let cfg = corpus_config(dir);
+    let cfg = corpus_config(dir, None);
     let src = Arc::new(FileSource::new(cfg.files[0].clone()));
     let mut scraper = Scraper::new(
         vec![src.clone() as Arc<dyn Source>],
@@ -356,14 +618,16 @@ fn profile_watched(dir: &Path, n: usize) {
     );
 }
 
-/// Child mode: scan the corpus once and print this process's peak RSS (KiB).
-fn rss_child(dir: &Path) {
+/// Child mode: scan the corpus once (trust on when `roots` is given) and print
+/// this process's peak RSS (KiB), then the certificate table's misses
+/// (certificates parsed) and hits (copies shared).
+fn rss_child(dir: &Path, roots: Option<&Path>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let cfg = corpus_config(dir);
-    let mut scraper = Scraper::new(build_sources(&cfg), Duration::from_secs(600));
+    let cfg = corpus_config(dir, roots);
+    let mut scraper = scraper_for(&cfg, roots.is_some());
     let snap = Arc::new(rt.block_on(scraper.scan(chrono::Utc::now())));
     std::hint::black_box(snap.certificates.len());
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -372,5 +636,6 @@ fn rss_child(dir: &Path) {
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .unwrap_or("0");
-    println!("{hwm}");
+    let stats = certvigil::model::table::global().stats();
+    println!("{hwm} {} {}", stats.misses, stats.hits);
 }

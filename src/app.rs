@@ -432,11 +432,12 @@ fn serve_main(opts: ServeOptions, level: Option<&str>) -> u8 {
 /// where the system allows it, the Linux default), falling back to `0.0.0.0`
 /// when IPv6 is unavailable.
 pub async fn bind(listen: &str) -> Result<TcpListener, String> {
+    use crate::config::listen::{ListenAddr, ListenHost};
     let l = listen.trim();
-    if let Some(port) = l.strip_prefix(':') {
-        let port: u16 = port
-            .parse()
-            .map_err(|_| format!("invalid listen address {l:?}: bad port"))?;
+    let parsed = ListenAddr::parse(l).map_err(|e| format!("invalid listen address: {e}"))?;
+    if parsed.host == ListenHost::Any {
+        // `:port`: dual-stack `[::]` first, IPv4 only where IPv6 is unavailable.
+        let port = parsed.port;
         match TcpListener::bind((Ipv6Addr::UNSPECIFIED, port)).await {
             Ok(s) => Ok(s),
             Err(e6) => {
@@ -447,7 +448,9 @@ pub async fn bind(listen: &str) -> Result<TcpListener, String> {
             }
         }
     } else {
-        let addr = http::parse_listen(l).map_err(|e| format!("invalid listen address: {e}"))?;
+        let addr = parsed
+            .resolve()
+            .map_err(|e| format!("invalid listen address: {e}"))?;
         TcpListener::bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))

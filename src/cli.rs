@@ -443,23 +443,21 @@ pub fn parse_healthcheck(url: &str, timeout: &str) -> Result<HealthcheckOptions,
     } else {
         authority.to_string()
     };
-    let addr = match with_port.parse::<std::net::SocketAddr>() {
-        Ok(a) => a,
-        Err(_) => {
-            let (host, port) = with_port
-                .rsplit_once(':')
-                .ok_or_else(|| format!("--url {url:?}: bad host"))?;
-            if !host.eq_ignore_ascii_case("localhost") {
-                return Err(format!(
-                    "--url {url:?}: the host must be an IP address or localhost"
-                ));
-            }
-            let port: u16 = port
-                .parse()
-                .map_err(|_| format!("--url {url:?}: bad port"))?;
-            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port))
+    // The one listen-address parser; a health check dials an IP or localhost only.
+    let parsed = crate::config::listen::ListenAddr::parse(&with_port)
+        .map_err(|_| format!("--url {url:?}: bad host or port"))?;
+    let addr = match &parsed.host {
+        crate::config::listen::ListenHost::Ip(_) => parsed.resolve(),
+        crate::config::listen::ListenHost::Name(n) if n.eq_ignore_ascii_case("localhost") => {
+            parsed.resolve()
         }
-    };
+        _ => {
+            return Err(format!(
+                "--url {url:?}: the host must be an IP address or localhost"
+            ))
+        }
+    }
+    .map_err(|e| format!("--url {url:?}: {e}"))?;
     Ok(HealthcheckOptions {
         addr,
         host: authority.to_string(),

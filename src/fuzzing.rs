@@ -495,7 +495,8 @@ pub fn fuzz_jks(data: &[u8]) {
 }
 
 /// The HTTP server's own parsing: query strings (HTML filters, `format=`),
-/// form decoding, HTML escaping, `Accept` negotiation, `Authorization: Basic`,
+/// form decoding, HTML escaping and the page they render (no snapshot),
+/// `Accept` and `Accept-Encoding` negotiation, `Authorization: Basic`,
 /// listen addresses. Lines of the input are used as separate fields.
 pub fn fuzz_http(data: &[u8]) {
     use crate::outputs::http::html;
@@ -512,7 +513,24 @@ pub fn fuzz_http(data: &[u8]) {
     for bad in ['<', '>', '"', '\''] {
         assert!(!escaped.contains(bad), "http: escape left {bad:?}");
     }
+    assert!(filters.page >= 1, "http: page 0");
+    assert!(
+        (1..=html::MAX_PER_PAGE).contains(&filters.per_page),
+        "http: per_page {} unbounded",
+        filters.per_page
+    );
+    // The page reflects the filters: user text must come back escaped.
+    let page = html::render_page(None, query, 30 * 86_400);
+    for reflected in [&filters.q, &filters.source] {
+        if reflected.contains('<') {
+            assert!(
+                !page.contains(reflected.as_str()),
+                "http: unescaped {reflected:?}"
+            );
+        }
+    }
     let _ = crate::outputs::metrics::wants_openmetrics(accept);
+    let _ = crate::outputs::http::negotiate::accepts_gzip(accept);
     let _ = crate::outputs::http::webconfig::BasicAuth::parse_header(auth.map(str::as_bytes));
     let _ = crate::outputs::http::parse_listen(query);
 }

@@ -1,15 +1,22 @@
 //! The scan loop: runs every source (concurrently, each under its timeout), parses
 //! fresh objects on all cores, reuses cached results for unchanged objects, runs the
 //! checks and publishes an immutable [`Snapshot`].
+//!
+//! Parsing goes through the content-addressed certificate table
+//! ([`crate::model::table`]): each certificate's DER is hashed, and only a
+//! certificate no occurrence in the process holds yet is parsed, so a copy (a
+//! shared intermediate in every `fullchain.pem`, a `ca.crt` in every Secret)
+//! costs a hash and a lookup, and all occurrences share one summary.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::checks::{self, Checker};
+use crate::events::{self, ErrorCounts, Event, PassphraseCounts};
 use crate::inventory::{Snapshot, SourceStatus};
 use crate::model::{CertEntry, ErrorEntry, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, ParseOptions};
@@ -75,9 +82,9 @@ pub struct Scraper {
     sources: Vec<Arc<dyn Source>>,
     source_timeout: Duration,
     state: HashMap<String, SourceState>,
-    counters: BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>,
+    counters: ErrorCounts,
     /// `bad_passphrase` errors by keystore format, for kinds that read keystores.
-    passphrase: BTreeMap<(SourceKind, String), BTreeMap<KeystoreFormat, u64>>,
+    passphrase: PassphraseCounts,
     checker: Checker,
     rescan: Option<RescanSignal>,
 }
@@ -167,21 +174,11 @@ impl Scraper {
         signal
     }
 
-    fn count(&mut self, e: &ErrorEntry) {
-        *self
-            .counters
-            .entry((e.source.kind, e.source.name.clone()))
-            .or_default()
-            .entry(e.reason)
-            .or_insert(0) += 1;
-        if let Some(f) = e.keystore {
-            *self
-                .passphrase
-                .entry((e.source.kind, e.source.name.clone()))
-                .or_default()
-                .entry(f)
-                .or_insert(0) += 1;
-        }
+    /// Log and count one event ([`crate::events`]): logs,
+    /// `x509_source_errors_total` and the passphrase-failure counters come from
+    /// the same call.
+    fn emit(&mut self, ev: Event<'_>) {
+        events::emit(&mut self.counters, &mut self.passphrase, ev);
     }
 
     /// Run one complete scan at evaluation instant `now`.
@@ -230,8 +227,7 @@ impl Scraper {
             match result {
                 Ok(out) => self.absorb(src.as_ref(), out).await,
                 Err(err) => {
-                    warn!(source = %name, reason = %err.reason, "{}", err.message);
-                    self.count(&err);
+                    self.emit(Event::SourceFailed(&err));
                     let st = self.state.entry(name).or_default();
                     st.up = Some(false);
                     st.failure = Some(err);
@@ -242,7 +238,7 @@ impl Scraper {
         let mut snap = self.build_snapshot(now);
         let outcome = self.checker.run(&mut snap.certificates, now).await;
         for e in &outcome.new_errors {
-            self.count(e);
+            self.emit(Event::CheckError(e));
         }
         if !outcome.new_errors.is_empty() {
             for st in &mut snap.sources {
@@ -363,13 +359,11 @@ impl Scraper {
         debug!(source = %name, fresh = parsed.len() + ready.len(), reused, "source scanned");
         for (_, _, cached) in parsed.iter().chain(&ready) {
             for e in &cached.errors {
-                debug!(source = %name, location = %e.source.location, reason = %e.reason, "{}", e.message);
-                self.count(e);
+                self.emit(Event::ObjectError(e));
             }
         }
         if let Some(f) = &out.failure {
-            warn!(source = %name, reason = %f.reason, "{}", f.message);
-            self.count(f);
+            self.emit(Event::SourceFailed(f));
         }
         let st = self.state.entry(name).or_default();
         let SourceState {
@@ -543,6 +537,8 @@ fn parse_one((key, version, items, mut errors): Fresh, opts: &ParseOptions) -> P
 /// Parse one item: its certificates are appended to `certs`, its parse errors
 /// (located, `#<index>` for a bad block of a bundle) to `errors`. The item's
 /// buffer is wiped (it may have held private keys next to certificates).
+/// Certificates go through the process's content-addressed table
+/// ([`crate::model::table`], see [`parse::parse_located`]).
 pub fn parse_item(
     item: Item,
     opts: &ParseOptions,
@@ -770,6 +766,95 @@ mod tests {
             s2.errors.iter().any(|e| e.source.location == "/a"),
             "previous results of the timed-out source are kept"
         );
+    }
+
+    fn pem(cn: &str) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec![format!("{cn}.test")]).unwrap();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.self_signed(&key).unwrap().pem()
+    }
+
+    fn pem_object(key: &str, version: &str, data: &str) -> Object {
+        Object {
+            key: key.into(),
+            version: Some(version.into()),
+            content: Content::Fresh {
+                items: vec![Item {
+                    sref: SourceRef::new(SourceKind::File, "scripted", key),
+                    data: data.as_bytes().to_vec(),
+                    hint: crate::parse::FormatHint::Auto,
+                }],
+                errors: Vec::new(),
+            },
+        }
+    }
+
+    fn digest(c: &crate::model::ParsedCert) -> crate::model::table::Digest {
+        let mut d = [0u8; 32];
+        d.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &c.der).as_ref());
+        d
+    }
+
+    /// The content-addressed table through the scraper: the same certificate at
+    /// several locations is several entries sharing one summary; a changed
+    /// object whose certificate is still held elsewhere is not parsed again; the
+    /// summary goes when its last occurrence does.
+    #[tokio::test]
+    async fn copies_share_one_summary_across_objects_and_scans() {
+        let (ca, leaf) = (pem("scraper-table-ca"), pem("scraper-table-leaf"));
+        let bundle = format!("{leaf}{ca}");
+        let scans = vec![
+            SourceOutput {
+                objects: vec![pem_object("/a", "1", &ca), pem_object("/b", "1", &bundle)],
+                failure: None,
+            },
+            // /a rewritten (same certificate), /b unchanged.
+            SourceOutput {
+                objects: vec![pem_object("/a", "2", &ca), pem_object("/b", "1", &bundle)],
+                failure: None,
+            },
+            // Both gone.
+            SourceOutput::default(),
+        ];
+        let src = Scripted::new(scans, Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src], Duration::from_secs(5));
+        let s1 = scraper.scan(Utc::now()).await;
+        assert_eq!(s1.certificates.len(), 3);
+        let of = |s: &Snapshot, loc: &str, idx: usize| {
+            s.certificates
+                .iter()
+                .find(|e| e.source.location == loc && e.index_in_bundle == idx)
+                .map(|e| e.cert.clone())
+                .unwrap()
+        };
+        let ca_a = of(&s1, "/a", 0);
+        let ca_b = of(&s1, "/b", 1);
+        assert!(Arc::ptr_eq(&ca_a, &ca_b), "one summary for both copies");
+        assert_eq!(ca_a.subject.cn, "scraper-table-ca");
+        assert_eq!(of(&s1, "/b", 0).subject.cn, "scraper-table-leaf");
+        let d = digest(&ca_a);
+        assert!(Arc::ptr_eq(
+            &crate::model::table::global().get(&d).unwrap(),
+            &ca_a
+        ));
+
+        let s2 = scraper.scan(Utc::now()).await;
+        assert_eq!(s2.certificates.len(), 3);
+        assert!(
+            Arc::ptr_eq(&of(&s2, "/a", 0), &ca_a),
+            "re-read object: its certificate was not parsed again"
+        );
+
+        let weak = Arc::downgrade(&ca_a);
+        drop((s1, s2, ca_a, ca_b));
+        let s3 = scraper.scan(Utc::now()).await;
+        assert!(s3.certificates.is_empty());
+        assert!(
+            weak.upgrade().is_none(),
+            "no occurrence left: summary freed"
+        );
+        assert!(crate::model::table::global().get(&d).is_none());
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use certvigil::model::{
     CertEntry, DistinguishedName, ErrorEntry, KeyAlgorithm, ParsedCert, Reason, Revocation,
     SourceKind, SourceRef, Trust,
 };
-use certvigil::outputs::http::{serve, webconfig, HttpState, ReloadRequest};
+use certvigil::outputs::http::{serve, serve_with, webconfig, HttpState, Limits, ReloadRequest};
 use certvigil::outputs::metrics;
 use chrono::{TimeZone, Utc};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -156,6 +156,11 @@ impl Server {
 }
 
 async fn start(web: Option<webconfig::WebConfig>) -> Server {
+    start_with(web, None).await
+}
+
+/// `limits` None: the default entry point `serve` (what `certvigil serve` runs).
+async fn start_with(web: Option<webconfig::WebConfig>, limits: Option<Limits>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cell = SnapshotCell::new();
@@ -166,9 +171,13 @@ async fn start(web: Option<webconfig::WebConfig>) -> Server {
         reload: reload_tx,
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(serve(listener, web, state, async move {
+    let stop = async move {
         let _ = stop_rx.await;
-    }));
+    };
+    let handle = match limits {
+        None => tokio::spawn(serve(listener, web, state, stop)),
+        Some(l) => tokio::spawn(serve_with(listener, web, state, l, stop)),
+    };
     Server {
         addr,
         cell,
@@ -332,10 +341,19 @@ async fn html_page_escapes_and_filters() {
         r.body.find("fine-host").unwrap(),
     );
     assert!(a < b && b < c);
-    assert!(r.body.contains("<tr class=\"expired\">"));
-    assert!(r.body.contains("<tr class=\"critical\">"));
-    assert!(r.body.contains("<tr class=\"warning\">"));
-    assert!(r.body.contains("<tr class=\"ok\">"));
+    // Status classes: the report's expiry status (28-day window, `<=`).
+    assert!(r
+        .body
+        .contains("<tr class=\"expired\" data-status=\"expired\">"));
+    // Colours from checks::expiry::status: 3 days left is critical (<= 7d),
+    // 20 days warning (<= the 28-day window); both are `expiring_soon`.
+    assert!(r
+        .body
+        .contains("<tr class=\"critical\" data-status=\"expiring_soon\">"));
+    assert!(r
+        .body
+        .contains("<tr class=\"warning\" data-status=\"expiring_soon\">"));
+    assert!(r.body.contains("<tr class=\"ok\" data-status=\"valid\">"));
 
     // status=expired → only the expired certificate, no errors table rows.
     let r = get(srv.addr, "/?status=expired").await;
@@ -647,5 +665,340 @@ async fn report_api_formats() {
         req(srv.addr, "POST", "/api/v1/report", &[]).await.status,
         405
     );
+    srv.shutdown().await;
+}
+
+// ---------- shared bodies, gzip, negotiation, paging, slow clients ----------
+
+/// A raw response: status, headers, body bytes (no UTF-8 conversion).
+struct RawResp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawResp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+async fn raw_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> RawResp {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&build_request("GET", path, headers, b""))
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let r = parse_response(format!("{head}\r\n\r\n").as_bytes());
+    RawResp {
+        status: r.status,
+        headers: r.headers,
+        body: buf[end + 4..].to_vec(),
+    }
+}
+
+fn gunzip(b: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(b)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+#[tokio::test]
+async fn metrics_gzip_round_trip_equals_plain() {
+    let srv = start(None).await;
+    srv.cell.publish(snapshot());
+    let plain = raw_get(srv.addr, "/metrics", &[]).await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("vary"), Some("Accept, Accept-Encoding"));
+    let gz = raw_get(srv.addr, "/metrics", &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!(gz.status, 200);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert_eq!(gz.header("content-type"), Some(metrics::CONTENT_TYPE_TEXT));
+    assert_eq!(
+        gz.header("content-length"),
+        Some(gz.body.len().to_string().as_str())
+    );
+    assert_eq!(gunzip(&gz.body), plain.body);
+    assert!(String::from_utf8_lossy(&plain.body).contains("x509_cert_not_after{"));
+    // gzip refused explicitly: identity.
+    let id = raw_get(srv.addr, "/metrics", &[("Accept-Encoding", "gzip;q=0")]).await;
+    assert_eq!(id.header("content-encoding"), None);
+    assert_eq!(id.body, plain.body);
+    // OpenMetrics gzipped, and the JSON inventory.
+    let om = raw_get(
+        srv.addr,
+        "/metrics",
+        &[
+            ("Accept", "application/openmetrics-text;version=1.0.0"),
+            ("Accept-Encoding", "gzip"),
+        ],
+    )
+    .await;
+    assert_eq!(om.header("content-encoding"), Some("gzip"));
+    assert!(gunzip(&om.body).ends_with(b"# EOF\n"));
+    let js = raw_get(srv.addr, "/api/v1/certificates", &[]).await;
+    let jsz = raw_get(
+        srv.addr,
+        "/api/v1/certificates",
+        &[("Accept-Encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(jsz.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&jsz.body), js.body);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn metrics_negotiation_honours_q_values() {
+    let srv = start(None).await;
+    srv.cell.publish(snapshot());
+    for (accept, ct) in [
+        (
+            "text/plain;q=1, application/openmetrics-text;q=0.1",
+            metrics::CONTENT_TYPE_TEXT,
+        ),
+        (
+            "application/openmetrics-text;q=0.2, text/plain;version=0.0.4;q=0.5",
+            metrics::CONTENT_TYPE_TEXT,
+        ),
+        (
+            // What Prometheus sends.
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            metrics::CONTENT_TYPE_OPENMETRICS,
+        ),
+        ("*/*", metrics::CONTENT_TYPE_TEXT),
+    ] {
+        let r = req(srv.addr, "GET", "/metrics", &[("Accept", accept)]).await;
+        assert_eq!(r.header("content-type"), Some(ct), "{accept}");
+        assert_eq!(
+            r.body.ends_with("# EOF\n"),
+            ct == metrics::CONTENT_TYPE_OPENMETRICS,
+            "{accept}"
+        );
+    }
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn cached_exposition_follows_new_snapshots() {
+    let srv = start(None).await;
+    let before = get(srv.addr, "/metrics").await;
+    assert!(before.body.contains("x509_exporter_ready 0"));
+    assert!(!before.body.contains("x509_cert_not_after{"));
+    srv.cell.publish(snapshot());
+    let a = get(srv.addr, "/metrics").await;
+    let b = get(srv.addr, "/metrics").await;
+    assert_eq!(a.body, b.body);
+    assert!(a.body.contains("x509_exporter_ready 1"));
+    assert_eq!(a.body.matches("x509_cert_not_after{").count(), 4);
+    let j1 = get(srv.addr, "/api/v1/certificates").await;
+    // A new snapshot with one more certificate: both bodies follow.
+    let mut s = snapshot();
+    s.certificates.push(entry(
+        SourceKind::File,
+        "/etc/ssl/new.pem",
+        "new-host",
+        NOW + 300 * DAY,
+    ));
+    s.sort();
+    srv.cell.publish(s);
+    let c = get(srv.addr, "/metrics").await;
+    assert_eq!(c.body.matches("x509_cert_not_after{").count(), 5);
+    assert!(c.body.contains("subject_CN=\"new-host\""));
+    let j2 = get(srv.addr, "/api/v1/certificates").await;
+    assert!(!j1.body.contains("new-host") && j2.body.contains("new-host"));
+    srv.shutdown().await;
+}
+
+/// `n` certificates, `cn-00000` … with expiry increasing with the index, every
+/// tenth in a Kubernetes source, every seventh expired.
+fn big_snapshot(n: usize) -> Snapshot {
+    let mut s = Snapshot::empty(Utc.timestamp_opt(NOW, 0).unwrap());
+    s.certificates = (0..n)
+        .map(|i| {
+            let kind = if i % 10 == 0 {
+                SourceKind::KubernetesSecret
+            } else {
+                SourceKind::File
+            };
+            let not_after = if i % 7 == 0 {
+                NOW - 1 - i as i64
+            } else {
+                NOW + 60 * DAY + i as i64
+            };
+            entry(
+                kind,
+                &format!("/data/certs/{i:05}.pem"),
+                &format!("cn-{i:05}"),
+                not_after,
+            )
+        })
+        .collect();
+    s.sort();
+    s
+}
+
+fn rows(body: &str) -> Vec<String> {
+    body.match_indices("<tr class=")
+        .map(|(i, _)| {
+            let rest = &body[i..];
+            let cn_start = rest.find("cn-").expect("cn in row");
+            rest[cn_start..cn_start + 8].to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn html_page_is_paged_sorted_and_filtered_server_side() {
+    let srv = start(None).await;
+    srv.cell.publish(big_snapshot(1200));
+    let r = get(srv.addr, "/").await;
+    assert_eq!(r.status, 200);
+    let first = rows(&r.body);
+    assert_eq!(first.len(), 250, "default page size");
+    assert!(r.body.contains("1–250 of 1200 matching, 1200 total"));
+    assert!(r.body.contains("page 1 of 5"));
+    assert!(r.body.contains("rel=\"next\" href=\"?page=2\""));
+    assert!(!r.body.contains("rel=\"prev\""));
+    // Expiry order: the expired ones (every 7th) first, most recently expired last.
+    assert_eq!(first[0], "cn-01197"); // expired longest ago
+                                      // The last page is partial; pages past the end show the last page.
+    let last = get(srv.addr, "/?page=5").await;
+    assert_eq!(rows(&last.body).len(), 200);
+    assert!(last.body.contains("1001–1200 of 1200 matching"));
+    assert!(last.body.contains("rel=\"prev\" href=\"?page=4\""));
+    assert!(!last.body.contains("rel=\"next\""));
+    assert_eq!(rows(&get(srv.addr, "/?page=99").await.body).len(), 200);
+    // All pages together are every certificate exactly once.
+    let mut all = Vec::new();
+    for p in 1..=5 {
+        all.extend(rows(&get(srv.addr, &format!("/?page={p}")).await.body));
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 1200);
+    // per_page is bounded; bad values fall back to the default.
+    assert_eq!(
+        rows(&get(srv.addr, "/?per_page=5000").await.body).len(),
+        1000
+    );
+    assert_eq!(rows(&get(srv.addr, "/?per_page=0").await.body).len(), 250);
+    assert_eq!(rows(&get(srv.addr, "/?per_page=abc").await.body).len(), 250);
+    // Filters combine with paging; links keep the filters.
+    let r = get(
+        srv.addr,
+        "/?status=expired&source_kind=file&sort=subject&per_page=10",
+    )
+    .await;
+    let expired_files: Vec<usize> = (0..1200).filter(|i| i % 7 == 0 && i % 10 != 0).collect();
+    assert!(r.body.contains(&format!(
+        "1–10 of {} matching, 1200 total",
+        expired_files.len()
+    )));
+    let got = rows(&r.body);
+    let want: Vec<String> = expired_files[..10]
+        .iter()
+        .map(|i| format!("cn-{i:05}"))
+        .collect();
+    assert_eq!(got, want, "sorted by subject");
+    assert!(r.body.contains(
+        "href=\"?source_kind=file&amp;status=expired&amp;sort=subject&amp;per_page=10&amp;page=2\""
+    ));
+    // Descending subject order.
+    let r = get(srv.addr, "/?sort=subject&order=desc&per_page=3").await;
+    assert_eq!(rows(&r.body), ["cn-01199", "cn-01198", "cn-01197"]);
+    // Text search and source name filter.
+    let r = get(srv.addr, "/?q=CN-0042").await;
+    assert_eq!(rows(&r.body).len(), 10); // cn-00420 … cn-00429
+    assert_eq!(rows(&get(srv.addr, "/?source=nope").await.body).len(), 0);
+    assert_eq!(rows(&get(srv.addr, "/?source=src").await.body).len(), 250);
+    // A hostile search is escaped in the form and in the paging links.
+    let mut s = big_snapshot(30);
+    s.certificates[0] = entry(SourceKind::File, "/x\"<b>.pem", "cn-<b>", NOW + DAY);
+    srv.cell.publish(s);
+    let r = get(srv.addr, "/?q=%22%3E%3Cscript%3E&per_page=1").await;
+    assert!(!r.body.contains("<script>"));
+    assert!(r.body.contains("value=\"&quot;&gt;&lt;script&gt;\""));
+    let r = get(srv.addr, "/?q=%3Cb%3E&per_page=1").await;
+    assert!(!r.body.contains("cn-<b>") && r.body.contains("cn-&lt;b&gt;"));
+    let r = get(srv.addr, "/?q=c&per_page=1").await;
+    assert!(r.body.contains("href=\"?q=c&amp;per_page=1&amp;page=2\""));
+    srv.shutdown().await;
+}
+
+/// Connect with a small receive buffer, so an unread response stalls the server.
+async fn connect_small_window(addr: SocketAddr) -> TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(addr).await.unwrap()
+}
+
+#[tokio::test]
+async fn slow_and_half_sent_clients_do_not_block_a_new_scrape() {
+    // Timeouts far out of reach: only making room for new connections can
+    // serve the scrape below.
+    let limits = Limits {
+        max_connections: 8,
+        header_read_timeout: Duration::from_secs(3600),
+        write_stall_timeout: Duration::from_secs(3600),
+        response_timeout: Duration::from_secs(3600),
+    };
+    let srv = start_with(None, Some(limits)).await;
+    srv.cell.publish(big_snapshot(3000));
+    let full = raw_get(srv.addr, "/metrics", &[]).await;
+    assert_eq!(full.status, 200);
+    assert!(
+        full.body.len() > 4 << 20,
+        "body ({} B) must exceed socket buffers",
+        full.body.len()
+    );
+
+    // 4 clients that send half a request (first: they have stalled longest).
+    let mut half = Vec::new();
+    for _ in 0..4 {
+        let mut s = TcpStream::connect(srv.addr).await.unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        half.push(s);
+    }
+    assert_eq!(get(srv.addr, "/healthz").await.status, 200);
+    // 4 clients that ask for /metrics and read only the status line, then stop.
+    let mut slow = Vec::new();
+    for _ in 0..4 {
+        let mut s = connect_small_window(srv.addr).await;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        slow.push(s);
+    }
+    // Every slot is taken; new scrapes are still answered in full, repeatedly.
+    for _ in 0..3 {
+        let r = raw_get(srv.addr, "/metrics", &[("Accept-Encoding", "gzip")]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(gunzip(&r.body), full.body);
+    }
+    // The connection closed to make room is the one stalled longest: the first
+    // half-sent client sees its connection end without a response.
+    let mut buf = [0u8; 64];
+    let n = half[0].read(&mut buf).await.unwrap_or(0);
+    assert_eq!(n, 0, "evicted connection closed without a response");
+    drop((slow, half));
     srv.shutdown().await;
 }

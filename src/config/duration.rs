@@ -6,6 +6,51 @@
 
 use std::time::Duration;
 
+/// Why a duration is rejected (messages are the user-facing text).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration (expected e.g. 30d, 12h, 90m, 45s, 500ms, 1w)")]
+    Empty,
+    #[error("duration is too long ({0} bytes, at most {MAX_DURATION_TEXT})")]
+    TooLong(usize),
+    #[error("negative duration {0:?} is not allowed")]
+    Negative(String),
+    #[error("invalid duration {0:?}: expected a number at position {1}")]
+    ExpectedNumber(String, usize),
+    #[error("invalid duration {0:?}: number too large")]
+    NumberTooLarge(String),
+    #[error("invalid duration {0:?}: fractions are not supported (write 1h30m, not 1.5h)")]
+    Fraction(String),
+    #[error("invalid duration {0:?}: missing unit after {1} (use ms, s, m, h, d or w)")]
+    MissingUnit(String, u64),
+    #[error("invalid duration {0:?}: unknown unit {1:?} (use ms, s, m, h, d or w)")]
+    UnknownUnit(String, String),
+    #[error("duration {0:?} is too large")]
+    TooLarge(String),
+}
+
+/// Why a byte size is rejected (messages are the user-facing text).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("empty size (expected bytes or e.g. 512KiB, 1MiB, 2MB)")]
+    Empty,
+    #[error("size is too long ({0} bytes)")]
+    TooLong(usize),
+    #[error("negative size {0:?} is not allowed")]
+    Negative(String),
+    /// A negative YAML integer.
+    #[error("negative size {0} is not allowed")]
+    NegativeNumber(i64),
+    #[error("invalid size {0:?}: expected a number")]
+    ExpectedNumber(String),
+    #[error("invalid size {0:?}: number too large")]
+    NumberTooLarge(String),
+    #[error("invalid size {0:?}: unknown suffix {1:?} (use B, KiB, MiB, GiB, KB, MB or GB)")]
+    UnknownSuffix(String, String),
+    #[error("size {0:?} is too large")]
+    TooLarge(String),
+}
+
 /// Longest duration text accepted (bytes); anything longer is rejected before parsing.
 const MAX_DURATION_TEXT: usize = 64;
 
@@ -15,19 +60,16 @@ const MAX_DURATION_TEXT: usize = 64;
 ///
 /// Errors (human text): empty input, negative values, unknown or missing units,
 /// overflow.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let text = s.trim();
     if text.is_empty() {
-        return Err("empty duration (expected e.g. 30d, 12h, 90m, 45s, 500ms, 1w)".into());
+        return Err(DurationError::Empty);
     }
     if text.len() > MAX_DURATION_TEXT {
-        return Err(format!(
-            "duration is too long ({} bytes, at most {MAX_DURATION_TEXT})",
-            text.len()
-        ));
+        return Err(DurationError::TooLong(text.len()));
     }
     if text.starts_with('-') {
-        return Err(format!("negative duration {text:?} is not allowed"));
+        return Err(DurationError::Negative(text.to_string()));
     }
     if text == "0" {
         return Ok(Duration::ZERO);
@@ -47,18 +89,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             i += 1;
         }
         if start == i {
-            return Err(format!(
-                "invalid duration {text:?}: expected a number at position {}",
-                start + 1
-            ));
+            return Err(DurationError::ExpectedNumber(text.to_string(), start + 1));
         }
         let number: u64 = text[start..i]
             .parse()
-            .map_err(|_| format!("invalid duration {text:?}: number too large"))?;
+            .map_err(|_| DurationError::NumberTooLarge(text.to_string()))?;
         if i < bytes.len() && matches!(bytes[i], b'.' | b',') {
-            return Err(format!(
-                "invalid duration {text:?}: fractions are not supported (write 1h30m, not 1.5h)"
-            ));
+            return Err(DurationError::Fraction(text.to_string()));
         }
         let unit_start = i;
         while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
@@ -72,27 +109,24 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "h" => 3_600_000,
             "d" => 86_400_000,
             "w" => 604_800_000,
-            "" => {
-                return Err(format!(
-                "invalid duration {text:?}: missing unit after {number} (use ms, s, m, h, d or w)"
-            ))
-            }
+            "" => return Err(DurationError::MissingUnit(text.to_string(), number)),
             other => {
-                return Err(format!(
-                    "invalid duration {text:?}: unknown unit {other:?} (use ms, s, m, h, d or w)"
+                return Err(DurationError::UnknownUnit(
+                    text.to_string(),
+                    other.to_string(),
                 ))
             }
         };
         let term = number
             .checked_mul(ms_per_unit)
-            .ok_or_else(|| format!("duration {text:?} is too large"))?;
+            .ok_or_else(|| DurationError::TooLarge(text.to_string()))?;
         total_ms = total_ms
             .checked_add(term)
-            .ok_or_else(|| format!("duration {text:?} is too large"))?;
+            .ok_or_else(|| DurationError::TooLarge(text.to_string()))?;
         terms += 1;
     }
     if terms == 0 {
-        return Err("empty duration (expected e.g. 30d, 12h, 90m, 45s, 500ms, 1w)".into());
+        return Err(DurationError::Empty);
     }
     Ok(Duration::from_millis(total_ms))
 }
@@ -131,26 +165,26 @@ pub const MAX_SIZE_LIMIT: u64 = 1 << 30;
 /// `B`, `KiB`, `MiB`, `GiB` (powers of 1024) or `KB`, `MB`, `GB` (powers of 1000).
 /// Suffixes are case-insensitive except that `KiB`-style suffixes need the `i`.
 /// Spaces between number and suffix are allowed (`1 MiB`).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, SizeError> {
     let text = s.trim();
     if text.is_empty() {
-        return Err("empty size (expected bytes or e.g. 512KiB, 1MiB, 2MB)".into());
+        return Err(SizeError::Empty);
     }
     if text.len() > MAX_DURATION_TEXT {
-        return Err(format!("size is too long ({} bytes)", text.len()));
+        return Err(SizeError::TooLong(text.len()));
     }
     if text.starts_with('-') {
-        return Err(format!("negative size {text:?} is not allowed"));
+        return Err(SizeError::Negative(text.to_string()));
     }
     let digits_end = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     if digits_end == 0 {
-        return Err(format!("invalid size {text:?}: expected a number"));
+        return Err(SizeError::ExpectedNumber(text.to_string()));
     }
     let number: u64 = text[..digits_end]
         .parse()
-        .map_err(|_| format!("invalid size {text:?}: number too large"))?;
+        .map_err(|_| SizeError::NumberTooLarge(text.to_string()))?;
     let suffix = text[digits_end..].trim();
     let multiplier: u64 = match suffix.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -161,14 +195,15 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
         _ => {
-            return Err(format!(
-            "invalid size {text:?}: unknown suffix {suffix:?} (use B, KiB, MiB, GiB, KB, MB or GB)"
-        ))
+            return Err(SizeError::UnknownSuffix(
+                text.to_string(),
+                suffix.to_string(),
+            ))
         }
     };
     number
         .checked_mul(multiplier)
-        .ok_or_else(|| format!("size {text:?} is too large"))
+        .ok_or_else(|| SizeError::TooLarge(text.to_string()))
 }
 
 /// serde helper: `#[serde(with = "crate::config::duration::serde_str")]` on a
@@ -258,7 +293,7 @@ mod tests {
             ("18446744073709551615w", "too large"),
             ("10000000000000000d1d", "too large"),
         ] {
-            let err = parse_duration(input).expect_err(input);
+            let err = parse_duration(input).expect_err(input).to_string();
             assert!(err.contains(needle), "{input:?}: {err}");
         }
         let long = "1s".repeat(100);

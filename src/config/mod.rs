@@ -5,6 +5,7 @@
 
 pub mod duration;
 mod errors;
+pub mod listen;
 mod load;
 mod locate;
 pub mod paths;
@@ -13,7 +14,7 @@ pub mod raw;
 mod tests;
 mod validate;
 
-pub use duration::{format_duration, parse_duration, parse_size};
+pub use duration::{format_duration, parse_duration, parse_size, DurationError, SizeError};
 pub use errors::{ConfigError, ConfigErrors};
 pub use load::{
     default_config, from_yaml_str, load_file, to_yaml, DEFAULT_ORIGIN, MAX_CONFIG_BYTES,

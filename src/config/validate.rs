@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::duration::{parse_duration, parse_size, MAX_SIZE_LIMIT};
+use super::duration::{parse_duration, parse_size, SizeError, MAX_SIZE_LIMIT};
 use super::errors::ConfigError;
 use super::raw::{
     defaults, RawAutoBool, RawConfig, RawDocker, RawFileWatch, RawSize, RawSource, SOURCE_KINDS,
@@ -28,8 +28,9 @@ pub const MIN_SCAN_DURATION: Duration = Duration::from_secs(1);
 struct Problems(Vec<ConfigError>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigError::new(path, message));
+    /// A problem at `path`; `message` is any error or text (its `Display`).
+    fn add(&mut self, path: impl Into<String>, message: impl std::fmt::Display) {
+        self.0.push(ConfigError::new(path, message.to_string()));
     }
 }
 
@@ -173,11 +174,7 @@ pub fn validate(
         Duration::from_millis(1),
     );
     if let Some(raw) = &r.max_crl_size {
-        let parsed = match raw {
-            RawSize::Bytes(n) => Ok(*n),
-            RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
-            RawSize::Text(t) => parse_size(t),
-        };
+        let parsed = raw_size(raw);
         match parsed {
             Ok(0) => p.add("revocation.max_crl_size", "must be greater than zero"),
             Ok(n) if n > MAX_SIZE_LIMIT => p.add(
@@ -390,11 +387,7 @@ fn kubernetes(
         }
     }
     if let Some(raw) = &r.max_object_size {
-        let parsed = match raw {
-            RawSize::Bytes(n) => Ok(*n),
-            RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
-            RawSize::Text(t) => parse_size(t),
-        };
+        let parsed = raw_size(raw);
         match parsed {
             Ok(0) => p.add("kubernetes.max_object_size", "must be greater than zero"),
             Ok(n) if n > 64 << 20 => p.add(
@@ -540,13 +533,18 @@ pub fn default_docker() -> DockerConfig {
     docker(&mut p, None)
 }
 
+/// A YAML size (integer or text like `1MiB`) in bytes.
+fn raw_size(raw: &RawSize) -> Result<u64, SizeError> {
+    match raw {
+        RawSize::Bytes(n) => Ok(*n),
+        RawSize::Negative(n) => Err(SizeError::NegativeNumber(*n)),
+        RawSize::Text(t) => parse_size(t),
+    }
+}
+
 fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u64 {
     let Some(raw) = raw else { return default };
-    let parsed = match raw {
-        RawSize::Bytes(n) => Ok(*n),
-        RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
-        RawSize::Text(t) => parse_size(t),
-    };
+    let parsed = raw_size(raw);
     match parsed {
         Ok(0) => {
             p.add(path, "must be greater than zero");
@@ -839,11 +837,7 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
         let max_file_size = match &s.max_file_size {
             None => defaults::MAX_FILE_SIZE,
             Some(raw) => {
-                let parsed = match raw {
-                    RawSize::Bytes(n) => Ok(*n),
-                    RawSize::Negative(n) => Err(format!("negative size {n} is not allowed")),
-                    RawSize::Text(t) => parse_size(t),
-                };
+                let parsed = raw_size(raw);
                 match parsed {
                     Ok(0) => {
                         p.add(format!("{base}.max_file_size"), "must be greater than zero");
@@ -961,54 +955,11 @@ pub fn check_source_name(name: &str) -> Result<(), String> {
 }
 
 /// `[host]:port` where host is empty (all interfaces), an IPv4 address, a bracketed
-/// IPv6 address or a DNS name; port 0–65535.
+/// IPv6 address or a DNS name; port 0–65535 (parsed by [`super::listen::ListenAddr`]).
 pub fn check_listen(addr: &str) -> Result<(), String> {
-    let Some((host, port)) = addr.rsplit_once(':') else {
-        return Err(format!(
-            "{addr:?} is not [host]:port (e.g. :9793, 0.0.0.0:9793, [::1]:9793)"
-        ));
-    };
-    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err()
-    {
-        return Err(format!(
-            "{addr:?}: port {port:?} is not a number from 0 to 65535"
-        ));
-    }
-    if host.is_empty() {
-        return Ok(());
-    }
-    if let Some(inner) = host.strip_prefix('[') {
-        let Some(v6) = inner.strip_suffix(']') else {
-            return Err(format!("{addr:?}: unclosed '[' in host"));
-        };
-        return v6
-            .parse::<std::net::Ipv6Addr>()
-            .map(|_| ())
-            .map_err(|_| format!("{addr:?}: {v6:?} is not an IPv6 address"));
-    }
-    if host.contains(':') {
-        return Err(format!(
-            "{addr:?}: IPv6 addresses must be written in brackets, e.g. [::1]:9793"
-        ));
-    }
-    if host.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Ok(());
-    }
-    let valid_name = host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        });
-    if valid_name {
-        Ok(())
-    } else {
-        Err(format!(
-            "{addr:?}: {host:?} is not a valid host name or address"
-        ))
-    }
+    super::listen::ListenAddr::parse(addr)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// The level must be a valid `tracing_subscriber::EnvFilter` directive.

@@ -46,6 +46,8 @@ impl KeyAlgorithm {
 
 /// Everything certvigil keeps about one certificate, independent of where it was found.
 /// Produced by `parse::x509::summarize`; never holds private key material.
+/// One per distinct certificate in the process: the content-addressed table
+/// ([`super::table`]) hands the same `Arc<ParsedCert>` to every occurrence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedCert {
     /// Shared: a self-signed certificate's issuer is the same `Arc`, and the
@@ -160,7 +162,8 @@ impl Default for Revocation {
     }
 }
 
-/// One certificate as found in one place, with the results of the checks.
+/// One certificate as found in one place (an occurrence: what differs between
+/// copies), with the results of the checks; `cert` is the shared summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertEntry {
     pub source: Arc<SourceRef>,

@@ -7,6 +7,9 @@ mod crl;
 pub mod intern;
 mod reason;
 mod source;
+pub mod table;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod time;
 
 pub use cert::{
@@ -15,7 +18,7 @@ pub use cert::{
 };
 pub use crl::CrlInfo;
 pub use reason::Reason;
-pub use source::{ErrorEntry, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};
+pub use source::{ErrorEntry, Failure, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};
 
 /// One parsed certificate of an object: where it was found, its index in that
 /// item (bundle order), and its summary.

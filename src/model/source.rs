@@ -154,3 +154,27 @@ pub enum KeystoreFormat {
 impl KeystoreFormat {
     pub const ALL: [KeystoreFormat; 2] = [KeystoreFormat::Pkcs12, KeystoreFormat::Jks];
 }
+
+/// A failure not yet located: a bounded reason and a human message. The one
+/// "(reason, message)" shape every source helper returns (reads, decodes, API
+/// classification); [`Failure::at`] turns it into an [`ErrorEntry`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {message}")]
+pub struct Failure {
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Failure {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// The failure at `source` (message bounded as every entry's).
+    pub fn at(self, source: SourceRef) -> ErrorEntry {
+        ErrorEntry::new(source, self.reason, self.message)
+    }
+}

@@ -27,7 +27,7 @@ use crate::inventory::Snapshot;
 use crate::model::{CertEntry, RevocationStatus, TrustStatus};
 
 /// `expiring` window used by [`render`] (the report's default warning window).
-pub const DEFAULT_WARNING_SECS: i64 = 28 * 86400;
+pub const DEFAULT_WARNING_SECS: i64 = expiry::ExpiryWindows::DEFAULT.warning_secs;
 
 const MAX_CN: usize = 40;
 const MAX_SOURCE: usize = 28;
@@ -61,12 +61,14 @@ enum Level {
 }
 
 fn level(e: &CertEntry, now: i64, window: i64) -> Level {
-    if expiry::is_expired(e.cert.not_after, now) {
-        Level::Expired
-    } else if expiry::expires_within(e.cert.not_after, now, window) {
-        Level::Expiring
-    } else {
-        Level::Ok
+    match expiry::status(
+        e.cert.not_after,
+        now,
+        expiry::ExpiryWindows::with_warning(window),
+    ) {
+        expiry::ExpiryStatus::Expired => Level::Expired,
+        st if st.is_expiring() => Level::Expiring,
+        _ => Level::Ok,
     }
 }
 

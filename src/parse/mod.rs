@@ -58,14 +58,26 @@ pub struct ParseError {
 }
 
 /// The result of parsing one object. A private-key-only PEM yields neither
-/// certificates nor errors.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ParseOutput {
+/// certificates nor errors. `C` is the certificate: a [`ParsedCert`] of its
+/// own ([`parse_object`]) or the shared summary of the process's certificate
+/// table ([`parse_object_shared`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseOutput<C = ParsedCert> {
     /// `(index_in_bundle, certificate)` in bundle order.
-    pub certs: Vec<(usize, ParsedCert)>,
+    pub certs: Vec<(usize, C)>,
     pub errors: Vec<ParseError>,
     /// The object was a PKCS#12 archive or a Java keystore.
     pub keystore: Option<KeystoreFormat>,
+}
+
+impl<C> Default for ParseOutput<C> {
+    fn default() -> Self {
+        ParseOutput {
+            certs: Vec::new(),
+            errors: Vec::new(),
+            keystore: None,
+        }
+    }
 }
 
 /// Largest object `parse_object` accepts (the caller caps sizes too).
@@ -82,7 +94,7 @@ impl ParseError {
     }
 }
 
-impl ParseOutput {
+impl<C> ParseOutput<C> {
     fn error(reason: Reason, message: &str) -> Self {
         ParseOutput {
             certs: Vec::new(),
@@ -96,6 +108,10 @@ impl ParseOutput {
 /// certificates are appended to `certs`, its parse errors (located, `#<index>`
 /// for a bad block of a bundle) to `errors`. The buffer is wiped before it is
 /// dropped (it may have held private keys next to certificates).
+/// Certificates go through the process's content-addressed table
+/// ([`crate::model::table`]): a copy of a certificate held anywhere in the
+/// process (another file, an earlier scan, another source) is not parsed
+/// again and shares its summary.
 pub fn parse_located(
     sref: SourceRef,
     mut data: Vec<u8>,
@@ -104,12 +120,12 @@ pub fn parse_located(
     certs: &mut Vec<ParsedItem>,
     errors: &mut Vec<ErrorEntry>,
 ) {
-    let out = parse_object(&data, hint, opts);
+    let out = parse_object_shared(&data, hint, opts);
     data.fill(0);
     drop(data);
     let sref = Arc::new(sref);
     for (idx, cert) in out.certs {
-        certs.push((sref.clone(), idx, Arc::new(cert)));
+        certs.push((sref.clone(), idx, cert));
     }
     for e in out.errors {
         let mut loc = (*sref).clone();
@@ -138,6 +154,30 @@ pub fn parse_located(
 ///
 /// Total over hostile input: never panics, bounded work and messages.
 pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> ParseOutput {
+    parse_with(data, hint, opts, &x509::summarize)
+}
+
+/// [`parse_object`] through the process's content-addressed certificate table
+/// ([`crate::model::table`]): each certificate's DER is hashed first and only a
+/// certificate not held anywhere in the process is parsed; copies share one
+/// summary. What every source's objects go through ([`parse_located`]).
+pub fn parse_object_shared(
+    data: &[u8],
+    hint: FormatHint,
+    opts: &ParseOptions,
+) -> ParseOutput<Arc<ParsedCert>> {
+    parse_with(data, hint, opts, &x509::summarize_shared)
+}
+
+/// Turns one certificate's DER into the output's certificate type.
+type Summarizer<'a, C> = &'a dyn Fn(&[u8]) -> Result<C, ParseError>;
+
+fn parse_with<C>(
+    data: &[u8],
+    hint: FormatHint,
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
     if data.len() > MAX_OBJECT_LEN {
         return ParseOutput::error(
             Reason::TooLarge,
@@ -151,18 +191,18 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
         return ParseOutput::error(Reason::NoCertificateFound, "empty file");
     }
     match hint {
-        FormatHint::Pem => parse_pem(data),
-        FormatHint::Der => parse_der(data),
-        FormatHint::Pkcs12 => parse_pkcs12(data, opts),
+        FormatHint::Pem => parse_pem(data, summarize),
+        FormatHint::Der => parse_der(data, summarize),
+        FormatHint::Pkcs12 => parse_pkcs12(data, opts, summarize),
         FormatHint::Auto => {
             if pem::has_pem_armour(data) {
-                parse_pem(data)
+                parse_pem(data, summarize)
             } else if jks::sniff(data).is_some() {
-                parse_jks(data, opts)
+                parse_jks(data, opts, summarize)
             } else if der::looks_like_pkcs12(data) {
-                parse_pkcs12(data, opts)
+                parse_pkcs12(data, opts, summarize)
             } else if data.first() == Some(&0x30) {
-                parse_der(data)
+                parse_der(data, summarize)
             } else {
                 ParseOutput::error(
                     Reason::NoCertificateFound,
@@ -173,7 +213,7 @@ pub fn parse_object(data: &[u8], hint: FormatHint, opts: &ParseOptions) -> Parse
     }
 }
 
-fn parse_pem(data: &[u8]) -> ParseOutput {
+fn parse_pem<C>(data: &[u8], summarize: Summarizer<'_, C>) -> ParseOutput<C> {
     let scan = pem::scan(data);
     let mut out = ParseOutput::default();
     let mut index = 0;
@@ -184,7 +224,7 @@ fn parse_pem(data: &[u8]) -> ParseOutput {
         let this = index;
         index += 1;
         match &block.body {
-            pem::BlockBody::Decoded(bytes) => match x509::summarize(bytes) {
+            pem::BlockBody::Decoded(bytes) => match summarize(bytes) {
                 Ok(cert) => out.certs.push((this, cert)),
                 Err(e) => out.errors.push(ParseError::new(
                     Reason::BadDer,
@@ -226,8 +266,8 @@ fn parse_pem(data: &[u8]) -> ParseOutput {
     out
 }
 
-fn parse_der(data: &[u8]) -> ParseOutput {
-    match x509::summarize(data) {
+fn parse_der<C>(data: &[u8], summarize: Summarizer<'_, C>) -> ParseOutput<C> {
+    match summarize(data) {
         Ok(cert) => ParseOutput {
             certs: vec![(0, cert)],
             errors: Vec::new(),
@@ -241,18 +281,26 @@ fn parse_der(data: &[u8]) -> ParseOutput {
     }
 }
 
-fn parse_pkcs12(data: &[u8], opts: &ParseOptions) -> ParseOutput {
-    let mut out = parse_pkcs12_inner(data, opts);
+fn parse_pkcs12<C>(
+    data: &[u8],
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
+    let mut out = parse_pkcs12_inner(data, opts, summarize);
     out.keystore = Some(KeystoreFormat::Pkcs12);
     out
 }
 
-fn parse_pkcs12_inner(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+fn parse_pkcs12_inner<C>(
+    data: &[u8],
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
     match pkcs12::certificates(data, opts) {
         Ok(ders) => {
             let mut out = ParseOutput::default();
             for (i, der) in ders.iter().enumerate() {
-                match x509::summarize(der) {
+                match summarize(der) {
                     Ok(cert) => out.certs.push((i, cert)),
                     Err(e) => out.errors.push(ParseError::new(
                         Reason::BadDer,
@@ -271,18 +319,22 @@ fn parse_pkcs12_inner(data: &[u8], opts: &ParseOptions) -> ParseOutput {
     }
 }
 
-fn parse_jks(data: &[u8], opts: &ParseOptions) -> ParseOutput {
-    let mut out = parse_jks_inner(data, opts);
+fn parse_jks<C>(data: &[u8], opts: &ParseOptions, summarize: Summarizer<'_, C>) -> ParseOutput<C> {
+    let mut out = parse_jks_inner(data, opts, summarize);
     out.keystore = Some(KeystoreFormat::Jks);
     out
 }
 
-fn parse_jks_inner(data: &[u8], opts: &ParseOptions) -> ParseOutput {
+fn parse_jks_inner<C>(
+    data: &[u8],
+    opts: &ParseOptions,
+    summarize: Summarizer<'_, C>,
+) -> ParseOutput<C> {
     match jks::certificates(data, opts) {
         Ok(ks) => {
             let mut out = ParseOutput::default();
             for (i, der) in ks.certs.iter().enumerate() {
-                match x509::summarize(der) {
+                match summarize(der) {
                     Ok(cert) => out.certs.push((i, cert)),
                     Err(e) => out.errors.push(ParseError::new(
                         Reason::BadDer,

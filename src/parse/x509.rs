@@ -38,6 +38,7 @@ use x509_parser::oid_registry::Oid;
 use x509_parser::x509::{SubjectPublicKeyInfo, X509Name};
 
 use super::ParseError;
+use crate::model::table::Digest;
 use crate::model::{bounded, DistinguishedName, KeyAlgorithm, ParsedCert, Reason, MAX_MESSAGE_LEN};
 
 /// Longest attribute value kept (bytes); longer values are cut with `…`.
@@ -61,6 +62,32 @@ fn bad_der(msg: impl AsRef<str>) -> ParseError {
 /// (e.g. OpenSSL's trust data in a `TRUSTED CERTIFICATE`) are ignored; `der` and
 /// the fingerprint cover exactly the certificate's own encoding.
 pub fn summarize(der: &[u8]) -> Result<ParsedCert, ParseError> {
+    summarize_digested(der, None)
+}
+
+/// [`summarize`] through the process's certificate table
+/// ([`crate::model::table::global`]): the leading certificate's encoding is
+/// hashed, and parsed only when no summary of it is live in the process.
+/// Content that does not start with a complete definite-length TLV is
+/// summarized directly (it fails there, with the usual message).
+pub fn summarize_shared(der: &[u8]) -> Result<Arc<ParsedCert>, ParseError> {
+    let Some(len) = super::der::first_tlv_len(der) else {
+        return summarize(der).map(Arc::new);
+    };
+    let own = &der[..len];
+    let digest: Digest = sha256(own);
+    crate::model::table::global().get_or_parse(&digest, || summarize_digested(own, Some(&digest)))
+}
+
+fn sha256(data: &[u8]) -> Digest {
+    let mut d = [0u8; 32];
+    d.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    d
+}
+
+/// [`summarize`], given the SHA-256 of `der` when the caller has it already
+/// (used only when `der` is exactly the certificate's encoding).
+fn summarize_digested(der: &[u8], digest: Option<&Digest>) -> Result<ParsedCert, ParseError> {
     if der.is_empty() {
         return Err(bad_der("empty certificate data"));
     }
@@ -107,7 +134,10 @@ pub fn summarize(der: &[u8]) -> Result<ParsedCert, ParseError> {
         serial_hex: hex_colon(serial),
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
-        sha256_fingerprint: hex(ring::digest::digest(&ring::digest::SHA256, raw).as_ref()),
+        sha256_fingerprint: match digest {
+            Some(d) if raw.len() == der.len() => hex(d),
+            _ => hex(&sha256(raw)),
+        },
         dns_names,
         ip_addresses,
         key_algorithm,

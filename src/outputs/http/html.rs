@@ -1,25 +1,38 @@
-//! The human HTML page served at `GET /`: summary counts, the inventory table sorted
-//! by expiry with status colours, and the errors table. Self-contained (inline CSS,
-//! no external assets, no JavaScript). Filters are GET query parameters processed
-//! server-side: `q` (text search over subject, issuer, location, SANs, source name,
-//! fingerprint, serial), `source_kind`, `status` (`expired|expiring|ok|error`).
-//! Every dynamic string is HTML-escaped; query decoding is bounded and total.
+//! The human HTML page served at `GET /`: summary counts, the inventory table with
+//! status colours, and the errors table. Self-contained (inline CSS, no external
+//! assets, no JavaScript). Everything is done server-side from GET query
+//! parameters, so the page stays small for any inventory:
+//!
+//! * filters: `q` (text search over subject, issuer, location, SANs, source name,
+//!   fingerprint, serial), `source_kind`, `source` (source name), `status`
+//!   (`expired|expiring|ok|not_yet_valid|error`);
+//! * sorting: `sort` (`expiry` (default), `subject`, `issuer`, `location`,
+//!   `source`), `order` (`asc` (default) | `desc`);
+//! * paging: `page` (1-based), `per_page` (default [`DEFAULT_PER_PAGE`], at most
+//!   [`MAX_PER_PAGE`]); links to the previous and next page keep the other
+//!   parameters. The errors table shows at most `per_page` matching errors.
+//!
+//! The status of a certificate is [`report::expiry_status`] with the configured
+//! report warning window (the classes the compliance reports use). Every dynamic
+//! string is HTML-escaped; query decoding is bounded and total.
 
 use std::fmt::Write as _;
 
+use crate::checks::expiry::{self, ExpiryStatus, ExpiryWindows};
 use crate::inventory::Snapshot;
 use crate::model::time::{rfc3339, rfc3339_from_unix};
 use crate::model::{CertEntry, ErrorEntry, SourceKind};
+use crate::outputs::report;
 
 /// Longest query string considered (bytes); the rest is ignored.
 const MAX_QUERY_LEN: usize = 4096;
 /// Longest decoded filter value kept (chars).
 const MAX_VALUE_CHARS: usize = 256;
-const DAY: i64 = 86_400;
-/// Certificates expiring within this many seconds are "critical" (orange).
-const CRITICAL_SECS: i64 = 7 * DAY;
-/// Certificates expiring within this many seconds are "warning" (yellow).
-const WARNING_SECS: i64 = 28 * DAY;
+const DAY: i64 = expiry::DAY_SECS;
+/// Rows per page unless `per_page` says otherwise.
+pub const DEFAULT_PER_PAGE: usize = 250;
+/// Largest `per_page` honoured.
+pub const MAX_PER_PAGE: usize = 1000;
 
 /// Every `source_kind` value, for the filter select.
 const SOURCE_KINDS: [SourceKind; 11] = [
@@ -58,6 +71,7 @@ pub enum StatusFilter {
     Expired,
     Expiring,
     Ok,
+    NotYetValid,
     Error,
 }
 
@@ -65,21 +79,149 @@ impl StatusFilter {
     fn parse(s: &str) -> Option<Self> {
         match s {
             "expired" => Some(StatusFilter::Expired),
-            "expiring" => Some(StatusFilter::Expiring),
-            "ok" => Some(StatusFilter::Ok),
+            "expiring" | "expiring_soon" => Some(StatusFilter::Expiring),
+            "ok" | "valid" => Some(StatusFilter::Ok),
+            "not_yet_valid" => Some(StatusFilter::NotYetValid),
             "error" => Some(StatusFilter::Error),
             _ => None,
         }
     }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Expired => "expired",
+            StatusFilter::Expiring => "expiring",
+            StatusFilter::Ok => "ok",
+            StatusFilter::NotYetValid => "not_yet_valid",
+            StatusFilter::Error => "error",
+        }
+    }
+
+    /// The [`report::expiry_status`] value this filter keeps (`None` for errors).
+    fn status(self) -> Option<&'static str> {
+        match self {
+            StatusFilter::Expired => Some("expired"),
+            StatusFilter::Expiring => Some("expiring_soon"),
+            StatusFilter::Ok => Some("valid"),
+            StatusFilter::NotYetValid => Some("not_yet_valid"),
+            StatusFilter::Error => None,
+        }
+    }
 }
 
-/// Filters decoded from the query string. Unknown parameters and values are ignored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `sort` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Expiry,
+    Subject,
+    Issuer,
+    Location,
+    Source,
+}
+
+impl SortKey {
+    const ALL: [SortKey; 5] = [
+        SortKey::Expiry,
+        SortKey::Subject,
+        SortKey::Issuer,
+        SortKey::Location,
+        SortKey::Source,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Expiry => "expiry",
+            SortKey::Subject => "subject",
+            SortKey::Issuer => "issuer",
+            SortKey::Location => "location",
+            SortKey::Source => "source",
+        }
+    }
+}
+
+/// Filters, sort order and page decoded from the query string. Unknown
+/// parameters and values are ignored (defaults apply).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filters {
     /// Lower-cased search text; empty = no text filter.
     pub q: String,
     pub source_kind: Option<SourceKind>,
+    /// Source name (exact); empty = any.
+    pub source: String,
     pub status: Option<StatusFilter>,
+    pub sort: SortKey,
+    pub descending: bool,
+    /// 1-based page number.
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl Default for Filters {
+    fn default() -> Self {
+        Filters {
+            q: String::new(),
+            source_kind: None,
+            source: String::new(),
+            status: None,
+            sort: SortKey::Expiry,
+            descending: false,
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+/// Append `k=v` (form-encoded) to a query string under construction.
+fn push_param(out: &mut String, k: &str, v: &str) {
+    if !out.is_empty() {
+        out.push('&');
+    }
+    out.push_str(k);
+    out.push('=');
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+}
+
+impl Filters {
+    /// The query string selecting these filters on `page` (defaults left out).
+    pub fn query_for_page(&self, page: usize) -> String {
+        let mut q = String::new();
+        if !self.q.is_empty() {
+            push_param(&mut q, "q", &self.q);
+        }
+        if let Some(k) = self.source_kind {
+            push_param(&mut q, "source_kind", k.as_str());
+        }
+        if !self.source.is_empty() {
+            push_param(&mut q, "source", &self.source);
+        }
+        if let Some(s) = self.status {
+            push_param(&mut q, "status", s.as_str());
+        }
+        if self.sort != SortKey::Expiry {
+            push_param(&mut q, "sort", self.sort.as_str());
+        }
+        if self.descending {
+            push_param(&mut q, "order", "desc");
+        }
+        if self.per_page != DEFAULT_PER_PAGE {
+            push_param(&mut q, "per_page", &self.per_page.to_string());
+        }
+        if page != 1 {
+            push_param(&mut q, "page", &page.to_string());
+        }
+        q
+    }
 }
 
 /// Percent-decode one `application/x-www-form-urlencoded` component. Total: invalid
@@ -137,73 +279,86 @@ pub fn parse_query(query: &str) -> Filters {
                 let v = form_decode(v);
                 f.source_kind = SOURCE_KINDS.into_iter().find(|k| k.as_str() == v);
             }
+            "source" => f.source = form_decode(v).trim().to_string(),
             "status" => f.status = StatusFilter::parse(&form_decode(v)),
+            "sort" => {
+                let v = form_decode(v);
+                f.sort = SortKey::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == v)
+                    .unwrap_or_default();
+            }
+            "order" => f.descending = form_decode(v) == "desc",
+            "page" => {
+                f.page = form_decode(v)
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|p| *p >= 1)
+                    .unwrap_or(1)
+            }
+            "per_page" => {
+                f.per_page = form_decode(v)
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|p| *p >= 1)
+                    .map_or(DEFAULT_PER_PAGE, |p| p.min(MAX_PER_PAGE))
+            }
             _ => {}
         }
     }
     f
 }
 
-/// Expiry class of one certificate at the snapshot's instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Expired,
-    Critical,
-    Warning,
-    Ok,
+/// Expiry class of one certificate at the snapshot's instant: the one
+/// classification of [`expiry::status`] (boundaries inclusive, notAfter itself
+/// still valid): critical within 7 days, warning within the report window.
+type Class = ExpiryStatus;
+
+fn class_of(e: &CertEntry, now: i64, w: ExpiryWindows) -> (Class, i64) {
+    let left = e.cert.not_after.saturating_sub(now);
+    (expiry::entry_status(e, now, w), left)
 }
 
-impl Class {
-    fn of(e: &CertEntry, now: i64) -> (Class, i64) {
-        let left = e.cert.not_after.saturating_sub(now);
-        let class = if e.expired || left <= 0 {
-            Class::Expired
-        } else if left < CRITICAL_SECS {
-            Class::Critical
-        } else if left < WARNING_SECS {
-            Class::Warning
-        } else {
-            Class::Ok
-        };
-        (class, left)
+/// CSS class of a row: its [`report::expiry_status`] (`not_yet_valid` apart)
+/// coloured by its [`Class`].
+fn css(status: &'static str, c: Class) -> &'static str {
+    if status == "not_yet_valid" {
+        return "pending";
     }
-
-    fn css(self) -> &'static str {
-        match self {
-            Class::Expired => "expired",
-            Class::Critical => "critical",
-            Class::Warning => "warning",
-            Class::Ok => "ok",
-        }
+    match c {
+        Class::Expired => "expired",
+        Class::Critical => "critical",
+        Class::Warning => "warning",
+        Class::Ok => "ok",
     }
 }
 
 fn time_left(left: i64) -> String {
-    if left <= 0 {
+    if left < 0 {
         let ago = left.saturating_neg();
         format!("expired {}d ago", ago / DAY)
-    } else if left < CRITICAL_SECS {
+    } else if left <= ExpiryWindows::DEFAULT.critical_secs {
         format!("{}d {}h", left / DAY, (left % DAY) / 3600)
     } else {
         format!("{}d", left / DAY)
     }
 }
 
-fn cert_matches(e: &CertEntry, class: Class, f: &Filters) -> bool {
+fn cert_matches(e: &CertEntry, status: &'static str, f: &Filters) -> bool {
     if let Some(k) = f.source_kind {
         if e.source.kind != k {
             return false;
         }
     }
-    match f.status {
-        None => {}
-        Some(StatusFilter::Error) => return false,
-        Some(StatusFilter::Expired) if class != Class::Expired => return false,
-        Some(StatusFilter::Expiring) if !matches!(class, Class::Critical | Class::Warning) => {
-            return false
+    if !f.source.is_empty() && e.source.name != f.source {
+        return false;
+    }
+    if let Some(sf) = f.status {
+        if sf.status() != Some(status) {
+            return false;
         }
-        Some(StatusFilter::Ok) if class != Class::Ok => return false,
-        Some(_) => {}
     }
     if f.q.is_empty() {
         return true;
@@ -226,10 +381,10 @@ fn error_matches(e: &ErrorEntry, f: &Filters) -> bool {
             return false;
         }
     }
-    if matches!(
-        f.status,
-        Some(StatusFilter::Expired | StatusFilter::Expiring | StatusFilter::Ok)
-    ) {
+    if !f.source.is_empty() && e.source.name != f.source {
+        return false;
+    }
+    if f.status.is_some_and(|s| s != StatusFilter::Error) {
         return false;
     }
     if f.q.is_empty() {
@@ -251,18 +406,50 @@ th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top
 th{background:#f0f0f0;position:sticky;top:0}
 td.wrap{word-break:break-all;max-width:28em}
 tr.expired td.st{background:#f8c4c4}tr.critical td.st{background:#fcd9b0}
-tr.warning td.st{background:#fdf1b0}tr.ok td.st{background:#c9efc9}
+tr.warning td.st{background:#fdf1b0}tr.ok td.st{background:#c9efc9}tr.pending td.st{background:#d6e4f7}
+.pager{margin:.6em 0;display:flex;gap:1em;align-items:center}
 .card.expired{border-left:6px solid #d33}.card.critical{border-left:6px solid #f80}
 .card.warning{border-left:6px solid #db0}.card.ok{border-left:6px solid #3a3}.card.err{border-left:6px solid #888}
 form{margin:1em 0;display:flex;flex-wrap:wrap;gap:.5em;align-items:center}
 input[type=text]{min-width:18em;padding:.25em}
 "#;
 
+fn sort_key(e: &CertEntry, key: SortKey) -> (&str, &str) {
+    match key {
+        SortKey::Expiry => ("", ""),
+        SortKey::Subject => (&e.cert.subject.cn, &e.cert.subject.rendered),
+        SortKey::Issuer => (&e.cert.issuer.cn, &e.cert.issuer.rendered),
+        SortKey::Location => (&e.source.location, ""),
+        SortKey::Source => (e.source.kind.as_str(), &e.source.name),
+    }
+}
+
+fn pager(h: &mut String, f: &Filters, page: usize, pages: usize) {
+    h.push_str("<div class=\"pager\">");
+    if page > 1 {
+        let _ = write!(
+            h,
+            "<a rel=\"prev\" href=\"?{}\">&larr; previous</a>",
+            escape(&f.query_for_page(page - 1))
+        );
+    }
+    let _ = write!(h, "<span>page {page} of {pages}</span>");
+    if page < pages {
+        let _ = write!(
+            h,
+            "<a rel=\"next\" href=\"?{}\">next &rarr;</a>",
+            escape(&f.query_for_page(page + 1))
+        );
+    }
+    h.push_str("</div>\n");
+}
+
 /// Render the HTML inventory page for `snap` (`None`: first scan pending) with the
-/// filters of `query` (raw query string, without `?`).
-pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
+/// filters, sort order and page of `query` (raw query string, without `?`);
+/// `window_secs` is the report warning window (status `expiring_soon`).
+pub fn render_page(snap: Option<&Snapshot>, query: &str, window_secs: i64) -> String {
     let f = parse_query(query);
-    let mut h = String::with_capacity(16 * 1024);
+    let mut h = String::with_capacity(64 * 1024);
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     if snap.is_none() {
@@ -277,17 +464,21 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
         return h;
     };
     let now = snap.generated_at.timestamp();
-    let classes: Vec<(Class, i64)> = snap
+    let statuses: Vec<&'static str> = snap
         .certificates
         .iter()
-        .map(|e| Class::of(e, now))
+        .map(|e| report::expiry_status(e, now, window_secs))
         .collect();
-    let count = |c: Class| classes.iter().filter(|(k, _)| *k == c).count();
-    let (expired, critical, warning) = (
-        count(Class::Expired),
-        count(Class::Critical),
-        count(Class::Warning),
-    );
+    let windows = ExpiryWindows::with_warning(window_secs);
+    let classes: Vec<Class> = snap
+        .certificates
+        .iter()
+        .map(|e| class_of(e, now, windows).0)
+        .collect();
+    let count = |c: &str| statuses.iter().filter(|s| **s == c).count();
+    let critical = classes.iter().filter(|c| **c == Class::Critical).count();
+    let window_days = window_secs / DAY;
+    let critical_days = windows.critical_secs / DAY;
     let _ = writeln!(
         h,
         "<p class=\"muted\">Scan at {} (took {:.2}s). Times left are relative to the scan.</p>",
@@ -297,12 +488,15 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
     let _ = writeln!(
         h,
         "<div class=\"cards\"><div class=\"card\">Total<b>{}</b></div>\
-<div class=\"card expired\">Expired<b>{expired}</b></div>\
-<div class=\"card critical\">Expiring &lt; 7d<b>{critical}</b></div>\
-<div class=\"card warning\">Expiring &lt; 28d<b>{}</b></div>\
+<div class=\"card expired\">Expired<b>{}</b></div>\
+<div class=\"card critical\">Expiring &le; {critical_days}d<b>{critical}</b></div>\
+<div class=\"card warning\">Expiring &le; {window_days}d<b>{}</b></div>\
+<div class=\"card ok\">Valid<b>{}</b></div>\
 <div class=\"card err\">Errors<b>{}</b></div></div>",
         snap.certificates.len(),
-        critical + warning,
+        count("expired"),
+        count("expiring_soon"),
+        count("valid"),
         snap.errors.len()
     );
 
@@ -319,46 +513,99 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
         };
         let _ = write!(h, "<option value=\"{0}\"{sel}>{0}</option>", k.as_str());
     }
-    h.push_str(
-        "</select></label><label>Status <select name=\"status\"><option value=\"\">all</option>",
-    );
-    for (v, label, sf) in [
-        ("expired", "expired", StatusFilter::Expired),
-        ("expiring", "expiring (&lt; 28d)", StatusFilter::Expiring),
-        ("ok", "ok", StatusFilter::Ok),
-        ("error", "errors only", StatusFilter::Error),
+    h.push_str("</select></label>");
+    if !f.source.is_empty() {
+        let _ = write!(
+            h,
+            "<input type=\"hidden\" name=\"source\" value=\"{}\">",
+            escape(&f.source)
+        );
+    }
+    h.push_str("<label>Status <select name=\"status\"><option value=\"\">all</option>");
+    let expiring_label = format!("expiring (&le; {window_days}d)");
+    for (label, sf) in [
+        ("expired", StatusFilter::Expired),
+        (expiring_label.as_str(), StatusFilter::Expiring),
+        ("ok", StatusFilter::Ok),
+        ("not yet valid", StatusFilter::NotYetValid),
+        ("errors only", StatusFilter::Error),
     ] {
         let sel = if f.status == Some(sf) {
             " selected"
         } else {
             ""
         };
-        let _ = write!(h, "<option value=\"{v}\"{sel}>{label}</option>");
+        let _ = write!(h, "<option value=\"{}\"{sel}>{label}</option>", sf.as_str());
     }
-    h.push_str(
-        "</select></label><button type=\"submit\">Filter</button> <a href=\"?\">reset</a></form>\n",
-    );
+    h.push_str("</select></label><label>Sort <select name=\"sort\">");
+    for k in SortKey::ALL {
+        let sel = if f.sort == k { " selected" } else { "" };
+        let _ = write!(h, "<option value=\"{0}\"{sel}>{0}</option>", k.as_str());
+    }
+    h.push_str("</select></label><label>Order <select name=\"order\">");
+    for (v, desc) in [("asc", false), ("desc", true)] {
+        let sel = if f.descending == desc {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(h, "<option value=\"{v}\"{sel}>{v}</option>");
+    }
+    h.push_str("</select></label>");
+    if f.per_page != DEFAULT_PER_PAGE {
+        let _ = write!(
+            h,
+            "<input type=\"hidden\" name=\"per_page\" value=\"{}\">",
+            f.per_page
+        );
+    }
+    h.push_str("<button type=\"submit\">Filter</button> <a href=\"?\">reset</a></form>\n");
 
-    // Certificates.
-    let shown: Vec<(&CertEntry, Class, i64)> = snap
-        .certificates
-        .iter()
-        .zip(classes.iter())
-        .filter(|(e, (c, _))| cert_matches(e, *c, &f))
-        .map(|(e, (c, l))| (e, *c, *l))
+    // Certificates: filter (indices into the expiry-sorted snapshot), sort, page.
+    let mut shown: Vec<usize> = (0..snap.certificates.len())
+        .filter(|&i| cert_matches(&snap.certificates[i], statuses[i], &f))
         .collect();
-    let _ = writeln!(
-        h,
-        "<h2>Certificates ({} of {})</h2>",
-        shown.len(),
-        snap.certificates.len()
-    );
-    if shown.is_empty() {
+    if f.sort != SortKey::Expiry {
+        // Stable: ties keep the expiry order.
+        shown.sort_by(|&a, &b| {
+            sort_key(&snap.certificates[a], f.sort).cmp(&sort_key(&snap.certificates[b], f.sort))
+        });
+    }
+    if f.descending {
+        shown.reverse();
+    }
+    let matching = shown.len();
+    let pages = matching.div_ceil(f.per_page).max(1);
+    let page = f.page.min(pages);
+    let first = (page - 1).saturating_mul(f.per_page);
+    let rows = &shown[first.min(matching)..(first + f.per_page).min(matching)];
+    if rows.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h2>Certificates (0 of {} matching, {} total)</h2>",
+            matching,
+            snap.certificates.len()
+        );
+    } else {
+        let _ = writeln!(
+            h,
+            "<h2>Certificates ({}–{} of {} matching, {} total)</h2>",
+            first + 1,
+            first + rows.len(),
+            matching,
+            snap.certificates.len()
+        );
+    }
+    if rows.is_empty() {
         h.push_str("<p class=\"muted\">No certificate matches.</p>\n");
     } else {
+        pager(&mut h, &f, page, pages);
         h.push_str("<table><thead><tr><th>Status</th><th>Subject CN</th><th>Issuer CN</th><th>Location</th><th>Source</th><th>Not after</th><th>Time left</th><th>Key</th><th>Trust</th><th>Revocation</th></tr></thead><tbody>\n");
-        for (e, class, left) in shown {
+        for &i in rows {
+            let e = &snap.certificates[i];
+            let status = statuses[i];
             let c = &e.cert;
+            let left = c.not_after.saturating_sub(now);
             let location = if e.index_in_bundle > 0 {
                 format!("{} #{}", e.source.location, e.index_in_bundle)
             } else {
@@ -374,8 +621,8 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
                 .join(", ");
             let _ = writeln!(
                 h,
-                "<tr class=\"{css}\"><td class=\"st\">{css}</td><td class=\"wrap\" title=\"{subj}\">{cn}</td><td class=\"wrap\" title=\"{iss}\">{icn}</td><td class=\"wrap\" title=\"SANs: {sans}\">{loc}</td><td>{kind}/{name}</td><td>{na}</td><td>{left}</td><td>{alg} {bits}</td><td title=\"{tdetail}\">{trust}</td><td>{rev}</td></tr>",
-                css = class.css(),
+                "<tr class=\"{css}\" data-status=\"{status}\"><td class=\"st\">{status}</td><td class=\"wrap\" title=\"{subj}\">{cn}</td><td class=\"wrap\" title=\"{iss}\">{icn}</td><td class=\"wrap\" title=\"SANs: {sans}\">{loc}</td><td>{kind}/{name}</td><td>{na}</td><td>{left}</td><td>{alg} {bits}</td><td title=\"{tdetail}\">{trust}</td><td>{rev}</td></tr>",
+                css = css(status, classes[i]),
                 subj = escape(&c.subject.rendered),
                 cn = escape(&c.subject.cn),
                 iss = escape(&c.issuer.rendered),
@@ -394,14 +641,16 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
             );
         }
         h.push_str("</tbody></table>\n");
+        pager(&mut h, &f, page, pages);
     }
 
-    // Errors.
+    // Errors (at most `per_page` of them).
     let errs: Vec<&ErrorEntry> = snap
         .errors
         .iter()
         .filter(|e| error_matches(e, &f))
         .collect();
+    let listed = errs.len().min(f.per_page);
     let _ = writeln!(
         h,
         "<h2>Errors ({} of {})</h2>",
@@ -411,8 +660,14 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
     if errs.is_empty() {
         h.push_str("<p class=\"muted\">No error matches.</p>\n");
     } else {
+        if listed < errs.len() {
+            let _ = writeln!(
+                h,
+                "<p class=\"muted\">Showing the first {listed}; narrow the filters or see <a href=\"api/v1/certificates\">the JSON inventory</a> for all.</p>"
+            );
+        }
         h.push_str("<table><thead><tr><th>Location</th><th>Source</th><th>Reason</th><th>Message</th></tr></thead><tbody>\n");
-        for e in errs {
+        for e in errs.iter().take(listed) {
             let _ = writeln!(
                 h,
                 "<tr><td class=\"wrap\">{}</td><td>{}/{}</td><td>{}</td><td class=\"wrap\">{}</td></tr>",
@@ -432,6 +687,48 @@ pub fn render_page(snap: Option<&Snapshot>, query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(not_after: i64, now: i64) -> CertEntry {
+        use crate::model::SourceRef;
+        use std::sync::Arc;
+        CertEntry {
+            source: Arc::new(SourceRef::new(SourceKind::File, "f", "/x.pem")),
+            index_in_bundle: 0,
+            expired: expiry::is_expired(not_after, now),
+            cert: Arc::new(crate::model::testing::cert("x", now - DAY, not_after)),
+            trust: Default::default(),
+            revocation: Default::default(),
+        }
+    }
+
+    #[test]
+    fn page_and_report_class_boundaries_alike() {
+        let now = 1_800_000_000;
+        let w = ExpiryWindows::with_warning(28 * DAY);
+        let report =
+            |na: i64| crate::outputs::report::expiry_status(&entry(na, now), now, 28 * DAY);
+        // (notAfter, page class, report status)
+        let cases = [
+            (now - 1, Class::Expired, "expired"),
+            (now, Class::Critical, "expiring_soon"),
+            (now + 7 * DAY, Class::Critical, "expiring_soon"),
+            (now + 7 * DAY + 1, Class::Warning, "expiring_soon"),
+            (now + 28 * DAY, Class::Warning, "expiring_soon"),
+            (now + 28 * DAY + 1, Class::Ok, "valid"),
+        ];
+        for (na, class, status) in cases {
+            assert_eq!(class_of(&entry(na, now), now, w).0, class, "{}", na - now);
+            assert_eq!(report(na), status, "{}", na - now);
+            assert_eq!(css(status, class), css(report(na), class));
+        }
+        // The configured window moves the warning boundary for both.
+        let w10 = ExpiryWindows::with_warning(10 * DAY);
+        assert_eq!(class_of(&entry(now + 11 * DAY, now), now, w10).0, Class::Ok);
+        assert_eq!(
+            crate::outputs::report::expiry_status(&entry(now + 11 * DAY, now), now, 10 * DAY),
+            "valid"
+        );
+    }
 
     #[test]
     fn escape_all_five() {
@@ -454,7 +751,8 @@ mod tests {
             Filters {
                 q: "web.example".into(),
                 source_kind: Some(SourceKind::File),
-                status: Some(StatusFilter::Expiring)
+                status: Some(StatusFilter::Expiring),
+                ..Filters::default()
             }
         );
         let f = parse_query("source_kind=nope&status=bad");
@@ -477,7 +775,7 @@ mod tests {
 
     #[test]
     fn pending_page() {
-        let p = render_page(None, "q=<script>");
+        let p = render_page(None, "q=<script>", 28 * DAY);
         assert!(p.contains("first scan is still running"));
         assert!(!p.contains("<script>"));
     }

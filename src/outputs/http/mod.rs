@@ -18,39 +18,63 @@
 //! Handlers only read the published [`SnapshotCell`]: they never scan. Basic auth,
 //! when configured, protects every path (as exporter-toolkit does).
 //!
-//! Limits: request headers ≤ 16 KiB and read within 10 s (also bounds idle
-//! keep-alive connections), request bodies ≤ 64 KiB (`413`) read within 10 s,
-//! TLS handshakes ≤ 10 s, ≤ 512 concurrent connections (further ones wait in the
-//! listen backlog), ≤ 4 concurrent bcrypt verifications. On shutdown the listener is
-//! closed, in-flight requests get up to 5 s to finish, then connections are dropped.
+//! Bodies: `/metrics` (each format) and `/api/v1/certificates` are rendered once
+//! per snapshot and shared by every request ([`cache`]), gzip-compressed once when
+//! `Accept-Encoding` allows it ([`negotiate`]), and streamed as zero-copy slices
+//! ([`body`]). The HTML page is paged server-side ([`html`]).
+//!
+//! Limits ([`Limits`], documented in `docs/http.md`): request headers ≤ 16 KiB and
+//! read within 10 s (also bounds idle keep-alive connections), request bodies
+//! ≤ 64 KiB (`413`) read within 10 s, TLS handshakes ≤ 10 s, a response must make
+//! progress (write stall ≤ 10 s) and be written within 60 s, ≤ 512 concurrent
+//! connections — when all are taken, the connection stalled longest is closed to
+//! make room for a new one ([`conn`]) — and ≤ 4 concurrent bcrypt verifications.
+//! On shutdown the listener is closed, in-flight requests get up to 5 s to finish,
+//! then connections are dropped.
 
+pub mod body;
+pub mod cache;
+pub mod conn;
 pub mod html;
+pub mod negotiate;
 pub mod webconfig;
 
 use std::convert::Infallible;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use std::time::Instant;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::listen::ListenAddr;
 use crate::config::Config;
 use crate::inventory::{Snapshot, SnapshotCell};
-use crate::outputs::{json, metrics, report};
+use crate::outputs::{metrics, report};
+use body::SharedBody;
+use cache::{Kind, RenderCache};
+use conn::{ConnTrack, Connections, Tracked};
 use webconfig::{BasicAuth, Precheck, WebConfig};
 
-/// Concurrent connections served; further ones wait in the listen backlog.
+/// Concurrent connections served; when all are taken, the connection stalled
+/// longest makes room for a new one (see [`conn`]).
 pub const MAX_CONNECTIONS: usize = 512;
+/// A response write that cannot send a single byte for this long closes the connection.
+pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A response body must be written completely within this time.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+/// While all connection slots are taken and nothing could be evicted, re-check this often.
+const SLOT_RETRY: Duration = Duration::from_millis(100);
 /// Time allowed to send a request's headers (and idle time between keep-alive requests).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request header block (bytes).
@@ -63,8 +87,32 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_CONCURRENT_BCRYPT: usize = 4;
+/// HTML pages rendered at the same time (each filters the whole inventory;
+/// more in parallel would only spread their allocations over more threads'
+/// allocator arenas, which keep the memory after a burst).
+const MAX_CONCURRENT_PAGES: usize = 2;
 /// Snapshots with more certificates than this are rendered on a blocking thread.
 const BLOCKING_RENDER_THRESHOLD: usize = 1000;
+
+/// The server's connection and timing limits (defaults: the constants above).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub write_stall_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: MAX_CONNECTIONS,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            write_stall_timeout: WRITE_STALL_TIMEOUT,
+            response_timeout: RESPONSE_TIMEOUT,
+        }
+    }
+}
 
 const CT_TEXT: &str = "text/plain; charset=utf-8";
 const CT_HTML: &str = "text/html; charset=utf-8";
@@ -86,7 +134,7 @@ pub struct HttpState {
 }
 
 impl HttpState {
-    fn config(&self) -> Arc<Config> {
+    pub(crate) fn config(&self) -> Arc<Config> {
         match self.config.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
@@ -96,34 +144,11 @@ impl HttpState {
 
 /// Parse a listen address: `:9793` (all IPv4 interfaces; binding dual-stack `[::]`
 /// first is the caller's choice), `127.0.0.1:0`, `[::1]:9793`, `localhost:9793`,
-/// or `host:port` (resolved; first address).
+/// or `host:port` (resolved; first address). One parser: [`ListenAddr`].
 pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    let s = s.trim();
-    if let Ok(a) = s.parse::<SocketAddr>() {
-        return Ok(a);
-    }
-    let (host, port) = s
-        .rsplit_once(':')
-        .ok_or_else(|| format!("listen address {s:?}: expected [host]:port, e.g. :9793"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("listen address {s:?}: invalid port {port:?}"))?;
-    if host.is_empty() || host == "0.0.0.0" {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
-    }
-    if host.eq_ignore_ascii_case("localhost") {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
-    }
-    if host.contains(':') || host.contains('[') || host.contains(']') {
-        return Err(format!(
-            "listen address {s:?}: IPv6 addresses must be written as [addr]:port"
-        ));
-    }
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("listen address {s:?}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("listen address {s:?}: {host} resolves to no address"))
+    ListenAddr::parse(s.trim())
+        .and_then(|a| a.resolve())
+        .map_err(|e| e.to_string())
 }
 
 /// Per-server state shared by all connections.
@@ -132,77 +157,124 @@ struct Shared {
     auth: Option<Arc<BasicAuth>>,
     headers: Vec<(HeaderName, HeaderValue)>,
     bcrypt_slots: Semaphore,
+    page_slots: Semaphore,
+    cache: RenderCache,
+    limits: Limits,
 }
 
 /// Serve HTTP (or HTTPS when `web` has TLS) on `listener` until `shutdown` completes,
 /// then stop accepting, let in-flight requests finish (bounded by [`SHUTDOWN_GRACE`])
-/// and return.
+/// and return. Uses the default [`Limits`].
 pub async fn serve(
     listener: TcpListener,
     web: Option<WebConfig>,
     state: HttpState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(listener, web, state, Limits::default(), shutdown).await
+}
+
+/// [`serve`] with explicit limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    web: Option<WebConfig>,
+    state: HttpState,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (tls, auth, headers) = match web {
         Some(w) => (w.tls.map(TlsAcceptor::from), w.basic_auth, w.headers),
         None => (None, None, Vec::new()),
     };
+    let max_connections = limits.max_connections.max(1);
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_headers(100)
+        .max_buf_size(MAX_HEADER_BYTES.max(8192) + 8192)
+        .max_header_size(MAX_HEADER_BYTES);
     let shared = Arc::new(Shared {
         state,
         auth,
         headers,
         bcrypt_slots: Semaphore::new(MAX_CONCURRENT_BCRYPT),
+        page_slots: Semaphore::new(MAX_CONCURRENT_PAGES),
+        cache: RenderCache::new(),
+        limits,
     });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_headers(100)
-        .max_buf_size(MAX_HEADER_BYTES.max(8192) + 8192)
-        .max_header_size(MAX_HEADER_BYTES);
-    let conn_slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let conns = Arc::new(Connections::default());
+    let sweeper = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let mut tick = tokio::time::interval(cache::SWEEP_IDLE / 2);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let dropped = shared
+                    .cache
+                    .sweep(cache::SWEEP_IDLE, cache::SWEEP_MIN_BYTES);
+                if dropped > 0 {
+                    tracing::debug!(dropped, "released idle rendered bodies");
+                }
+            }
+        }
+    });
+    let conn_slots = Arc::new(Semaphore::new(max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
 
-    loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => break,
-            p = conn_slots.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break, // never closed
-            },
-        };
+    'accept: loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => break,
             r = listener.accept() => r,
         };
         while tasks.try_join_next().is_some() {}
-        match accepted {
-            Ok((stream, peer)) => {
-                tracing::trace!(%peer, "connection accepted");
-                tasks.spawn(handle_connection(
-                    stream,
-                    tls.clone(),
-                    builder.clone(),
-                    shared.clone(),
-                    stop_rx.clone(),
-                    permit,
-                ));
-            }
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
             Err(e) => {
                 // E.g. EMFILE: back off instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
-                drop(permit);
                 tokio::select! {
                     _ = &mut shutdown => break,
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                 }
+                continue;
             }
-        }
+        };
+        let permit = match conn_slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => loop {
+                // Every slot is taken: close the connection stalled longest, then
+                // wait for its slot (or, if nothing was evictable, any slot).
+                if conns.evict_one() {
+                    tracing::debug!(%peer, "connection limit reached: closed the connection stalled longest");
+                }
+                tokio::select! {
+                    _ = &mut shutdown => break 'accept,
+                    p = conn_slots.clone().acquire_owned() => match p {
+                        Ok(p) => break p,
+                        Err(_) => break 'accept, // never closed
+                    },
+                    _ = tokio::time::sleep(SLOT_RETRY) => {}
+                }
+            },
+        };
+        tracing::trace!(%peer, "connection accepted");
+        let registration = conns.register();
+        tasks.spawn(handle_connection(
+            stream,
+            tls.clone(),
+            builder.clone(),
+            shared.clone(),
+            stop_rx.clone(),
+            (permit, registration),
+        ));
     }
 
     drop(listener);
+    sweeper.abort();
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
@@ -225,11 +297,16 @@ async fn handle_connection(
     builder: http1::Builder,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
+    slot: (OwnedSemaphorePermit, conn::Registration),
 ) {
     let _ = stream.set_nodelay(true);
+    let track = slot.1.track.clone();
+    let stall = shared.limits.write_stall_timeout;
     match tls {
-        None => serve_io(TokioIo::new(stream), builder, shared, stop).await,
+        None => {
+            let io = Tracked::new(TokioIo::new(stream), track.clone(), stall);
+            serve_io(io, builder, shared, stop, track).await
+        }
         Some(acceptor) => {
             let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
             let tls_stream = tokio::select! {
@@ -245,8 +322,10 @@ async fn handle_connection(
                     }
                 },
                 _ = stop.wait_for(|s| *s) => return,
+                _ = track.evicted() => return,
             };
-            serve_io(TokioIo::new(tls_stream), builder, shared, stop).await
+            let io = Tracked::new(TokioIo::new(tls_stream), track.clone(), stall);
+            serve_io(io, builder, shared, stop, track).await
         }
     }
 }
@@ -256,12 +335,19 @@ async fn serve_io<I>(
     builder: http1::Builder,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
+    track: Arc<ConnTrack>,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    let handler_track = track.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(req, &shared).await) }
+        let busy = handler_track.handler();
+        async move {
+            let r = handle(req, &shared).await;
+            drop(busy);
+            Ok::<_, Infallible>(r)
+        }
     });
     let conn = builder.serve_connection(io, svc);
     tokio::pin!(conn);
@@ -275,16 +361,20 @@ async fn serve_io<I>(
         _ = stop.wait_for(|s| *s) => {
             conn.as_mut().graceful_shutdown();
         }
+        _ = track.evicted() => {
+            tracing::debug!("connection closed to make room for a new one");
+            return;
+        }
     }
     if let Err(e) = conn.await {
         tracing::debug!(error = %e, "connection error during shutdown");
     }
 }
 
-type Resp = Response<Full<Bytes>>;
+type Resp = Response<SharedBody>;
 
 fn response(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(SharedBody::new(body));
     *r.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(content_type) {
         r.headers_mut().insert(header::CONTENT_TYPE, v);
@@ -297,7 +387,9 @@ fn text(status: StatusCode, body: impl Into<String>) -> Resp {
 }
 
 async fn handle(req: Request<Incoming>, shared: &Shared) -> Resp {
-    let mut resp = route(req, shared).await;
+    let deadline = Instant::now() + shared.limits.response_timeout;
+    let resp = route(req, shared).await;
+    let mut resp = resp.map(|b| b.with_deadline(deadline));
     let h = resp.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -371,12 +463,22 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
     let state = &shared.state;
     match path.as_str() {
         "/metrics" => {
-            let accept = req
-                .headers()
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            metrics_page(state, accept.as_deref()).await
+            let accept = header_str(&req, header::ACCEPT);
+            let gzip = negotiate::accepts_gzip(header_str(&req, header::ACCEPT_ENCODING));
+            let kind = if metrics::wants_openmetrics(accept) {
+                Kind::MetricsOpenMetrics
+            } else {
+                Kind::MetricsText
+            };
+            let ct = if kind == Kind::MetricsOpenMetrics {
+                metrics::CONTENT_TYPE_OPENMETRICS
+            } else {
+                metrics::CONTENT_TYPE_TEXT
+            };
+            match shared.cache.get(state, kind, gzip).await {
+                Some(body) => cached(ct, body, "Accept, Accept-Encoding"),
+                None => text(StatusCode::INTERNAL_SERVER_ERROR, "no exposition\n"),
+            }
         }
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/readyz" => match state.snapshot.get() {
@@ -389,7 +491,13 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
         "/" => {
             let query = req.uri().query().unwrap_or("").to_string();
             let snap = state.snapshot.get();
-            let body = render_maybe_blocking(snap, move |s| html::render_page(s, &query)).await;
+            let window =
+                i64::try_from(state.config().report.warning_window.as_secs()).unwrap_or(i64::MAX);
+            let Ok(_slot) = shared.page_slots.acquire().await else {
+                return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+            };
+            let body =
+                render_maybe_blocking(snap, move |s| html::render_page(s, &query, window)).await;
             let mut r = response(StatusCode::OK, CT_HTML, body);
             r.headers_mut().insert(
                 header::CONTENT_SECURITY_POLICY,
@@ -397,21 +505,17 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
             );
             r
         }
-        "/api/v1/certificates" => match state.snapshot.get() {
-            Some(snap) => {
-                let body = render_maybe_blocking(Some(snap), |s| match s {
-                    Some(s) => json::render(s),
-                    None => String::new(),
-                })
-                .await;
-                response(StatusCode::OK, CT_JSON, body)
+        "/api/v1/certificates" => {
+            let gzip = negotiate::accepts_gzip(header_str(&req, header::ACCEPT_ENCODING));
+            match shared.cache.get(state, Kind::Json, gzip).await {
+                Some(body) => cached(CT_JSON, body, "Accept-Encoding"),
+                None => response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    CT_JSON,
+                    "{\"error\": \"not ready: first scan pending\"}\n",
+                ),
             }
-            None => response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                CT_JSON,
-                "{\"error\": \"not ready: first scan pending\"}\n",
-            ),
-        },
+        }
         "/api/v1/report" => report_page(state, req.uri().query().unwrap_or("")).await,
         "/-/reload" => reload(req, state).await,
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
@@ -486,24 +590,19 @@ where
     }
 }
 
-async fn metrics_page(state: &HttpState, accept: Option<&str>) -> Resp {
-    let openmetrics = metrics::wants_openmetrics(accept);
-    let cfg = state.config();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let snap = state.snapshot.get();
-    let body = render_maybe_blocking(snap, move |s| {
-        metrics::render(s, &cfg.metrics, now, openmetrics)
-    })
-    .await;
-    let ct = if openmetrics {
-        metrics::CONTENT_TYPE_OPENMETRICS
-    } else {
-        metrics::CONTENT_TYPE_TEXT
-    };
-    response(StatusCode::OK, ct, body)
+fn header_str(req: &Request<Incoming>, name: HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A `200` with a cached (shared) body.
+fn cached(content_type: &str, body: cache::Rendered, vary: &'static str) -> Resp {
+    let mut r = response(StatusCode::OK, content_type, body.bytes);
+    let h = r.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static(vary));
+    if body.gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    r
 }
 
 async fn reload(req: Request<Incoming>, state: &HttpState) -> Resp {

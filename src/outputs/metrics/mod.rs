@@ -27,31 +27,57 @@ pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Does this Accept header ask for OpenMetrics (content negotiation as
-/// Prometheus does: `application/openmetrics-text` anywhere with q>0)?
+/// Most `Accept` / `Accept-Encoding` list elements looked at (the rest is ignored).
+const MAX_ACCEPT_ELEMENTS: usize = 64;
+
+/// The quality (`q` parameter, 0..=1) of one `Accept`-style list element, given
+/// its parameters (`;`-separated, after the media type or coding). Absent = 1;
+/// a `q` that is not a number in 0..=1 = 0 (not acceptable).
+pub fn q_value<'a>(params: impl Iterator<Item = &'a str>) -> f64 {
+    for p in params {
+        let Some((k, v)) = p.split_once('=') else {
+            continue;
+        };
+        if k.trim().eq_ignore_ascii_case("q") {
+            return match v.trim().parse::<f64>() {
+                Ok(q) if (0.0..=1.0).contains(&q) => q,
+                _ => 0.0,
+            };
+        }
+    }
+    1.0
+}
+
+/// Does this Accept header ask for OpenMetrics rather than the Prometheus text
+/// format? Negotiated as Prometheus' client libraries do: among the elements
+/// naming `application/openmetrics-text` or `text/plain` with q > 0, the one with
+/// the highest q wins, the first listed on a tie; wildcards (`*/*`, `text/*`)
+/// and anything else select nothing, and without a match the answer is the
+/// text format. So `text/plain;q=1, application/openmetrics-text;q=0.1` gets
+/// text, and what Prometheus sends (OpenMetrics first, `q=0.5` text) gets
+/// OpenMetrics.
 pub fn wants_openmetrics(accept: Option<&str>) -> bool {
     let Some(accept) = accept else {
         return false;
     };
-    accept.split(',').any(|part| {
+    // (q, is OpenMetrics) of the best element so far.
+    let mut best: Option<(f64, bool)> = None;
+    for part in accept.split(',').take(MAX_ACCEPT_ELEMENTS) {
         let mut params = part.split(';');
         let media = params.next().unwrap_or("").trim();
-        if !media.eq_ignore_ascii_case("application/openmetrics-text") {
-            return false;
+        let om = media.eq_ignore_ascii_case("application/openmetrics-text");
+        if !om && !media.eq_ignore_ascii_case("text/plain") {
+            continue;
         }
-        for p in params {
-            let Some((k, v)) = p.split_once('=') else {
-                continue;
-            };
-            if k.trim().eq_ignore_ascii_case("q") {
-                return match v.trim().parse::<f64>() {
-                    Ok(q) => q > 0.0,
-                    Err(_) => false,
-                };
-            }
+        let q = q_value(params);
+        if q <= 0.0 {
+            continue;
         }
-        true
-    })
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, om));
+        }
+    }
+    best.is_some_and(|(_, om)| om)
 }
 
 /// Render the exposition. `snap` None = before the first scan (self metrics
@@ -107,7 +133,7 @@ mod tests {
             "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
         )));
         assert!(wants_openmetrics(Some(
-            "text/plain;version=0.0.4;q=0.5, Application/OpenMetrics-Text; version=1.0.0; q=0.2"
+            "text/plain;version=0.0.4;q=0.2, Application/OpenMetrics-Text; version=1.0.0; q=0.5"
         )));
         assert!(!wants_openmetrics(Some(
             "application/openmetrics-text; q=0, text/plain"
@@ -116,5 +142,43 @@ mod tests {
             "application/openmetrics-text;q=abc"
         )));
         assert!(!wants_openmetrics(Some("application/openmetrics-textual")));
+    }
+
+    #[test]
+    fn openmetrics_negotiation_honours_q_values() {
+        // The issue's case: text preferred explicitly.
+        assert!(!wants_openmetrics(Some(
+            "text/plain;q=1, application/openmetrics-text;q=0.1"
+        )));
+        assert!(!wants_openmetrics(Some(
+            "application/openmetrics-text;q=0.1, text/plain"
+        )));
+        assert!(!wants_openmetrics(Some(
+            "text/plain;version=0.0.4;q=0.5, Application/OpenMetrics-Text; version=1.0.0; q=0.2"
+        )));
+        assert!(wants_openmetrics(Some(
+            "text/plain;q=0.3, application/openmetrics-text;q=0.9"
+        )));
+        // Equal q: the first listed wins.
+        assert!(!wants_openmetrics(Some(
+            "text/plain, application/openmetrics-text"
+        )));
+        assert!(wants_openmetrics(Some(
+            "application/openmetrics-text;q=0.5, text/plain;q=0.5"
+        )));
+        // Wildcards select nothing; a lone OpenMetrics element with a lower q
+        // than */* still wins (the default only applies without a match).
+        assert!(wants_openmetrics(Some(
+            "*/*, application/openmetrics-text;q=0.2"
+        )));
+        assert!(!wants_openmetrics(Some("text/*;q=1, */*")));
+        // Out-of-range and malformed q are "not acceptable".
+        assert!(!wants_openmetrics(Some("application/openmetrics-text;q=2")));
+        assert!(!wants_openmetrics(Some(
+            "application/openmetrics-text;q=-1"
+        )));
+        // Elements past the bound are ignored.
+        let many = "x/y,".repeat(100) + "application/openmetrics-text";
+        assert!(!wants_openmetrics(Some(&many)));
     }
 }

@@ -186,7 +186,8 @@ fn plural(n: i64, unit: &str) -> String {
 fn evaluate(e: &CertEntry, now: i64, window: i64) -> Vec<(FindingId, String)> {
     let c = &*e.cert;
     let mut out = Vec::new();
-    let expired = e.expired || expiry::is_expired(c.not_after, now);
+    let st = expiry::entry_status(e, now, expiry::ExpiryWindows::with_warning(window));
+    let expired = st == expiry::ExpiryStatus::Expired;
     if expired {
         let ago = now.saturating_sub(c.not_after).div_euclid(DAY);
         out.push((
@@ -197,7 +198,7 @@ fn evaluate(e: &CertEntry, now: i64, window: i64) -> Vec<(FindingId, String)> {
                 rfc3339_from_unix(c.not_after)
             ),
         ));
-    } else if expiry::expires_within(c.not_after, now, window) {
+    } else if st.is_expiring() {
         out.push((
             FindingId::ExpiringSoon,
             format!(

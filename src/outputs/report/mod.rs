@@ -65,12 +65,12 @@ impl ReportFormat {
 /// Expiry status of a certificate at the evaluation instant (exclusive classes, used
 /// by the summary and the HTML/Markdown/CSV status column).
 pub fn expiry_status(e: &CertEntry, now: i64, window_secs: i64) -> &'static str {
-    let c = &e.cert;
-    if e.expired || expiry::is_expired(c.not_after, now) {
+    let st = expiry::entry_status(e, now, expiry::ExpiryWindows::with_warning(window_secs));
+    if st == expiry::ExpiryStatus::Expired {
         "expired"
-    } else if expiry::is_not_yet_valid(c.not_before, now) {
+    } else if expiry::is_not_yet_valid(e.cert.not_before, now) {
         "not_yet_valid"
-    } else if expiry::expires_within(c.not_after, now, window_secs) {
+    } else if st.is_expiring() {
         "expiring_soon"
     } else {
         "valid"

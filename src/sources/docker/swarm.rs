@@ -11,7 +11,7 @@ use tracing::debug;
 
 use super::{error_object, join_services, object_labels, Part, Scan};
 use crate::config::SecretsMode;
-use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
 use crate::parse::FormatHint;
 use crate::sources::{Content, Item, Object};
 
@@ -65,7 +65,10 @@ pub(crate) async fn configs(s: &Scan<'_>) -> Part {
                 }],
                 errors: Vec::new(),
             },
-            Err((reason, msg)) => Content::Fresh {
+            Err(Failure {
+                reason,
+                message: msg,
+            }) => Content::Fresh {
                 items: Vec::new(),
                 errors: vec![ErrorEntry::new(sref, reason, msg)],
             },
@@ -79,9 +82,9 @@ pub(crate) async fn configs(s: &Scan<'_>) -> Part {
     Ok(out)
 }
 
-fn decode(b64: &str) -> Result<Vec<u8>, (Reason, String)> {
+fn decode(b64: &str) -> Result<Vec<u8>, Failure> {
     if b64.len() > MAX_SWARM_OBJECT * 4 / 3 + 4 {
-        return Err((
+        return Err(Failure::new(
             Reason::TooLarge,
             format!(
                 "data is {} base64 bytes, more than the swarm limit",
@@ -92,7 +95,7 @@ fn decode(b64: &str) -> Result<Vec<u8>, (Reason, String)> {
     base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .map_err(|_| {
-            (
+            Failure::new(
                 Reason::DecodeFailed,
                 "Spec.Data is not valid base64".to_string(),
             )
@@ -262,7 +265,10 @@ fn mounted(
                 }],
                 errors: Vec::new(),
             },
-            Err((reason, msg)) => Content::Fresh {
+            Err(Failure {
+                reason,
+                message: msg,
+            }) => Content::Fresh {
                 items: Vec::new(),
                 errors: vec![ErrorEntry::new(fsref, reason, msg)],
             },
@@ -493,16 +499,20 @@ fn file_version(md: &std::fs::Metadata) -> String {
     )
 }
 
-fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, (Reason, String)> {
+fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, Failure> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| (Reason::from_io(&e), e.to_string()))?;
+    let f =
+        std::fs::File::open(path).map_err(|e| Failure::new(Reason::from_io(&e), e.to_string()))?;
     let mut buf = Vec::new();
     f.take(max + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| (Reason::from_io(&e), e.to_string()))?;
+        .map_err(|e| Failure::new(Reason::from_io(&e), e.to_string()))?;
     if buf.len() as u64 > max {
         buf.fill(0);
-        return Err((Reason::TooLarge, format!("file is larger than {max} bytes")));
+        return Err(Failure::new(
+            Reason::TooLarge,
+            format!("file is larger than {max} bytes"),
+        ));
     }
     Ok(buf)
 }
@@ -566,7 +576,10 @@ pub(crate) async fn node(s: &Scan<'_>, info: &SystemInfo, manager: bool) -> Part
                         }],
                         errors: Vec::new(),
                     },
-                    Err((reason, msg)) => Content::Fresh {
+                    Err(Failure {
+                        reason,
+                        message: msg,
+                    }) => Content::Fresh {
                         items: Vec::new(),
                         errors: vec![ErrorEntry::new(sref, reason, msg)],
                     },
@@ -651,9 +664,9 @@ mod tests {
     #[test]
     fn decode_rejects_garbage_and_huge() {
         assert_eq!(decode("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(decode("!!!").unwrap_err().0, Reason::DecodeFailed);
+        assert_eq!(decode("!!!").unwrap_err().reason, Reason::DecodeFailed);
         let huge = "A".repeat(MAX_SWARM_OBJECT * 2);
-        assert_eq!(decode(&huge).unwrap_err().0, Reason::TooLarge);
+        assert_eq!(decode(&huge).unwrap_err().reason, Reason::TooLarge);
     }
 
     #[test]

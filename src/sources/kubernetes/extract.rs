@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::config::{KubeConfigMapsConfig, KubeSecretType};
-use crate::model::{ErrorEntry, KeystoreFormat, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Failure, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, FormatHint, ParseOptions};
 use crate::sources::glob::component_matches;
 
@@ -128,13 +128,16 @@ fn to_pem(ders: &[Vec<u8>]) -> Vec<u8> {
 
 /// Decode a base64 value (Secret `data`, `binaryData`, caBundles), checking the
 /// size cap before decoding.
-fn decode_b64(v: &Value, max: usize) -> Result<Vec<u8>, (Reason, String)> {
+fn decode_b64(v: &Value, max: usize) -> Result<Vec<u8>, Failure> {
     let Value::String(s) = v else {
-        return Err((Reason::DecodeFailed, "value is not a base64 string".into()));
+        return Err(Failure::new(
+            Reason::DecodeFailed,
+            "value is not a base64 string",
+        ));
     };
     // 4 base64 characters per 3 bytes (plus slack for padding/newlines).
     if s.len() / 4 * 3 > max.saturating_add(3) {
-        return Err((
+        return Err(Failure::new(
             Reason::TooLarge,
             format!(
                 "value is about {} bytes, more than the {max} bytes read",
@@ -146,7 +149,7 @@ fn decode_b64(v: &Value, max: usize) -> Result<Vec<u8>, (Reason, String)> {
     compact.extend(s.bytes().filter(|b| !b.is_ascii_whitespace()));
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(&compact)
-        .map_err(|_| (Reason::DecodeFailed, "value is not valid base64".into()));
+        .map_err(|_| Failure::new(Reason::DecodeFailed, "value is not valid base64"));
     // A keystore's encoding is secret too.
     compact.fill(0);
     decoded
@@ -332,7 +335,7 @@ pub fn secret(
                 Ok(item) => out.items.push(item),
                 Err(e) => out.errors.push(e),
             },
-            Err((reason, msg)) => out.errors.push(ErrorEntry::new(sref, reason, msg)),
+            Err(f) => out.errors.push(f.at(sref)),
         }
     }
     for p in pkcs12
@@ -361,7 +364,7 @@ fn password_of(data: &serde_json::Map<String, Value>, key: &str) -> Option<Strin
 }
 
 /// One value's bytes, or why it could not be used.
-type Decoded = Result<Vec<u8>, (Reason, String)>;
+type Decoded = Result<Vec<u8>, Failure>;
 
 /// Certificates of a ConfigMap (`data` text values and base64 `binaryData`).
 pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Extracted {
@@ -376,7 +379,7 @@ pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Ex
                 continue;
             }
             let r = match v {
-                Value::String(s) if s.len() > ctx.max_size => Err((
+                Value::String(s) if s.len() > ctx.max_size => Err(Failure::new(
                     Reason::TooLarge,
                     format!(
                         "value is {} bytes, more than the {} bytes read",
@@ -385,7 +388,10 @@ pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Ex
                     ),
                 )),
                 Value::String(s) => Ok(s.as_bytes().to_vec()),
-                _ => Err((Reason::DecodeFailed, "value is not a string".to_string())),
+                _ => Err(Failure::new(
+                    Reason::DecodeFailed,
+                    "value is not a string".to_string(),
+                )),
             };
             values.push((k.clone(), r));
         }
@@ -423,7 +429,7 @@ pub fn configmap(ctx: &Ctx<'_>, c: &ConfigMap, cfg: &KubeConfigMapsConfig) -> Ex
                     Err(e) => out.errors.push(e),
                 }
             }
-            Err((reason, msg)) => out.errors.push(ErrorEntry::new(sref, reason, msg)),
+            Err(f) => out.errors.push(f.at(sref)),
         }
     }
     if dedupe && out.errors.is_empty() && !out.items.is_empty() {
@@ -457,7 +463,7 @@ fn cabundle_item(
             Ok(i) => out.items.push(i),
             Err(e) => out.errors.push(e),
         },
-        Err((r, m)) => out.errors.push(ErrorEntry::new(sref, r, m)),
+        Err(f) => out.errors.push(f.at(sref)),
     }
 }
 
@@ -548,7 +554,7 @@ pub fn csr(ctx: &Ctx<'_>, o: &CertificateSigningRequest) -> Extracted {
             Ok(i) => out.items.push(i),
             Err(e) => out.errors.push(e),
         },
-        Err((r, m)) => out.errors.push(ErrorEntry::new(sref, r, m)),
+        Err(f) => out.errors.push(f.at(sref)),
     }
     out
 }

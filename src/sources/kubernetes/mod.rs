@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::config::{KubeEnabled, KubernetesConfig};
-use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
 use crate::parse::ParseOptions;
 use crate::sources::{BoxFuture, RescanSignal, ScanCtx, Source, SourceOutput};
 
@@ -94,7 +94,7 @@ struct Shared {
 }
 
 impl Shared {
-    async fn client(&self) -> Result<Client, String> {
+    async fn client(&self) -> Result<Client, ClientError> {
         let mut g = self.client.lock().await;
         if let Some(c) = g.as_ref() {
             return Ok(c.clone());
@@ -105,9 +105,27 @@ impl Shared {
     }
 }
 
+/// Why the Kubernetes client could not be built (the source then reports
+/// `source_unavailable` with this message and retries on the next scan).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot read kubeconfig {path}: {message}")]
+    ReadKubeconfig { path: String, message: String },
+    #[error("kubeconfig {path}: {message}")]
+    Kubeconfig { path: String, message: String },
+    #[error("KUBECONFIG: {0}")]
+    KubeconfigEnv(String),
+    #[error("in-cluster configuration: {0}")]
+    InCluster(String),
+    #[error("no in-cluster environment and no usable kubeconfig: {0}")]
+    NoConfig(String),
+    #[error("cannot build the Kubernetes client: {0}")]
+    Build(String),
+}
+
 /// Build the client: `kubernetes.kubeconfig`, else `KUBECONFIG`, else in-cluster,
 /// else `~/.kube/config`; `kubernetes.context` selects the context.
-pub async fn make_client(cfg: &KubernetesConfig) -> Result<Client, String> {
+pub async fn make_client(cfg: &KubernetesConfig) -> Result<Client, ClientError> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let opts = KubeConfigOptions {
         context: cfg.context.clone(),
@@ -116,25 +134,30 @@ pub async fn make_client(cfg: &KubernetesConfig) -> Result<Client, String> {
     };
     let config = if let Some(path) = &cfg.kubeconfig {
         let path = &std::path::PathBuf::from(crate::sources::glob::expand_tilde(path));
-        let kc = Kubeconfig::read_from(path)
-            .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+        let kc = Kubeconfig::read_from(path).map_err(|e| ClientError::ReadKubeconfig {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         kube::Config::from_custom_kubeconfig(kc, &opts)
             .await
-            .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
+            .map_err(|e| ClientError::Kubeconfig {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?
     } else if std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty()) {
         kube::Config::from_kubeconfig(&opts)
             .await
-            .map_err(|e| format!("KUBECONFIG: {e}"))?
+            .map_err(|e| ClientError::KubeconfigEnv(e.to_string()))?
     } else if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() && cfg.context.is_none() {
-        kube::Config::incluster().map_err(|e| format!("in-cluster configuration: {e}"))?
+        kube::Config::incluster().map_err(|e| ClientError::InCluster(e.to_string()))?
     } else {
         kube::Config::from_kubeconfig(&opts)
             .await
-            .map_err(|e| format!("no in-cluster environment and no usable kubeconfig: {e}"))?
+            .map_err(|e| ClientError::NoConfig(e.to_string()))?
     };
     let mut config = config;
     config.connect_timeout = Some(Duration::from_secs(10));
-    Client::try_from(config).map_err(|e| format!("cannot build the Kubernetes client: {e}"))
+    Client::try_from(config).map_err(|e| ClientError::Build(e.to_string()))
 }
 
 /// The sources of the `kubernetes:` section (none when it is off, or `auto` finds
@@ -224,7 +247,7 @@ impl KubeSource {
     }
 
     /// Start the watchers once. Errors: the client could not be built.
-    async fn ensure_started(&self) -> Result<bool, String> {
+    async fn ensure_started(&self) -> Result<bool, ClientError> {
         let mut g = self.running.lock().await;
         if g.is_some() {
             return Ok(false);
@@ -531,7 +554,10 @@ impl KubeSource {
                         None => {
                             info!(target = %target.what, "watch expired (410 Gone): re-listing")
                         }
-                        Some((reason, msg)) => {
+                        Some(Failure {
+                            reason,
+                            message: msg,
+                        }) => {
                             warn!(target = %target.what, reason = %reason, "{msg}");
                             store.set_error(owner, reason, msg);
                         }
@@ -564,7 +590,7 @@ fn api_group(resource: &str) -> &'static str {
 
 /// Map a watcher error onto a bounded reason and a clear message; `None` for the
 /// expected `410 Gone` (the watcher re-lists on its own).
-fn classify(e: &watcher::Error, t: &Target) -> Option<(Reason, String)> {
+fn classify(e: &watcher::Error, t: &Target) -> Option<Failure> {
     let (verb, err) = match e {
         watcher::Error::InitialListFailed(err) => ("list", err),
         watcher::Error::WatchStartFailed(err) => ("watch", err),
@@ -573,7 +599,7 @@ fn classify(e: &watcher::Error, t: &Target) -> Option<(Reason, String)> {
             return status_reason(status.code, &status.message, "watch", t);
         }
         watcher::Error::NoResourceVersion => {
-            return Some((
+            return Some(Failure::new(
                 Reason::DecodeFailed,
                 "API response without metadata.resourceVersion".to_string(),
             ))
@@ -581,19 +607,22 @@ fn classify(e: &watcher::Error, t: &Target) -> Option<(Reason, String)> {
     };
     match err {
         kube::Error::Api(status) => status_reason(status.code, &status.message, verb, t),
-        kube::Error::SerdeError(se) => Some((
+        kube::Error::SerdeError(se) => Some(Failure::new(
             Reason::DecodeFailed,
             format!("{verb} {}: undecodable API response: {se}", t.resource),
         )),
-        kube::Error::ReadEvents(io) => Some((
+        kube::Error::ReadEvents(io) => Some(Failure::new(
             Reason::ApiError,
             format!("{verb} {}: watch stream broke: {io}", t.resource),
         )),
-        other => Some((Reason::ApiError, format!("{verb} {}: {other}", t.resource))),
+        other => Some(Failure::new(
+            Reason::ApiError,
+            format!("{verb} {}: {other}", t.resource),
+        )),
     }
 }
 
-fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<(Reason, String)> {
+fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<Failure> {
     let msg: String = message.chars().take(200).collect();
     let scope = match &t.namespace {
         Some(ns) => format!("in namespace {ns:?} (a Role suffices)"),
@@ -601,11 +630,11 @@ fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<(Re
     };
     match code {
         410 => None,
-        401 => Some((
+        401 => Some(Failure::new(
             Reason::PermissionDenied,
             format!("{verb} {}: 401 Unauthorized: the API server rejected the credentials: {msg}", t.resource),
         )),
-        403 => Some((
+        403 => Some(Failure::new(
             Reason::PermissionDenied,
             format!(
                 "403 Forbidden: missing RBAC permission: verb {verb:?} on resource {:?} (API group {}) {scope}; \
@@ -614,15 +643,15 @@ fn status_reason(code: u16, message: &str, verb: &str, t: &Target) -> Option<(Re
                 api_group(t.resource)
             ),
         )),
-        404 => Some((
+        404 => Some(Failure::new(
             Reason::NotFound,
             format!("{verb} {}: 404: resource not served by this API server: {msg}", t.resource),
         )),
-        429 => Some((
+        429 => Some(Failure::new(
             Reason::ApiError,
             format!("{verb} {}: 429 Too Many Requests (retrying with backoff): {msg}", t.resource),
         )),
-        c => Some((
+        c => Some(Failure::new(
             Reason::ApiError,
             format!("{verb} {}: API error {c}: {msg}", t.resource),
         )),
@@ -654,13 +683,13 @@ impl Source for KubeSource {
             match self.ensure_started().await {
                 Ok(true) => self.store.wait_settled(INITIAL_SYNC_WAIT).await,
                 Ok(false) => {}
-                Err(msg) => {
+                Err(e) => {
                     return SourceOutput {
                         objects: Vec::new(),
                         failure: Some(ErrorEntry::new(
                             SourceRef::new(kind, &self.name, &self.name),
                             Reason::SourceUnavailable,
-                            msg,
+                            e.to_string(),
                         )),
                     }
                 }

@@ -3,7 +3,9 @@
 //! state of every watcher (synced, last error). Watcher tasks extract and parse
 //! each object as its event arrives and wipe the decoded bytes at once; a scan
 //! hands the summaries to the scraper as [`Content::Parsed`], shared (`Arc`), not
-//! copied, so a certificate's summary and DER exist once in the process.
+//! copied. Parsing goes through the process's content-addressed certificate
+//! table ([`crate::model::table`]), so a certificate repeated across objects (the
+//! same `ca.crt` in 10,000 Secrets) is one summary and one DER, parsed once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -332,3 +334,68 @@ impl Store {
 
 /// A store shared by a source and its watcher tasks.
 pub type SharedStore = Arc<Store>;
+
+#[cfg(test)]
+mod tests {
+    use super::super::extract::StoredItem;
+    use super::*;
+    use crate::parse::FormatHint;
+
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "store-test shared ca.crt");
+        p.self_signed(&key).unwrap().pem()
+    }
+
+    fn secret(ns: &str, pem: &str) -> Extracted {
+        let sref = SourceRef::new(
+            SourceKind::KubernetesSecret,
+            "k8s",
+            format!("{ns}/web:ca.crt"),
+        )
+        .with_label("secret_namespace", ns);
+        Extracted {
+            items: vec![StoredItem {
+                sref,
+                data: pem.as_bytes().to_vec(),
+                hint: FormatHint::Pem,
+            }],
+            errors: Vec::new(),
+            digest: None,
+        }
+    }
+
+    /// A `ca.crt` repeated in many Secrets is one summary: each Secret keeps
+    /// its own location, all share the parsed certificate.
+    #[test]
+    fn a_repeated_ca_crt_is_one_summary() {
+        let pem = ca_pem();
+        let opts = ParseOptions::default();
+        let a = Summary::parse(secret("a", &pem), &opts);
+        let b = Summary::parse(secret("b", &pem), &opts);
+        assert_eq!((a.certs.len(), b.certs.len()), (1, 1));
+        assert!(Arc::ptr_eq(&a.certs[0].2, &b.certs[0].2), "parsed twice");
+        assert_eq!(a.certs[0].0.location, "a/web:ca.crt");
+        assert_eq!(b.certs[0].0.location, "b/web:ca.crt");
+        let store = Store::default();
+        let w = store.add_watcher("secrets".into());
+        store.upsert(w, "a/web".into(), "1", a, false);
+        store.upsert(w, "b/web".into(), "1", b, false);
+        let objs = store.objects(&ScanCtx {
+            now: chrono::Utc::now(),
+            prev_versions: Arc::default(),
+        });
+        let certs: Vec<_> = objs
+            .iter()
+            .filter_map(|o| match &o.content {
+                Content::Parsed { certs, .. } => Some(certs[0].2.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(certs.len(), 2);
+        assert!(Arc::ptr_eq(&certs[0], &certs[1]));
+    }
+}
