@@ -8,9 +8,16 @@
 //! - warm runs (cached CRLs, nothing fetched) — the target is < 1 s;
 //! - that each CRL URL was fetched exactly once (server hit counter).
 //!
+//! Then the cold trust target of issue 13: `--cold-leaves N` (20,000) distinct
+//! leaves under the same intermediates, trust only (no revocation): a fresh
+//! checker's first run against a single-thread floor that parses each leaf
+//! (x509-parser) and verifies each distinct signature once with *ring*; the
+//! target is cold ≤ 1.0× floor. A second (warm) run reuses the verdicts.
+//!
 //! Results go to docs/performance.md.
 //!
-//! Options (after `--`): `--leaves N` (10000), `--issuers N` (20), `--entries N` (50000).
+//! Options (after `--`): `--leaves N` (10000), `--issuers N` (20), `--entries N` (50000),
+//! `--cold-leaves N` (20000).
 
 #[path = "../tests/support_pki/mod.rs"]
 mod support_pki;
@@ -54,6 +61,7 @@ fn ca_params(cn: &str, now: i64) -> CertificateParams {
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p.not_before = ts(now - 365 * 86_400);
     p.not_after = ts(now + 5 * 365 * 86_400);
+    p.use_authority_key_identifier_extension = true;
     p
 }
 
@@ -92,6 +100,7 @@ fn main() {
         p.serial_number = Some(SerialNumber::from(1_000_000u64 + n as u64));
         p.not_before = ts(now - 86_400);
         p.not_after = ts(now + 90 * 86_400);
+        p.use_authority_key_identifier_extension = true;
         p.crl_distribution_points = vec![CrlDistributionPoint {
             uris: vec![server.url(&format!("/int{i}.crl"))],
         }];
@@ -169,6 +178,7 @@ fn main() {
         intermediates: vec![inter],
         system_roots: false,
         fetch_aia: false,
+        ..TrustConfig::default()
     };
     let rev = RevocationConfig {
         methods: vec![RevocationMethodConfig::Crl],
@@ -229,5 +239,121 @@ fn main() {
         times[0].as_secs_f64(),
         warm,
         if warm < 1.0 { "met" } else { "MISSED" }
+    );
+    cold(&args, now, &root, &ints, &trust);
+}
+
+/// The cold trust target: a new checker's first run over `--cold-leaves`
+/// distinct leaves versus a single-thread parse-and-verify-once floor.
+fn cold(
+    args: &[String],
+    now: i64,
+    root: &CertifiedIssuer<'_, KeyPair>,
+    ints: &[CertifiedIssuer<'_, KeyPair>],
+    trust: &TrustConfig,
+) {
+    let n = arg(args, "--cold-leaves", 20_000);
+    let leaf_key = KeyPair::generate().expect("key");
+    let mut ders = Vec::with_capacity(n);
+    for k in 0..n {
+        let i = k % ints.len();
+        let mut p = CertificateParams::new(vec![format!("cold{k}.bench")]).expect("params");
+        p.distinguished_name = dn(&format!("cold{k}.bench"));
+        p.serial_number = Some(SerialNumber::from(5_000_000u64 + k as u64));
+        p.not_before = ts(now - 86_400);
+        p.not_after = ts(now + 90 * 86_400);
+        p.use_authority_key_identifier_extension = true;
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        ders.push(
+            p.signed_by(&leaf_key, &ints[i])
+                .expect("leaf")
+                .der()
+                .to_vec(),
+        );
+    }
+    let int_ders: Vec<Vec<u8>> = ints.iter().map(|c| c.der().to_vec()).collect();
+    let root_der = root.der().to_vec();
+
+    // Floor: one thread, parse each distinct certificate once and verify
+    // each distinct signature once (leaves by their intermediate, the
+    // intermediates by the root).
+    let t = Instant::now();
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let key_of = |der: &[u8]| -> Vec<u8> {
+        X509Certificate::from_der(der)
+            .map(|(_, c)| c.public_key().subject_public_key.data.to_vec())
+            .unwrap_or_default()
+    };
+    let verify = |der: &[u8], key: &[u8]| -> bool {
+        let Ok((_, c)) = X509Certificate::from_der(der) else {
+            return false;
+        };
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, key)
+            .verify(c.tbs_certificate.as_ref(), c.signature_value.data.as_ref())
+            .is_ok()
+    };
+    let root_key = key_of(&root_der);
+    let int_keys: Vec<Vec<u8>> = int_ders.iter().map(|d| key_of(d)).collect();
+    let mut ok = 0usize;
+    for d in &int_ders {
+        ok += usize::from(verify(d, &root_key));
+    }
+    for (k, der) in ders.iter().enumerate() {
+        ok += usize::from(verify(der, &int_keys[k % ints.len()]));
+    }
+    let floor = t.elapsed();
+    assert_eq!(ok, n + ints.len(), "floor verified every signature");
+
+    let sref = Arc::new(SourceRef::new(SourceKind::File, "bench", "/bench/cold"));
+    let opts = ParseOptions::default();
+    let inventory: Vec<CertEntry> = ders
+        .iter()
+        .enumerate()
+        .map(|(k, der)| {
+            let mut parsed = parse_object(der, FormatHint::Der, &opts);
+            let (_, cert) = parsed.certs.remove(0);
+            CertEntry {
+                source: sref.clone(),
+                index_in_bundle: k,
+                cert: Arc::new(cert),
+                expired: false,
+                trust: Default::default(),
+                revocation: Default::default(),
+            }
+        })
+        .collect();
+    let rev = RevocationConfig {
+        methods: Vec::new(),
+        ..RevocationConfig::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let at = chrono::Utc::now();
+    let t = Instant::now();
+    let mut checker = Checker::new(trust, &rev).expect("checker");
+    let mut entries = inventory.clone();
+    rt.block_on(checker.run(&mut entries, at));
+    let cold = t.elapsed();
+    let trusted = entries
+        .iter()
+        .filter(|e| e.trust.status == TrustStatus::Trusted)
+        .count();
+    assert_eq!(trusted, n, "every cold leaf chains to the root");
+    let mut entries = inventory.clone();
+    let t = Instant::now();
+    rt.block_on(checker.run(&mut entries, at));
+    let warm = t.elapsed();
+    let ratio = cold.as_secs_f64() / floor.as_secs_f64();
+    println!(
+        "cold trust: {n} leaves, {} intermediates, {} cores: floor (1 thread, parse + verify once) {:.3} s; \
+         cold first run {:.3} s = {ratio:.2}x floor (target <= 1.0: {}); warm {:.3} s",
+        ints.len(),
+        std::thread::available_parallelism().map_or(1, |c| c.get()),
+        floor.as_secs_f64(),
+        cold.as_secs_f64(),
+        if ratio <= 1.0 { "met" } else { "MISSED" },
+        warm.as_secs_f64()
     );
 }

@@ -152,6 +152,11 @@ pub struct RawSourceArgs {
     #[arg(long = "fetch-aia")]
     pub fetch_aia: bool,
 
+    /// Path-validation rules: auto (webpki for system roots, rfc5280 for
+    /// configured roots), rfc5280 or webpki (sets `trust.profile`).
+    #[arg(long = "trust-profile", value_name = "PROFILE", value_parser = config::TrustProfile::parse)]
+    pub trust_profile: Option<config::TrustProfile>,
+
     /// Files or directories to scan (recursively); replace the config's file sources.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
@@ -273,6 +278,8 @@ pub struct Overrides {
     pub offline: bool,
     /// `--fetch-aia`: turn AIA caIssuers fetching on.
     pub fetch_aia: bool,
+    /// `--trust-profile`: replaces `trust.profile`.
+    pub trust_profile: Option<config::TrustProfile>,
     pub listen: Option<String>,
     pub web_config_file: Option<PathBuf>,
     /// `--kubernetes`: turn the Kubernetes source on.
@@ -491,6 +498,7 @@ fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
             crl_files: src.crl,
             offline: src.offline,
             fetch_aia: src.fetch_aia,
+            trust_profile: src.trust_profile,
             listen: None,
             web_config_file: None,
             kubernetes: src.kubernetes,
@@ -589,6 +597,9 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
     }
     if o.fetch_aia {
         cfg.trust.fetch_aia = true;
+    }
+    if let Some(p) = o.trust_profile {
+        cfg.trust.profile = p;
     }
     if let Some(l) = &o.listen {
         cfg.server.listen = l.clone();

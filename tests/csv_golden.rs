@@ -8,7 +8,7 @@ use std::sync::Arc;
 use certvigil::inventory::Snapshot;
 use certvigil::model::{
     CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
-    RevocationStatus, SourceKind, SourceRef, Trust, TrustStatus,
+    RevocationStatus, SourceKind, SourceRef, Trust, TrustReason, TrustStatus,
 };
 use certvigil::outputs::csv;
 use chrono::{TimeZone, Utc};
@@ -88,6 +88,7 @@ fn snapshot() -> Snapshot {
             expired: true,
             trust: Trust {
                 status: TrustStatus::SelfSigned,
+                reason: Some(TrustReason::SelfSigned),
                 detail: "self-signed, not a trust anchor".into(),
             },
             revocation: Revocation {

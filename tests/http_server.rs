@@ -657,7 +657,20 @@ async fn report_api_formats() {
         .iter()
         .map(|f| f["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["expired", "expiring_soon", "expiring_soon"]);
+    // The fixture's CNs are not among their SANs (`<cn>.san.test`), so every
+    // certificate also has `cn_not_in_san`.
+    assert_eq!(
+        ids,
+        [
+            "expired",
+            "cn_not_in_san",
+            "expiring_soon",
+            "cn_not_in_san",
+            "expiring_soon",
+            "cn_not_in_san",
+            "cn_not_in_san"
+        ]
+    );
     let r = get(srv.addr, "/api/v1/report?format=HTML%00").await;
     assert_eq!(r.status, 400);
     assert!(r.body.contains("unknown report format"));

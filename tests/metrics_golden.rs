@@ -17,7 +17,8 @@ use certvigil::config::MetricsConfig;
 use certvigil::inventory::{Snapshot, SourceStatus};
 use certvigil::model::{
     CertEntry, DistinguishedName, ErrorEntry, KeyAlgorithm, KeystoreFormat, ParsedCert, Reason,
-    Revocation, RevocationMethod, RevocationStatus, SourceKind, SourceRef, Trust, TrustStatus,
+    Revocation, RevocationMethod, RevocationStatus, SourceKind, SourceRef, Trust, TrustReason,
+    TrustStatus,
 };
 use certvigil::outputs::metrics::{render, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 use chrono::{TimeZone, Utc};
@@ -119,6 +120,7 @@ fn snapshot() -> Snapshot {
     let mut e = entry(file_ref("/etc/ssl/web.pem"), 0, web, now);
     e.trust = Trust {
         status: TrustStatus::Trusted,
+        reason: None,
         detail: "ok".into(),
     };
     e.revocation = Revocation {
@@ -140,6 +142,7 @@ fn snapshot() -> Snapshot {
         let mut e = entry(file_ref("/etc/ssl/dup.pem"), index, c, now);
         e.trust = Trust {
             status: TrustStatus::Incomplete,
+            reason: Some(TrustReason::UnknownIssuer),
             detail: "no issuer".into(),
         };
         certs.push(e);
@@ -169,6 +172,7 @@ fn snapshot() -> Snapshot {
     };
     e.trust = Trust {
         status: TrustStatus::Untrusted,
+        reason: Some(TrustReason::BadSignature),
         detail: "bad".into(),
     };
     certs.push(e);
@@ -193,6 +197,7 @@ fn snapshot() -> Snapshot {
     let mut e = entry(kref, 0, k, now);
     e.trust = Trust {
         status: TrustStatus::SelfSigned,
+        reason: Some(TrustReason::SelfSigned),
         detail: "self".into(),
     };
     e.revocation.status = RevocationStatus::Unknown;

@@ -14,7 +14,7 @@ use certvigil::config::ReportConfig;
 use certvigil::inventory::Snapshot;
 use certvigil::model::{
     CertEntry, DistinguishedName, ErrorEntry, KeyAlgorithm, ParsedCert, Reason, Revocation,
-    RevocationMethod, RevocationStatus, SourceKind, SourceRef, Trust, TrustStatus,
+    RevocationMethod, RevocationStatus, SourceKind, SourceRef, Trust, TrustReason, TrustStatus,
 };
 use certvigil::outputs::report::{self, FindingId, ReportFormat};
 use chrono::{TimeZone, Utc};
@@ -111,6 +111,12 @@ fn entry(c: C, now: i64) -> CertEntry {
         expired: now > c.na,
         trust: Trust {
             status: c.trust,
+            reason: match c.trust {
+                TrustStatus::Trusted | TrustStatus::Unknown => None,
+                TrustStatus::Untrusted => Some(TrustReason::UntrustedRoot),
+                TrustStatus::Incomplete => Some(TrustReason::UnknownIssuer),
+                TrustStatus::SelfSigned => Some(TrustReason::SelfSigned),
+            },
             detail: match c.trust {
                 TrustStatus::Trusted => "chain verified to a trust anchor".into(),
                 TrustStatus::Untrusted => "issuer not found among trust anchors".into(),
@@ -243,6 +249,30 @@ pub fn snapshot() -> Snapshot {
             now - DAY + 398 * DAY,
             'a',
             "/etc/ssl/exact398.pem",
+        ),
+        C {
+            dns: &["www.example.com"],
+            ..base(
+                "portal.example.com",
+                ts(2026, 9, 1),
+                ts(2027, 3, 1),
+                'b',
+                "/etc/ssl/portal.pem",
+            )
+        },
+        base(
+            "*.co.uk",
+            ts(2026, 9, 1),
+            ts(2027, 3, 1),
+            'c',
+            "/etc/ssl/suffix.pem",
+        ),
+        base(
+            "10.0.0.7",
+            ts(2026, 9, 1),
+            ts(2027, 3, 1),
+            'd',
+            "/etc/ssl/ipdns.pem",
         ),
     ];
     s.certificates = certs.into_iter().map(|c| entry(c, now)).collect();

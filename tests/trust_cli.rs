@@ -110,6 +110,21 @@ fn real_web_pki_chain_at_its_validation_time() {
     let c = only_cert(&v);
     assert_eq!(c["subject_cn"], "crates.io", "{c:#}");
     assert_eq!(c["trust"]["status"], "trusted", "{c:#}");
+    assert!(c["trust"]["reason"].is_null(), "{c:#}");
+    // The browser (CA/B Forum) rules accept the real web chain as well.
+    let v = scan_json(&[
+        "--offline",
+        "--trust-profile",
+        "webpki",
+        "--trust-roots",
+        &amazon,
+        "--intermediates",
+        &int,
+        "--at",
+        at,
+        &leaf,
+    ]);
+    assert_eq!(only_cert(&v)["trust"]["status"], "trusted", "{v:#}");
     assert_eq!(c["revocation"]["status"], "not_checked", "offline: {c:#}");
 
     // Intermediate withheld: incomplete, naming what is missing.
@@ -379,4 +394,93 @@ fn fetch_aia_flag_completes_the_chain() {
     assert!(detail.contains("'AIA Int'"), "{detail}");
     assert!(detail.contains("AIA caIssuers"), "{detail}");
     assert_eq!(server.hits("/int.cer"), 1);
+}
+
+/// `--trust-profile` and `trust.profile`: the same private chain (a leaf with
+/// serverAuth but no SAN) is trusted by the default profile (configured root →
+/// `rfc5280`) and rejected with `reason: missing_san` by `webpki`; the reason
+/// is `null` when trusted; a bad value is a usage/config error (exit 2).
+#[test]
+fn trust_profile_flag_and_config() {
+    if !openssl_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let root = Ca::root(
+        dir,
+        "Profile Root",
+        3650,
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/",
+    );
+    let int = root.sub_ca(
+        dir,
+        "Profile Int",
+        1825,
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/",
+    );
+    let leaf = int.issue("nosan.profile.test", "leaf_ext", 365, None);
+    let (root_s, int_s, leaf_s) = (s(&root.cert), s(&int.cert), s(&leaf));
+    let base = [
+        "--offline",
+        "--trust-roots",
+        &root_s,
+        "--intermediates",
+        &int_s,
+    ];
+
+    let v = scan_json(&[&base[..], &[leaf_s.as_str()]].concat());
+    let c = only_cert(&v);
+    assert_eq!(c["trust"]["status"], "trusted", "{c:#}");
+    assert!(c["trust"]["reason"].is_null(), "{c:#}");
+
+    for profile in [
+        &["--trust-profile", "webpki"][..],
+        &["--trust-profile", "rfc5280"][..],
+    ] {
+        let v = scan_json(&[&base[..], profile, &[leaf_s.as_str()]].concat());
+        let c = only_cert(&v);
+        if profile[1] == "webpki" {
+            assert_eq!(c["trust"]["status"], "untrusted", "{c:#}");
+            assert_eq!(c["trust"]["reason"], "missing_san", "{c:#}");
+            assert!(
+                c["trust"]["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("subjectAltName"),
+                "{c:#}"
+            );
+        } else {
+            assert_eq!(c["trust"]["status"], "trusted", "{c:#}");
+        }
+    }
+
+    // trust.profile in a config file.
+    let cfg = write(
+        dir,
+        "profile.yml",
+        format!(
+            "sources:\n  - kind: file\n    name: p\n    paths: [\"{leaf_s}\"]\n\
+             trust:\n  roots: [\"{root_s}\"]\n  intermediates: [\"{int_s}\"]\n  profile: webpki\n\
+             revocation:\n  offline: true\n"
+        ),
+    );
+    let v = scan_json(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(only_cert(&v)["trust"]["reason"], "missing_san", "{v:#}");
+
+    // Bad values: exit 2, with the key or flag named.
+    let o = Command::new(bin())
+        .args(["scan", "--trust-profile", "browser", &leaf_s])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    let bad = write(dir, "bad.yml", "trust:\n  profile: browser\n");
+    let o = Command::new(bin())
+        .args(["check-config", "--config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(show(&o).contains("trust.profile"), "{}", show(&o));
 }

@@ -63,6 +63,7 @@ fn trust(roots: &[&Path], ints: &[&Path]) -> TrustConfig {
         intermediates: ints.iter().map(|p| p.to_path_buf()).collect(),
         system_roots: false,
         fetch_aia: false,
+        ..TrustConfig::default()
     }
 }
 

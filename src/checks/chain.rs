@@ -8,20 +8,38 @@
 //! path that ends at an anchor and passes every check wins, otherwise the most
 //! informative failure is reported (a path that reached an anchor beats one
 //! that reached an untrusted root, beats a bad signature, beats a missing
-//! issuer). Checked on each path: signatures (with a cache across scans),
-//! validity of every certificate at `now`, basicConstraints cA, pathLen,
-//! keyUsage keyCertSign, and extended key usage nesting.
+//! issuer). Signatures are checked through the shared [`SigCache`] while
+//! searching; a path that reaches an anchor is judged by [`pathval`]
+//! (rustls-webpki plus RFC 5280 structure rules) under the checker's profile.
+//!
+//! Bounded work: at most [`MAX_DEPTH`] certificates below the anchor,
+//! [`MAX_STEPS`] search steps, [`MAX_CANDIDATES`] candidates per name and
+//! [`MAX_SIG_CHECKS`] signature checks per certificate; webpki adds its own
+//! budgets (signature checks, name-constraint comparisons).
+//!
+//! A verdict is a function of the leaf, the pools and `now` only through
+//! comparisons of `now` with the validity bounds of the certificates looked
+//! at; [`ChainResult::window`] is the interval around `now` in which none of
+//! those comparisons changes, so a cached verdict can be reused there.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::facts::{cert_signed_by, Facts, SigCheck, EKU_ANY};
-use crate::model::TrustStatus;
+use rustls::pki_types::SignatureVerificationAlgorithm;
+
+use super::facts::{cert_signed_by, Facts, SigCheck};
+use super::pathval::{self, Profile};
+use super::sigverify::{self, SigCache};
+use crate::model::{TrustReason, TrustStatus};
 
 /// Longest chain considered (certificates below the anchor).
 pub const MAX_DEPTH: usize = 8;
 /// Most DFS steps per certificate (bounds hostile graphs of same-named CAs).
 pub const MAX_STEPS: usize = 256;
+/// Most issuer candidates looked at per name and step.
+pub const MAX_CANDIDATES: usize = 32;
+/// Most signature checks per certificate.
+pub const MAX_SIG_CHECKS: usize = 512;
 
 /// Certificates indexed by subject name.
 #[derive(Debug, Default, Clone)]
@@ -63,6 +81,19 @@ impl Pool {
         self.certs.is_empty()
     }
 
+    /// SHA-256 over the sorted fingerprints: equal digests, equal pools.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut fps: Vec<&[u8; 32]> = self.certs.iter().map(|c| &c.fp).collect();
+        fps.sort_unstable();
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for fp in fps {
+            ctx.update(fp);
+        }
+        let mut d = [0u8; 32];
+        d.copy_from_slice(ctx.finish().as_ref());
+        d
+    }
+
     pub fn contains(&self, fp: &[u8; 32]) -> bool {
         self.by_fp.contains_key(fp)
     }
@@ -100,50 +131,28 @@ impl Pool {
     }
 }
 
-/// Signature results by (child, issuer) fingerprint, kept across scans; entries
-/// not used during a scan are dropped at its end.
-#[derive(Debug, Default)]
-pub struct SigCache {
-    map: HashMap<([u8; 32], [u8; 32]), (SigCheck, u64)>,
-    generation: u64,
-}
-
-impl SigCache {
-    pub fn check(&mut self, child: &Facts, issuer: &Facts) -> SigCheck {
-        let g = self.generation;
-        let key = (child.fp, issuer.fp);
-        if let Some(e) = self.map.get_mut(&key) {
-            e.1 = g;
-            return e.0;
-        }
-        let r = cert_signed_by(&child.der, &issuer.spki_raw);
-        self.map.insert(key, (r, g));
-        r
-    }
-
-    /// Drop entries unused since the previous call; start a new generation.
-    pub fn end_scan(&mut self) {
-        let g = self.generation;
-        self.map.retain(|_, e| e.1 == g);
-        self.generation = g.wrapping_add(1);
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
-
 /// The verdict for one certificate.
 #[derive(Debug, Clone)]
 pub struct ChainResult {
     pub status: TrustStatus,
+    /// `None` when trusted.
+    pub reason: Option<TrustReason>,
     pub detail: String,
     /// The certificate whose key verifiably signed this one (for revocation).
     pub issuer: Option<Arc<Facts>>,
+    /// `[lo, hi)` (Unix seconds) around the evaluation instant in which the
+    /// verdict stays the same.
+    pub window: (i64, i64),
+}
+
+/// Everything a search reads (shared by all threads).
+pub struct Ctx<'a> {
+    pub pool: &'a Pool,
+    pub anchors: &'a Pool,
+    pub now: i64,
+    pub profile: Profile,
+    pub sigs: &'a SigCache,
+    pub algs: &'a [&'a dyn SignatureVerificationAlgorithm],
 }
 
 fn day(ts: i64) -> String {
@@ -158,57 +167,106 @@ fn day(ts: i64) -> String {
 struct Failure {
     rank: (u8, usize),
     status: TrustStatus,
+    reason: TrustReason,
     detail: String,
 }
 
 struct Search<'a> {
-    pool: &'a Pool,
-    anchors: &'a Pool,
-    now: i64,
-    sigs: &'a mut SigCache,
+    ctx: &'a Ctx<'a>,
     steps: usize,
+    sig_checks: usize,
     best: Option<Failure>,
     leaf_issuer: Option<Arc<Facts>>,
+    window: (i64, i64),
 }
 
 impl Search<'_> {
-    fn fail(&mut self, kind: u8, depth: usize, status: TrustStatus, detail: String) {
+    fn fail(
+        &mut self,
+        kind: u8,
+        depth: usize,
+        status: TrustStatus,
+        reason: TrustReason,
+        detail: String,
+    ) {
         let rank = (kind, depth);
         if self.best.as_ref().is_none_or(|b| rank > b.rank) {
             self.best = Some(Failure {
                 rank,
                 status,
+                reason,
                 detail,
             });
         }
     }
 
+    /// Narrow the stable window with the validity bounds of `f`.
+    fn saw(&mut self, f: &Facts) {
+        let now = self.ctx.now;
+        for t in [f.not_before, f.not_after.saturating_add(1)] {
+            if t <= now {
+                self.window.0 = self.window.0.max(t);
+            } else {
+                self.window.1 = self.window.1.min(t);
+            }
+        }
+    }
+
+    fn sig(&mut self, child: &Facts, issuer: &Facts) -> SigCheck {
+        self.sig_checks += 1;
+        sigverify::check(self.ctx.sigs, child, issuer)
+    }
+
     fn self_signed(&mut self, f: &Facts) -> bool {
-        f.self_issued && self.sigs.check(f, f) == SigCheck::Valid
+        if !f.self_issued {
+            return false;
+        }
+        match self.sig(f, f) {
+            SigCheck::Valid => true,
+            SigCheck::Invalid => false,
+            // Algorithms outside webpki's set (SHA-1, small RSA keys): the
+            // general verifier still recognises a self-signature.
+            SigCheck::Unsupported => cert_signed_by(&f.der, &f.spki_raw) == SigCheck::Valid,
+        }
+    }
+
+    fn out_of_budget(&self) -> bool {
+        self.steps > MAX_STEPS || self.sig_checks > MAX_SIG_CHECKS
     }
 
     /// Search upwards from the last certificate of `path`. Returns the trusted
     /// detail when a valid path was found.
     fn dfs(&mut self, path: &mut Vec<Arc<Facts>>) -> Option<String> {
         self.steps += 1;
-        if self.steps > MAX_STEPS {
+        if self.out_of_budget() {
             return None;
         }
         let depth = path.len() - 1;
         let cur = path[depth].clone();
+        self.saw(&cur);
+        let ctx = self.ctx;
         // 1. A trust anchor issued it.
         let mut any_candidate = false;
-        for a in self.anchors.issuers_of(&cur) {
+        for a in ctx
+            .anchors
+            .issuers_of(&cur)
+            .into_iter()
+            .take(MAX_CANDIDATES)
+        {
             any_candidate = true;
-            match self.sigs.check(&cur, a) {
+            if self.out_of_budget() {
+                return None;
+            }
+            self.saw(a);
+            match self.sig(&cur, a) {
                 SigCheck::Valid => {
                     if depth == 0 && self.leaf_issuer.is_none() {
                         self.leaf_issuer = Some(a.clone());
                     }
-                    match validate_path(path, a, self.now) {
+                    match pathval::validate(path, a, ctx.now, ctx.profile, ctx.algs) {
                         Ok(()) => return Some(describe(path, a)),
-                        Err(detail) => {
-                            self.fail(5, depth, TrustStatus::Untrusted, detail);
+                        Err((reason, detail)) => {
+                            self.fail(5, depth, TrustStatus::Untrusted, reason, detail);
                         }
                     }
                 }
@@ -216,20 +274,13 @@ impl Search<'_> {
                     3,
                     depth,
                     TrustStatus::Untrusted,
+                    TrustReason::BadSignature,
                     format!(
                         "signature of '{}' does not verify with the key of trust anchor '{}'",
                         cur.name, a.name
                     ),
                 ),
-                SigCheck::Unsupported => self.fail(
-                    2,
-                    depth,
-                    TrustStatus::Unknown,
-                    format!(
-                        "cannot verify the signature of '{}': unsupported algorithm",
-                        cur.name
-                    ),
-                ),
+                SigCheck::Unsupported => self.unsupported(depth, &cur, a),
             }
         }
         // 2. An untrusted candidate issued it.
@@ -238,22 +289,28 @@ impl Search<'_> {
                 1,
                 depth,
                 TrustStatus::Untrusted,
+                TrustReason::PathLenExceeded,
                 format!("chain longer than {MAX_DEPTH} certificates"),
             );
             return None;
         }
-        for c in self.pool.issuers_of(&cur) {
-            if path.iter().any(|p| p.fp == c.fp) || self.anchors.contains(&c.fp) {
+        for c in ctx.pool.issuers_of(&cur).into_iter().take(MAX_CANDIDATES) {
+            if path.iter().any(|p| p.fp == c.fp) || ctx.anchors.contains(&c.fp) {
                 continue;
             }
             any_candidate = true;
-            match self.sigs.check(&cur, c) {
+            if self.out_of_budget() {
+                return None;
+            }
+            self.saw(c);
+            match self.sig(&cur, c) {
                 SigCheck::Valid => {}
                 SigCheck::Invalid => {
                     self.fail(
                         3,
                         depth,
                         TrustStatus::Untrusted,
+                        TrustReason::BadSignature,
                         format!(
                             "signature of '{}' does not verify with the key of '{}'",
                             cur.name, c.name
@@ -262,15 +319,7 @@ impl Search<'_> {
                     continue;
                 }
                 SigCheck::Unsupported => {
-                    self.fail(
-                        2,
-                        depth,
-                        TrustStatus::Unknown,
-                        format!(
-                            "cannot verify the signature of '{}': unsupported algorithm",
-                            cur.name
-                        ),
-                    );
+                    self.unsupported(depth, &cur, c);
                     continue;
                 }
             }
@@ -283,6 +332,7 @@ impl Search<'_> {
                     4,
                     depth + 1,
                     TrustStatus::Untrusted,
+                    TrustReason::UntrustedRoot,
                     format!("root '{}' is not a trust anchor", c.name),
                 );
                 continue;
@@ -300,6 +350,7 @@ impl Search<'_> {
                     1,
                     depth,
                     TrustStatus::Incomplete,
+                    TrustReason::UnknownIssuer,
                     format!(
                         "no issuer for '{}' found (intermediate '{}' missing)",
                         cur.name, cur.issuer_name
@@ -310,6 +361,7 @@ impl Search<'_> {
                     2,
                     depth,
                     TrustStatus::Untrusted,
+                    TrustReason::UnknownIssuer,
                     format!(
                         "issuer '{}' of '{}' is not a trust anchor and was not found",
                         cur.issuer_name, cur.name
@@ -318,6 +370,34 @@ impl Search<'_> {
             }
         }
         None
+    }
+
+    /// A signature webpki's algorithms cannot check: a small RSA key is
+    /// `weak_key`, anything else `unsupported_algorithm` (status unknown).
+    fn unsupported(&mut self, depth: usize, cur: &Facts, issuer: &Facts) {
+        if let Some(bits) = issuer.rsa_bits.filter(|&b| b < 2048) {
+            self.fail(
+                3,
+                depth,
+                TrustStatus::Untrusted,
+                TrustReason::WeakKey,
+                format!(
+                    "'{}' is signed with the {bits}-bit RSA key of '{}' (at least 2048 required)",
+                    cur.name, issuer.name
+                ),
+            );
+        } else {
+            self.fail(
+                2,
+                depth,
+                TrustStatus::Unknown,
+                TrustReason::UnsupportedAlgorithm,
+                format!(
+                    "cannot verify the signature of '{}': unsupported algorithm",
+                    cur.name
+                ),
+            );
+        }
     }
 }
 
@@ -334,158 +414,84 @@ fn describe(path: &[Arc<Facts>], anchor: &Facts) -> String {
     crate::model::bounded(&s, 1024)
 }
 
-fn role(i: usize) -> &'static str {
-    if i == 0 {
-        "certificate"
-    } else {
-        "intermediate"
-    }
-}
-
-/// Validity at `now`, CA flags, keyUsage, pathLen and EKU nesting of
-/// `path` (leaf first) ending at `anchor`.
-fn validate_path(path: &[Arc<Facts>], anchor: &Facts, now: i64) -> Result<(), String> {
-    for (i, c) in path.iter().enumerate() {
-        let who = if i == 0 {
-            format!("certificate '{}'", c.name)
+/// Verify `leaf` against the anchors using the pool for intermediates.
+pub fn verify(leaf: &Arc<Facts>, ctx: &Ctx<'_>) -> ChainResult {
+    let now = ctx.now;
+    if let Some(a) = ctx.anchors.find_same(leaf) {
+        let mut window = (i64::MIN, i64::MAX);
+        let t = a.not_after.saturating_add(1);
+        if t <= now {
+            window.0 = t;
         } else {
-            format!("{} '{}'", role(i), c.name)
-        };
-        if now > c.not_after {
-            return Err(format!("{who} expired {}", day(c.not_after)));
+            window.1 = t;
         }
-        if now < c.not_before {
-            return Err(format!("{who} is not valid before {}", day(c.not_before)));
-        }
-    }
-    if now > anchor.not_after {
-        return Err(format!(
-            "root '{}' expired {}",
-            anchor.name,
-            day(anchor.not_after)
-        ));
-    }
-    if now < anchor.not_before {
-        return Err(format!(
-            "root '{}' is not valid before {}",
-            anchor.name,
-            day(anchor.not_before)
-        ));
-    }
-    let leaf = &path[0];
-    let leaf_eku: Option<&Vec<String>> = leaf
-        .eku
-        .as_ref()
-        .filter(|e| !e.iter().any(|o| o == EKU_ANY));
-    for (i, c) in path.iter().enumerate().skip(1) {
-        if let Err(why) = c.can_sign_certs() {
-            return Err(format!("intermediate '{}' {why}", c.name));
-        }
-        // Intermediate CA certificates below this one (excluding the leaf).
-        let below = i - 1;
-        if let Some(pl) = c.path_len {
-            if (below as u64) > u64::from(pl) {
-                return Err(format!(
-                    "path length constraint of intermediate '{}' (pathLen {pl}) exceeded",
-                    c.name
-                ));
-            }
-        }
-        if let (Some(le), Some(ce)) = (leaf_eku, c.eku.as_ref()) {
-            if !ce.iter().any(|o| o == EKU_ANY) && !le.iter().any(|o| ce.contains(o)) {
-                return Err(format!(
-                    "intermediate '{}' does not allow the extended key usage of '{}'",
-                    c.name, leaf.name
-                ));
-            }
-        }
-    }
-    // Anchors: a v1 root without basicConstraints is accepted; an explicit
-    // cA=false or missing keyCertSign is not.
-    if anchor.ca == Some(false) || anchor.key_cert_sign == Some(false) {
-        return Err(format!(
-            "trust anchor '{}' may not sign certificates",
-            anchor.name
-        ));
-    }
-    if let Some(pl) = anchor.path_len {
-        let below = path.len() - 1;
-        if (below as u64) > u64::from(pl) {
-            return Err(format!(
-                "path length constraint of root '{}' (pathLen {pl}) exceeded",
-                anchor.name
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Verify `leaf` against `anchors` using `pool` for intermediates, at `now`.
-pub fn verify(
-    leaf: &Arc<Facts>,
-    pool: &Pool,
-    anchors: &Pool,
-    now: i64,
-    sigs: &mut SigCache,
-) -> ChainResult {
-    if let Some(a) = anchors.find_same(leaf) {
-        let (status, detail) = if now > a.not_after {
+        let (status, reason, detail) = if now > a.not_after {
             (
                 TrustStatus::Untrusted,
+                Some(TrustReason::ExpiredIssuer),
                 format!("trust anchor '{}' expired {}", a.name, day(a.not_after)),
             )
         } else {
             (
                 TrustStatus::Trusted,
+                None,
                 format!("'{}' is a trust anchor", leaf.name),
             )
         };
         return ChainResult {
             status,
+            reason,
             detail,
             issuer: None,
+            window,
         };
     }
     let mut s = Search {
-        pool,
-        anchors,
-        now,
-        sigs,
+        ctx,
         steps: 0,
+        sig_checks: 0,
         best: None,
         leaf_issuer: None,
+        window: (i64::MIN, i64::MAX),
     };
     if s.self_signed(leaf) {
         return ChainResult {
             status: TrustStatus::SelfSigned,
+            reason: Some(TrustReason::SelfSigned),
             detail: format!(
                 "self-signed certificate '{}' is not a trust anchor",
                 leaf.name
             ),
             issuer: None,
+            window: (i64::MIN, i64::MAX),
         };
     }
     let mut path = vec![leaf.clone()];
     if let Some(detail) = s.dfs(&mut path) {
         return ChainResult {
             status: TrustStatus::Trusted,
+            reason: None,
             detail,
             issuer: s.leaf_issuer,
+            window: s.window,
         };
     }
-    let (status, detail) = match s.best {
-        Some(f) => (f.status, f.detail),
-        None => (
+    let (status, reason, detail) = match s.best {
+        Some(f) if !s.out_of_budget() => (f.status, f.reason, f.detail),
+        _ => (
             TrustStatus::Unknown,
+            TrustReason::BudgetExceeded,
             format!(
-                "chain search for '{}' gave up after {MAX_STEPS} steps",
+                "chain search for '{}' gave up after {MAX_STEPS} steps or {MAX_SIG_CHECKS} signature checks",
                 leaf.name
             ),
         ),
     };
     ChainResult {
         status,
+        reason: Some(reason),
         detail: crate::model::bounded(&detail, 1024),
         issuer: s.leaf_issuer,
+        window: s.window,
     }
 }

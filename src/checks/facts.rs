@@ -10,6 +10,9 @@ use x509_parser::oid_registry::{
     OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS, OID_PKIX_ACCESS_DESCRIPTOR_OCSP,
 };
 use x509_parser::prelude::*;
+use x509_parser::validate::{Validator, VecLogger, X509StructureValidator};
+
+use crate::model::TrustReason;
 
 /// extendedKeyUsage anyExtendedKeyUsage.
 pub const EKU_ANY: &str = "2.5.29.37.0";
@@ -53,6 +56,22 @@ pub struct Facts {
     pub ca_issuers: Vec<String>,
     /// Subject equals issuer (raw or normalised).
     pub self_issued: bool,
+    /// The signed parts and the key, split as webpki reads them (`None`:
+    /// undecodable at that level).
+    pub signed: Option<super::sigverify::Signed>,
+    pub key: Option<super::sigverify::Key>,
+    /// X.509 version (0 = v1, 2 = v3).
+    pub version: u32,
+    /// A subjectAltName extension with at least one name.
+    pub has_san: bool,
+    /// RSA modulus size in bits (RSA keys only).
+    pub rsa_bits: Option<u32>,
+    /// The first RFC 5280 structure defect found (x509-parser's `validate`
+    /// lints plus serial and key identifier rules), with its human text.
+    pub defect: Option<(TrustReason, String)>,
+    /// A critical extension x509-parser does not know (checked on anchors;
+    /// webpki judges the other certificates).
+    pub unknown_critical: bool,
 }
 
 /// Strip leading zero bytes of a big-endian integer (keep one byte).
@@ -71,10 +90,12 @@ pub fn display_name(name: &X509Name<'_>) -> String {
     crate::model::bounded(&s, 200)
 }
 
-fn norm(name: &X509Name<'_>) -> String {
-    crate::parse::x509::distinguished_name(name)
-        .rendered
-        .to_lowercase()
+/// (display name, lowercased RFC 4514 rendering) from one rendering.
+fn names(name: &X509Name<'_>) -> (String, String) {
+    let dn = crate::parse::x509::distinguished_name(name);
+    let norm = dn.rendered.to_lowercase();
+    let s = if dn.cn.is_empty() { dn.rendered } else { dn.cn };
+    (crate::model::bounded(&s, 200), norm)
 }
 
 impl Facts {
@@ -90,8 +111,9 @@ impl Facts {
         let tbs = &cert.tbs_certificate;
         let subject_raw: Box<[u8]> = tbs.subject.as_raw().into();
         let issuer_raw: Box<[u8]> = tbs.issuer.as_raw().into();
-        let subject_norm = norm(&tbs.subject);
-        let issuer_norm = norm(&tbs.issuer);
+        // One rendering per name: the display name and the normalised form.
+        let (name, subject_norm) = names(&tbs.subject);
+        let (issuer_name, issuer_norm) = names(&tbs.issuer);
         let mut f = Facts {
             fp,
             der: der.clone(),
@@ -100,8 +122,8 @@ impl Facts {
             issuer_raw,
             subject_norm,
             issuer_norm,
-            name: display_name(&tbs.subject),
-            issuer_name: display_name(&tbs.issuer),
+            name,
+            issuer_name,
             not_before: tbs.validity.not_before.timestamp(),
             not_after: tbs.validity.not_after.timestamp(),
             ca: None,
@@ -117,7 +139,26 @@ impl Facts {
             crl_urls: Vec::new(),
             ocsp_urls: Vec::new(),
             ca_issuers: Vec::new(),
+            signed: super::sigverify::split_cert(&der),
+            key: super::sigverify::split_spki(tbs.subject_pki.raw),
+            version: tbs.version.0,
+            has_san: false,
+            rsa_bits: match tbs.subject_pki.parsed() {
+                Ok(x509_parser::public_key::PublicKey::RSA(k)) => {
+                    Some(u32::try_from(k.key_size()).unwrap_or(u32::MAX))
+                }
+                _ => None,
+            },
+            defect: None,
+            unknown_critical: tbs.extensions().iter().any(|e| {
+                e.critical
+                    && matches!(
+                        e.parsed_extension(),
+                        ParsedExtension::UnsupportedExtension { .. }
+                    )
+            }),
         };
+        f.defect = structure_defect(&cert, &f.name);
         for ext in tbs.extensions() {
             match ext.parsed_extension() {
                 ParsedExtension::BasicConstraints(bc) => {
@@ -157,6 +198,9 @@ impl Facts {
                     f.eku = Some(v);
                 }
                 ParsedExtension::SubjectKeyIdentifier(k) => f.ski = Some(k.0.into()),
+                ParsedExtension::SubjectAlternativeName(san) => {
+                    f.has_san = !san.general_names.is_empty()
+                }
                 ParsedExtension::AuthorityKeyIdentifier(a) => {
                     f.aki = a.key_identifier.as_ref().map(|k| k.0.into())
                 }
@@ -213,6 +257,89 @@ impl Facts {
     pub fn valid_at(&self, now: i64) -> bool {
         self.not_before <= now && now <= self.not_after
     }
+}
+
+/// RFC 5280 structure rules webpki does not apply: x509-parser's structure
+/// lints (errors only), the serial number (§4.1.2.2: positive, at most 20
+/// octets) and a critical authorityKeyIdentifier (§4.2.1.1).
+fn structure_defect(cert: &X509Certificate<'_>, name: &str) -> Option<(TrustReason, String)> {
+    let tbs = &cert.tbs_certificate;
+    let serial = tbs.raw_serial();
+    let bad_serial = if serial.len() > 20 {
+        Some("is longer than 20 octets")
+    } else if serial.first().is_some_and(|b| b & 0x80 != 0) {
+        Some("is negative")
+    } else if serial.iter().all(|&b| b == 0) {
+        Some("is zero")
+    } else {
+        None
+    };
+    if let Some(why) = bad_serial {
+        return Some((
+            TrustReason::InvalidSerial,
+            format!("the serial number of '{name}' {why}"),
+        ));
+    }
+    for ext in tbs.extensions() {
+        if ext.critical
+            && matches!(
+                ext.parsed_extension(),
+                ParsedExtension::AuthorityKeyIdentifier(_)
+                    | ParsedExtension::SubjectKeyIdentifier(_)
+            )
+        {
+            return Some((
+                TrustReason::BadKeyIdentifier,
+                format!("'{name}' marks its key identifier extension critical"),
+            ));
+        }
+    }
+    if let Ok(Some(san)) = tbs.subject_alternative_name() {
+        for n in san.value.general_names.iter().take(1024) {
+            let bad = match n {
+                GeneralName::DNSName(d) => !valid_dns_name(d),
+                GeneralName::RFC822Name(m) => m.is_empty() || !m.is_ascii(),
+                GeneralName::URI(u) => u.is_empty() || !u.is_ascii(),
+                GeneralName::IPAddress(ip) => ip.len() != 4 && ip.len() != 16,
+                _ => false,
+            };
+            if bad {
+                return Some((
+                    TrustReason::MalformedCertificate,
+                    crate::model::bounded(
+                        &format!("'{name}' has a malformed subjectAltName entry {n:?}"),
+                        300,
+                    ),
+                ));
+            }
+        }
+    }
+    let mut log = VecLogger::default();
+    X509StructureValidator.validate(cert, &mut log);
+    log.errors().first().map(|e| {
+        (
+            TrustReason::MalformedCertificate,
+            crate::model::bounded(&format!("'{name}' is malformed: {e}"), 300),
+        )
+    })
+}
+
+/// RFC 5280 §4.2.1.6 / RFC 1034 preferred name syntax: LDH labels of 1–63
+/// octets (no leading or trailing hyphen), at most 253 octets, optionally a
+/// leading `*.` wildcard label.
+pub fn valid_dns_name(d: &str) -> bool {
+    let d = d.strip_prefix("*.").unwrap_or(d);
+    if d.is_empty() || d.len() > 253 {
+        return false;
+    }
+    d.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 /// Result of a signature check.

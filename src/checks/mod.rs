@@ -6,7 +6,10 @@
 //!   bounded HTTP client ([`fetch`]) and cached ([`revocation`]). Owned by the
 //!   scraper, rebuilt on reconfiguration, run after each scan; `/metrics` only
 //!   ever reads the published snapshot, so slow responders never block it.
-//! * [`policy`] — `scan --fail-within` / `--fail-on`.
+//!   Paths are judged by rustls-webpki plus RFC 5280 structure rules under the
+//!   `trust.profile` ([`pathval`]); signatures go through one shared cache
+//!   ([`sigverify`]); facts and verdicts are computed on all cores and
+//!   verdicts reused across scans while the pool and their time window hold.
 //!
 //! Decisions are pure functions of facts and `now` (`--at`); only
 //! [`revocation`] talks to the network, and never when `offline`.
@@ -18,8 +21,10 @@ pub mod expiry;
 pub mod facts;
 pub mod fetch;
 pub mod ocsp;
+pub mod pathval;
 pub mod revocation;
 mod roots;
+pub mod sigverify;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,8 +32,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{RevocationConfig, TrustConfig};
-use crate::model::{CertEntry, ErrorEntry, Trust, TrustStatus};
+use crate::config::{RevocationConfig, TrustConfig, TrustProfile};
+use crate::model::{CertEntry, ErrorEntry, Trust, TrustReason, TrustStatus};
 
 pub use crate::model::CrlInfo;
 
@@ -61,10 +66,68 @@ pub struct Checker {
     intermediates: Vec<Arc<facts::Facts>>,
     facts: HashMap<String, (Option<Arc<facts::Facts>>, u64)>,
     generation: u64,
-    sigs: chain::SigCache,
+    sigs: sigverify::SigCache,
+    /// The resolved profile (`auto`: `rfc5280` with configured roots,
+    /// `webpki` with the system store).
+    profile: pathval::Profile,
+    /// Verdicts of the last scan by leaf, with the pool digest they were
+    /// computed for and their stable time window.
+    verdicts: HashMap<[u8; 32], (chain::ChainResult, [u8; 32])>,
     revocation: revocation::Revoker,
     /// caIssuers fetching: `trust.fetch_aia` and not offline.
     aia: Option<aia::Aia>,
+}
+
+/// Stands for a verdict being computed.
+fn placeholder() -> chain::ChainResult {
+    chain::ChainResult {
+        status: TrustStatus::Unknown,
+        reason: None,
+        detail: String::new(),
+        issuer: None,
+        window: (0, 0),
+    }
+}
+
+/// Threads for chain verification.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(16))
+}
+
+/// Verify `leaves` on all cores; results in input order.
+fn verify_all(leaves: &[Arc<facts::Facts>], ctx: &chain::Ctx<'_>) -> Vec<chain::ChainResult> {
+    let n = threads();
+    if n <= 1 || leaves.len() < 64 {
+        return leaves.iter().map(|f| chain::verify(f, ctx)).collect();
+    }
+    let chunk = leaves.len().div_ceil(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = leaves
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|f| chain::verify(f, ctx))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(leaves.len());
+        for (h, part) in handles.into_iter().zip(leaves.chunks(chunk)) {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                // A panicking verification must not take the scan down.
+                Err(_) => out.extend(part.iter().map(|f| chain::ChainResult {
+                    status: TrustStatus::Unknown,
+                    reason: Some(TrustReason::MalformedCertificate),
+                    detail: format!("chain verification of '{}' failed", f.name),
+                    issuer: None,
+                    window: (0, 0),
+                })),
+            }
+        }
+        out
+    })
 }
 
 impl std::fmt::Debug for Checker {
@@ -88,7 +151,9 @@ impl Checker {
             intermediates: Vec::new(),
             facts: HashMap::new(),
             generation: 0,
-            sigs: chain::SigCache::default(),
+            sigs: sigverify::SigCache::default(),
+            profile: pathval::Profile::Rfc5280,
+            verdicts: HashMap::new(),
             revocation: revocation::Revoker::new(&RevocationConfig {
                 methods: Vec::new(),
                 ..RevocationConfig::default()
@@ -120,7 +185,14 @@ impl Checker {
             intermediates,
             facts: HashMap::new(),
             generation: 0,
-            sigs: chain::SigCache::default(),
+            sigs: sigverify::SigCache::default(),
+            profile: match trust.profile {
+                TrustProfile::Rfc5280 => pathval::Profile::Rfc5280,
+                TrustProfile::Webpki => pathval::Profile::Webpki,
+                TrustProfile::Auto if trust.roots.is_empty() => pathval::Profile::Webpki,
+                TrustProfile::Auto => pathval::Profile::Rfc5280,
+            },
+            verdicts: HashMap::new(),
             revocation,
             aia: (trust.fetch_aia && !rev.offline).then(|| aia::Aia::new(rev)),
         })
@@ -131,9 +203,57 @@ impl Checker {
         self.anchors.len()
     }
 
+    /// Signatures verified by *ring* so far for chains (cache misses of the
+    /// shared signature cache; each distinct signature counts once).
+    pub fn signature_verifications(&self) -> u64 {
+        self.sigs.verifications()
+    }
+
     /// HTTP requests sent by this checker so far.
     pub fn requests(&self) -> u64 {
         self.revocation.requests() + self.aia.as_ref().map_or(0, aia::Aia::requests)
+    }
+
+    /// Extract the facts of certificates not seen in the last scan, on all
+    /// cores (the first scan of a large inventory is dominated by this and by
+    /// signature verification).
+    fn extract_new_facts(&mut self, entries: &[CertEntry]) {
+        let g = self.generation;
+        let mut seen = std::collections::HashSet::new();
+        let new: Vec<&CertEntry> = entries
+            .iter()
+            .filter(|e| {
+                !self.facts.contains_key(&e.cert.sha256_fingerprint)
+                    && seen.insert(&e.cert.sha256_fingerprint)
+            })
+            .collect();
+        let parse = |e: &&CertEntry| {
+            facts::Facts::from_der(e.cert.der.clone())
+                .ok()
+                .map(Arc::new)
+        };
+        let n = threads();
+        let parsed: Vec<Option<Arc<facts::Facts>>> = if n <= 1 || new.len() < 64 {
+            new.iter().map(parse).collect()
+        } else {
+            let chunk = new.len().div_ceil(n);
+            std::thread::scope(|s| {
+                let hs: Vec<_> = new
+                    .chunks(chunk)
+                    .map(|part| s.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
+                    .collect();
+                hs.into_iter()
+                    .zip(new.chunks(chunk))
+                    .flat_map(|(h, part)| {
+                        // A panicking parse leaves its chunk undecodable.
+                        h.join().unwrap_or_else(|_| vec![None; part.len()])
+                    })
+                    .collect()
+            })
+        };
+        for (e, f) in new.iter().zip(parsed) {
+            self.facts.insert(e.cert.sha256_fingerprint.clone(), (f, g));
+        }
     }
 
     fn facts_of(&mut self, e: &CertEntry) -> Option<Arc<facts::Facts>> {
@@ -158,6 +278,7 @@ impl Checker {
         let now_ts = now.timestamp();
         let requests_before = self.requests();
         self.generation = self.generation.wrapping_add(1);
+        self.extract_new_facts(entries);
         let all: Vec<Option<Arc<facts::Facts>>> =
             entries.iter().map(|e| self.facts_of(e)).collect();
         let g = self.generation;
@@ -171,12 +292,42 @@ impl Checker {
             pool.add(f.clone());
         }
 
-        // Chains, once per distinct certificate.
+        // Chains, once per distinct certificate; a verdict of the last scan
+        // is reused while the pool is the same and `now` is in its window.
+        let digest = pool.digest();
         let mut verdicts: HashMap<[u8; 32], chain::ChainResult> = HashMap::new();
+        let mut todo: Vec<Arc<facts::Facts>> = Vec::new();
         for f in all.iter().flatten() {
-            verdicts
-                .entry(f.fp)
-                .or_insert_with(|| chain::verify(f, &pool, &self.anchors, now_ts, &mut self.sigs));
+            if verdicts.contains_key(&f.fp) {
+                continue;
+            }
+            match self.verdicts.get(&f.fp) {
+                Some((r, d)) if *d == digest && r.window.0 <= now_ts && now_ts < r.window.1 => {
+                    verdicts.insert(f.fp, r.clone());
+                }
+                _ => {
+                    verdicts.insert(f.fp, placeholder());
+                    todo.push(f.clone());
+                }
+            }
+        }
+        {
+            let algs = self.sigs.algorithms();
+            let refs: Vec<&dyn rustls::pki_types::SignatureVerificationAlgorithm> = algs
+                .iter()
+                .map(|a| a as &dyn rustls::pki_types::SignatureVerificationAlgorithm)
+                .collect();
+            let ctx = chain::Ctx {
+                pool: &pool,
+                anchors: &self.anchors,
+                now: now_ts,
+                profile: self.profile,
+                sigs: &self.sigs,
+                algs: &refs,
+            };
+            for (f, r) in todo.iter().zip(verify_all(&todo, &ctx)) {
+                verdicts.insert(f.fp, r);
+            }
         }
         let mut aia_out = aia::AiaOutput::default();
         if self.aia.is_some() {
@@ -189,15 +340,28 @@ impl Checker {
             e.trust = match r {
                 Some(r) => Trust {
                     status: r.status,
+                    reason: r.reason,
                     detail: r.detail.clone().into(),
                 },
                 None => Trust {
                     status: TrustStatus::Unknown,
+                    reason: Some(TrustReason::MalformedCertificate),
                     detail: "certificate could not be decoded for chain verification".into(),
                 },
             };
         }
         self.sigs.end_scan();
+        // AIA-completed (or still incomplete) chains depend on fetched
+        // certificates outside the pool digest: not reused.
+        let aia_on = self.aia.is_some();
+        self.verdicts = verdicts
+            .iter()
+            .filter(|(_, r)| {
+                !aia_on
+                    || (r.status != TrustStatus::Incomplete && !r.detail.contains("AIA caIssuers"))
+            })
+            .map(|(fp, r)| (*fp, (r.clone(), digest)))
+            .collect();
 
         // Revocation for every certificate whose issuer is known.
         let subjects: Vec<Option<revocation::Subject>> = entries
@@ -306,7 +470,20 @@ impl Checker {
                 continue;
             }
             let Some(f) = by_fp.get(fp) else { continue };
-            let mut r = chain::verify(f, pool, &self.anchors, now_ts, &mut self.sigs);
+            let algs = self.sigs.algorithms();
+            let refs: Vec<&dyn rustls::pki_types::SignatureVerificationAlgorithm> = algs
+                .iter()
+                .map(|a| a as &dyn rustls::pki_types::SignatureVerificationAlgorithm)
+                .collect();
+            let ctx = chain::Ctx {
+                pool,
+                anchors: &self.anchors,
+                now: now_ts,
+                profile: self.profile,
+                sigs: &self.sigs,
+                algs: &refs,
+            };
+            let mut r = chain::verify(f, &ctx);
             if r.status == TrustStatus::Trusted {
                 r.detail = crate::model::bounded(
                     &format!(

@@ -168,6 +168,44 @@ pub struct TrustConfig {
     /// Fetch missing issuers from the certificates' AIA caIssuers URLs (plain
     /// http, cached, never when `revocation.offline`). Default false.
     pub fetch_aia: bool,
+    /// Path-validation rules (`trust.profile`). Default `auto`.
+    pub profile: TrustProfile,
+}
+
+/// `trust.profile` / `--trust-profile`: which rules judge a chain
+/// (docs/trust.md#profiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrustProfile {
+    /// `webpki` for chains ending at a system/public root, `rfc5280` for
+    /// chains ending at a configured (`trust.roots`) root.
+    #[default]
+    Auto,
+    /// RFC 5280: each certificate judged for its own purpose.
+    Rfc5280,
+    /// CA/Browser Forum TLS server rules.
+    Webpki,
+}
+
+impl TrustProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustProfile::Auto => "auto",
+            TrustProfile::Rfc5280 => "rfc5280",
+            TrustProfile::Webpki => "webpki",
+        }
+    }
+
+    /// Parse `auto`, `rfc5280` or `webpki`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(TrustProfile::Auto),
+            "rfc5280" => Ok(TrustProfile::Rfc5280),
+            "webpki" => Ok(TrustProfile::Webpki),
+            other => Err(format!(
+                "unknown trust profile {other:?} (expected auto, rfc5280 or webpki)"
+            )),
+        }
+    }
 }
 
 /// A revocation method, in `revocation.methods` preference order.
@@ -238,6 +276,7 @@ impl Default for TrustConfig {
             intermediates: Vec::new(),
             system_roots: raw::defaults::SYSTEM_ROOTS,
             fetch_aia: raw::defaults::FETCH_AIA,
+            profile: TrustProfile::Auto,
         }
     }
 }

@@ -402,6 +402,8 @@ pub struct RawTrust {
     pub system_roots: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetch_aia: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// `revocation:`
@@ -662,6 +664,7 @@ impl RawConfig {
                 intermediates: paths(&c.trust.intermediates),
                 system_roots: Some(c.trust.system_roots),
                 fetch_aia: Some(c.trust.fetch_aia),
+                profile: Some(c.trust.profile.as_str().to_string()),
             }),
             revocation: Some(RawRevocation {
                 crl_files: paths(&c.revocation.crl_files),

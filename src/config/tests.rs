@@ -149,6 +149,7 @@ trust:
   intermediates: [/etc/certvigil/int.pem]
   system_roots: false
   fetch_aia: true
+  profile: rfc5280
 revocation:
   crl_files: [/var/lib/crl/a.crl, /var/lib/crl/b.pem]
   offline: true
@@ -275,6 +276,7 @@ fn every_key_expected() -> Config {
             intermediates: vec![PathBuf::from("/etc/certvigil/int.pem")],
             system_roots: false,
             fetch_aia: true,
+            profile: crate::config::TrustProfile::Rfc5280,
         },
         revocation: RevocationConfig {
             crl_files: vec![

@@ -14,7 +14,7 @@ use super::raw::{
 use super::{
     Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, FileWatchConfig, LogConfig,
     LogFormat, MetricsConfig, ReportConfig, RevocationConfig, RevocationMethodConfig, ScanConfig,
-    SecretsMode, ServerConfig, TrustConfig, WatchEnabled,
+    SecretsMode, ServerConfig, TrustConfig, TrustProfile, WatchEnabled,
 };
 use crate::model::SourceKind;
 
@@ -132,6 +132,14 @@ pub fn validate(
         intermediates: path_list(&mut p, "trust.intermediates", t.intermediates.as_deref()),
         system_roots: t.system_roots.unwrap_or(defaults::SYSTEM_ROOTS),
         fetch_aia: t.fetch_aia.unwrap_or(defaults::FETCH_AIA),
+        profile: match t.profile.as_deref().map(TrustProfile::parse) {
+            None => TrustProfile::Auto,
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                p.add("trust.profile", e);
+                TrustProfile::Auto
+            }
+        },
     };
 
     let r = raw.revocation.clone().unwrap_or_default();

@@ -99,9 +99,118 @@ impl TrustStatus {
     }
 }
 
+/// Why a chain is not trusted: a bounded code (JSON `trust.reason`, the
+/// `reason` label of `x509_cert_trusted`). `None` when trusted. Documented in
+/// docs/trust.md; extend only by adding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustReason {
+    /// The leaf's issuer is nowhere (anchors, inventory, intermediates).
+    UnknownIssuer,
+    /// The path ends at a root that is not a trust anchor.
+    UntrustedRoot,
+    /// Self-signed and not an anchor.
+    SelfSigned,
+    /// The certificate itself is expired at the evaluation instant.
+    Expired,
+    /// The certificate itself is not valid yet.
+    NotYetValid,
+    /// An intermediate or the anchor is expired or not valid yet.
+    ExpiredIssuer,
+    /// A signature does not verify with its issuer's key.
+    BadSignature,
+    /// A signature or key algorithm the validator does not support.
+    UnsupportedAlgorithm,
+    /// RSA key under 2048 bits, or a key the profile forbids.
+    WeakKey,
+    /// An issuer without basicConstraints cA=true, or without keyCertSign.
+    IssuerNotCa,
+    /// A CA certificate used as an end entity (the `webpki` profile).
+    CaUsedAsLeaf,
+    /// A pathLenConstraint is exceeded, or the chain is too long.
+    PathLenExceeded,
+    /// The leaf's EKU does not allow the purpose, or an issuer's EKU does not
+    /// allow the leaf's purpose.
+    EkuMismatch,
+    /// A name constraint of an issuer or the anchor excludes (or does not
+    /// permit) a name of the certificate.
+    NameConstraintViolation,
+    /// A critical extension the validator does not understand.
+    UnknownCriticalExtension,
+    /// The `webpki` profile needs a subjectAltName.
+    MissingSan,
+    /// A CA lacks a subjectKeyIdentifier, a certificate lacks (or marks
+    /// critical) its authorityKeyIdentifier.
+    BadKeyIdentifier,
+    /// Serial number zero, negative or longer than 20 octets.
+    InvalidSerial,
+    /// DER or extension structure that RFC 5280 forbids.
+    MalformedCertificate,
+    /// The search or the validator's budget was exhausted.
+    BudgetExceeded,
+    /// The certificate or its anchor is distrusted.
+    Distrusted,
+}
+
+impl TrustReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustReason::UnknownIssuer => "unknown_issuer",
+            TrustReason::UntrustedRoot => "untrusted_root",
+            TrustReason::SelfSigned => "self_signed",
+            TrustReason::Expired => "expired",
+            TrustReason::NotYetValid => "not_yet_valid",
+            TrustReason::ExpiredIssuer => "expired_issuer",
+            TrustReason::BadSignature => "bad_signature",
+            TrustReason::UnsupportedAlgorithm => "unsupported_algorithm",
+            TrustReason::WeakKey => "weak_key",
+            TrustReason::IssuerNotCa => "issuer_not_ca",
+            TrustReason::CaUsedAsLeaf => "ca_used_as_leaf",
+            TrustReason::PathLenExceeded => "path_len_exceeded",
+            TrustReason::EkuMismatch => "eku_mismatch",
+            TrustReason::NameConstraintViolation => "name_constraint_violation",
+            TrustReason::UnknownCriticalExtension => "unknown_critical_extension",
+            TrustReason::MissingSan => "missing_san",
+            TrustReason::BadKeyIdentifier => "bad_key_identifier",
+            TrustReason::InvalidSerial => "invalid_serial",
+            TrustReason::MalformedCertificate => "malformed_certificate",
+            TrustReason::BudgetExceeded => "budget_exceeded",
+            TrustReason::Distrusted => "distrusted",
+        }
+    }
+
+    /// Every code, in documentation order.
+    pub const ALL: &'static [TrustReason] = &[
+        TrustReason::UnknownIssuer,
+        TrustReason::UntrustedRoot,
+        TrustReason::SelfSigned,
+        TrustReason::Expired,
+        TrustReason::NotYetValid,
+        TrustReason::ExpiredIssuer,
+        TrustReason::BadSignature,
+        TrustReason::UnsupportedAlgorithm,
+        TrustReason::WeakKey,
+        TrustReason::IssuerNotCa,
+        TrustReason::CaUsedAsLeaf,
+        TrustReason::PathLenExceeded,
+        TrustReason::EkuMismatch,
+        TrustReason::NameConstraintViolation,
+        TrustReason::UnknownCriticalExtension,
+        TrustReason::MissingSan,
+        TrustReason::BadKeyIdentifier,
+        TrustReason::InvalidSerial,
+        TrustReason::MalformedCertificate,
+        TrustReason::BudgetExceeded,
+        TrustReason::Distrusted,
+    ];
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Trust {
     pub status: TrustStatus,
+    /// Bounded code for why the chain is not trusted; `None` when trusted or
+    /// when verification was not performed.
+    pub reason: Option<TrustReason>,
     /// Usually a constant text (no allocation per certificate and snapshot).
     pub detail: std::borrow::Cow<'static, str>,
 }
@@ -110,6 +219,7 @@ impl Default for Trust {
     fn default() -> Self {
         Trust {
             status: TrustStatus::Unknown,
+            reason: None,
             detail: "chain verification not performed".into(),
         }
     }

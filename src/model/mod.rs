@@ -14,7 +14,7 @@ pub mod time;
 
 pub use cert::{
     CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
-    RevocationStatus, Trust, TrustStatus,
+    RevocationStatus, Trust, TrustReason, TrustStatus,
 };
 pub use crl::CrlInfo;
 pub use reason::Reason;

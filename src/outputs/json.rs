@@ -232,6 +232,7 @@ mod tests {
             expired: false,
             trust: Trust {
                 status: TrustStatus::Trusted,
+                reason: None,
                 detail: "chain verified to a trust anchor".into(),
             },
             revocation: Revocation::default(),
@@ -312,7 +313,7 @@ mod tests {
         assert!(g < c && c < e);
         let compact = serde_json::to_string(&inventory(&snapshot())).unwrap();
         assert!(compact.contains(
-            r#""trust":{"status":"trusted","detail":"chain verified to a trust anchor"}"#
+            r#""trust":{"status":"trusted","reason":null,"detail":"chain verified to a trust anchor"}"#
         ));
         assert!(compact.contains(
             r#""revocation":{"status":"not_checked","method":null,"revoked_at":null,"reason":null}"#

@@ -387,6 +387,7 @@ mod tests {
             expired: not_after < NOW,
             trust: Trust {
                 status: trust,
+                reason: None,
                 detail: "".into(),
             },
             revocation: Revocation::default(),

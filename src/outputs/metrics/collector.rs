@@ -68,6 +68,13 @@ enum Series {
     CrlBlock { block: usize, value: Value },
     /// Ordinary labels (self metrics).
     Labels { labels: Pairs, value: Value },
+    /// `x509_cert_trusted`: the certificate's block plus `reason="…"` (a
+    /// bounded code, empty when trusted).
+    Trusted {
+        block: usize,
+        reason: &'static str,
+        value: Value,
+    },
     /// `x509_cert_info` sample for one certificate.
     Info { block: usize },
     /// Counter with ordinary labels.
@@ -436,14 +443,17 @@ impl SnapshotCollector {
                 }),
                 RevocationStatus::Unknown | RevocationStatus::NotChecked => {}
             }
+            let reason = entry.trust.reason.map_or("", |r| r.as_str());
             match entry.trust.status {
-                TrustStatus::Trusted => trusted.series.push(Series::Block {
+                TrustStatus::Trusted => trusted.series.push(Series::Trusted {
                     block,
+                    reason: "",
                     value: Value::Int(1),
                 }),
                 TrustStatus::Untrusted | TrustStatus::Incomplete | TrustStatus::SelfSigned => {
-                    trusted.series.push(Series::Block {
+                    trusted.series.push(Series::Trusted {
                         block,
+                        reason,
                         value: Value::Int(0),
                     })
                 }
@@ -580,6 +590,9 @@ impl SnapshotCollector {
                         self.cert_blocks.get(*block).map_or(0, String::len)
                             + self.info_blocks.get(*block).map_or(0, String::len)
                     }
+                    Series::Trusted { block, reason, .. } => {
+                        self.cert_blocks.get(*block).map_or(0, String::len) + reason.len() + 10
+                    }
                     Series::Labels { labels, .. } | Series::Counter { labels, .. } => {
                         labels.iter().map(|(k, v)| k.len() + v.len() + 4).sum()
                     }
@@ -625,6 +638,17 @@ impl Collector for SnapshotCollector {
                         } else {
                             encode_value(me.encode_family(labels)?, *value)?;
                         }
+                    }
+                    Series::Trusted {
+                        block,
+                        reason,
+                        value,
+                    } => {
+                        // Codes are lowercase snake_case: nothing to escape.
+                        let extra = format!("reason=\"{reason}\"");
+                        let labels =
+                            PreEncoded(self.cert_blocks.get(*block).map_or("", |b| b), &extra);
+                        encode_value(me.encode_family(&labels)?, *value)?;
                     }
                     Series::Info { block } => {
                         let labels = PreEncoded(

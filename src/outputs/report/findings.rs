@@ -17,6 +17,9 @@
 //! | `weak_signature_sha1` | warning | SHA-1 signature (not raised for self-signed CAs) |
 //! | `long_validity` | warning | non-CA with notAfter − notBefore > 398 days |
 //! | `wildcard` | info | a DNS SAN containing `*` |
+//! | `cn_not_in_san` | warning | a non-CA whose subject CN is not one of its SAN DNS names or IP addresses (only when it has SANs) |
+//! | `wildcard_on_public_suffix` | critical | a DNS SAN `*.S` where `S` is a single label (a TLD) or in [`PUBLIC_SUFFIXES`] |
+//! | `ip_in_dns_san` | warning | a DNS SAN that is an IPv4 or IPv6 address (belongs in an iPAddress SAN) |
 //!
 //! Boundaries: exactly 2048 bits is not weak; a validity of exactly 398 × 86400 s
 //! (notAfter − notBefore) is not long, one second more is. A key size of 0 means
@@ -72,11 +75,14 @@ pub enum FindingId {
     WeakSignatureMd5,
     LongValidity,
     Wildcard,
+    CnNotInSan,
+    WildcardOnPublicSuffix,
+    IpInDnsSan,
 }
 
 impl FindingId {
     /// Every id, in the order findings of one certificate are listed.
-    pub const ALL: [FindingId; 11] = [
+    pub const ALL: [FindingId; 14] = [
         FindingId::Expired,
         FindingId::ExpiringSoon,
         FindingId::NotYetValid,
@@ -88,6 +94,9 @@ impl FindingId {
         FindingId::WeakSignatureMd5,
         FindingId::LongValidity,
         FindingId::Wildcard,
+        FindingId::CnNotInSan,
+        FindingId::WildcardOnPublicSuffix,
+        FindingId::IpInDnsSan,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,14 +112,18 @@ impl FindingId {
             FindingId::WeakSignatureMd5 => "weak_signature_md5",
             FindingId::LongValidity => "long_validity",
             FindingId::Wildcard => "wildcard",
+            FindingId::CnNotInSan => "cn_not_in_san",
+            FindingId::WildcardOnPublicSuffix => "wildcard_on_public_suffix",
+            FindingId::IpInDnsSan => "ip_in_dns_san",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
-            FindingId::Expired | FindingId::Revoked | FindingId::WeakSignatureMd5 => {
-                Severity::Critical
-            }
+            FindingId::Expired
+            | FindingId::Revoked
+            | FindingId::WeakSignatureMd5
+            | FindingId::WildcardOnPublicSuffix => Severity::Critical,
             FindingId::Wildcard => Severity::Info,
             _ => Severity::Warning,
         }
@@ -287,7 +300,123 @@ fn evaluate(e: &CertEntry, now: i64, window: i64) -> Vec<(FindingId, String)> {
             format!("wildcard DNS name: {}", wild.join(", ")),
         ));
     }
+    let cn = c.subject.cn.trim();
+    let has_san = !c.dns_names.is_empty() || !c.ip_addresses.is_empty();
+    if !c.is_ca
+        && has_san
+        && !cn.is_empty()
+        && !c.dns_names.iter().any(|d| d.eq_ignore_ascii_case(cn))
+        && !c.ip_addresses.iter().any(|i| i == cn)
+    {
+        out.push((
+            FindingId::CnNotInSan,
+            crate::model::bounded(
+                &format!("subject CN {cn:?} is not among the subjectAltName entries"),
+                300,
+            ),
+        ));
+    }
+    let on_suffix: Vec<&str> = wild
+        .iter()
+        .copied()
+        .filter(|d| wildcard_on_public_suffix(d))
+        .collect();
+    if !on_suffix.is_empty() {
+        out.push((
+            FindingId::WildcardOnPublicSuffix,
+            format!("wildcard on a public suffix: {}", on_suffix.join(", ")),
+        ));
+    }
+    let ips: Vec<&str> = c
+        .dns_names
+        .iter()
+        .filter(|d| d.parse::<std::net::IpAddr>().is_ok())
+        .map(String::as_str)
+        .collect();
+    if !ips.is_empty() {
+        out.push((
+            FindingId::IpInDnsSan,
+            format!("IP address stored as a DNS name: {}", ips.join(", ")),
+        ));
+    }
     out
+}
+
+/// Common multi-label public suffixes (a small embedded excerpt of the Public
+/// Suffix List: country second levels and shared hosting domains). Single
+/// labels (TLDs) are always public suffixes; anything else is not judged.
+pub const PUBLIC_SUFFIXES: &[&str] = &[
+    "co.uk",
+    "org.uk",
+    "ac.uk",
+    "gov.uk",
+    "ltd.uk",
+    "plc.uk",
+    "me.uk",
+    "net.uk",
+    "com.au",
+    "net.au",
+    "org.au",
+    "edu.au",
+    "gov.au",
+    "co.nz",
+    "org.nz",
+    "net.nz",
+    "co.jp",
+    "ne.jp",
+    "or.jp",
+    "ac.jp",
+    "go.jp",
+    "com.br",
+    "net.br",
+    "org.br",
+    "com.cn",
+    "net.cn",
+    "org.cn",
+    "gov.cn",
+    "com.mx",
+    "co.in",
+    "net.in",
+    "org.in",
+    "co.za",
+    "com.tr",
+    "com.tw",
+    "co.kr",
+    "or.kr",
+    "com.sg",
+    "com.hk",
+    "com.ar",
+    "co.il",
+    "com.pl",
+    "com.ru",
+    "com.ua",
+    "co.id",
+    "com.my",
+    "com.ph",
+    "com.vn",
+    "github.io",
+    "gitlab.io",
+    "herokuapp.com",
+    "appspot.com",
+    "blogspot.com",
+    "cloudfront.net",
+    "azurewebsites.net",
+    "s3.amazonaws.com",
+    "vercel.app",
+    "netlify.app",
+    "pages.dev",
+    "workers.dev",
+    "web.app",
+    "firebaseapp.com",
+];
+
+/// `*.S` with `S` a TLD or one of [`PUBLIC_SUFFIXES`] (case-insensitive).
+pub fn wildcard_on_public_suffix(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("*.") else {
+        return false;
+    };
+    let rest = rest.trim_end_matches('.').to_ascii_lowercase();
+    !rest.is_empty() && (!rest.contains('.') || PUBLIC_SUFFIXES.contains(&rest.as_str()))
 }
 
 #[cfg(test)]
@@ -326,6 +455,7 @@ mod tests {
             expired: false,
             trust: Trust {
                 status: TrustStatus::Trusted,
+                reason: None,
                 detail: "ok".into(),
             },
             revocation: Revocation::default(),
@@ -516,6 +646,47 @@ mod tests {
     }
 
     #[test]
+    fn cn_not_in_san_public_suffix_wildcards_and_ip_dns_names() {
+        let set = |cn: &str, dns: &[&str], ips: &[&str]| {
+            let mut e = with(|c| {
+                c.dns_names = dns.iter().map(|s| s.to_string()).collect();
+                c.ip_addresses = ips.iter().map(|s| s.to_string()).collect();
+            });
+            let mut subject = (*e.cert.subject).clone();
+            subject.cn = cn.into();
+            Arc::make_mut(&mut e.cert).subject = Arc::new(subject);
+            ids(&e)
+        };
+        // Positive twins: CN among the SANs (case-insensitive, or an IP SAN), no SAN at all.
+        assert!(set("a.example", &["A.example"], &[]).is_empty());
+        assert!(set("10.0.0.1", &[], &["10.0.0.1"]).is_empty());
+        assert!(set("legacy", &[], &[]).is_empty());
+        assert_eq!(set("other.example", &["a.example"], &[]), ["cn_not_in_san"]);
+        // Wildcards.
+        assert_eq!(set("", &["*.example.com"], &[]), ["wildcard"]);
+        assert_eq!(
+            set("", &["*.co.uk"], &[]),
+            ["wildcard", "wildcard_on_public_suffix"]
+        );
+        assert_eq!(
+            set("", &["*.COM"], &[]),
+            ["wildcard", "wildcard_on_public_suffix"]
+        );
+        assert!(wildcard_on_public_suffix("*.github.io"));
+        assert!(!wildcard_on_public_suffix("*.example.co.uk"));
+        assert!(!wildcard_on_public_suffix("a.com"));
+        // IP addresses as DNS names.
+        assert_eq!(set("", &["10.1.2.3"], &[]), ["ip_in_dns_san"]);
+        assert_eq!(set("", &["::1"], &[]), ["ip_in_dns_san"]);
+        assert!(set("", &["10.1.2.3.example"], &[]).is_empty());
+        assert_eq!(
+            FindingId::WildcardOnPublicSuffix.severity(),
+            Severity::Critical
+        );
+        assert_eq!(FindingId::CnNotInSan.severity(), Severity::Warning);
+    }
+
+    #[test]
     fn several_findings_keep_rule_order() {
         let mut e = with(|c| {
             c.self_signed = true;
@@ -524,7 +695,7 @@ mod tests {
             c.signature_algorithm = "sha1WithRSAEncryption".into();
             c.not_before = NOW - 1000 * DAY;
             c.not_after = NOW - DAY;
-            c.dns_names = vec!["*.x".into()];
+            c.dns_names = vec!["*.x.test".into()];
         });
         e.trust.status = TrustStatus::Untrusted;
         assert_eq!(
@@ -557,7 +728,10 @@ mod tests {
                 "weak_signature_sha1",
                 "weak_signature_md5",
                 "long_validity",
-                "wildcard"
+                "wildcard",
+                "cn_not_in_san",
+                "wildcard_on_public_suffix",
+                "ip_in_dns_san"
             ]
         );
         for id in FindingId::ALL {

@@ -62,6 +62,7 @@ fn snap_with(certs: Vec<ParsedCert>) -> Snapshot {
             cert: Arc::new(c),
             trust: Trust {
                 status: TrustStatus::Trusted,
+                reason: None,
                 detail: "ok".into(),
             },
             revocation: Revocation::default(),
@@ -89,7 +90,7 @@ fn json_embeds_inventory_then_summary_and_findings() {
     let s = snap_with(vec![
         cert("a", "CA1", now - DAY, now + 5 * DAY),
         cert("b", "CA1", now - 10 * DAY, now - DAY),
-        cert("*.c", "CA2", now - DAY, now + 100 * DAY),
+        cert("*.c.test", "CA2", now - DAY, now + 100 * DAY),
     ]);
     let out = render(&s, &cfg(), ReportFormat::Json);
     let g = out.find("\"generated_at\"").unwrap();
@@ -167,7 +168,10 @@ fn every_format_shows_the_same_ids() {
     weak.key_bits = 1024;
     weak.signature_algorithm = "sha1WithRSAEncryption".into();
     weak.self_signed = true;
-    let s = snap_with(vec![weak, cert("*.w", "CA", now - DAY, now + 90 * DAY)]);
+    let s = snap_with(vec![
+        weak,
+        cert("*.w.test", "CA", now - DAY, now + 90 * DAY),
+    ]);
     let r = build(&s, &cfg());
     let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(
