@@ -65,6 +65,13 @@ def make_cert(subject, issuer, pub, sign_key, ca, days, serial, sans=None, now=N
         .not_valid_before(now - datetime.timedelta(days=30))
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        # Key identifiers as real CAs issue them (the trust checks require them
+        # on intermediates, RFC 5280 4.2.1.1-2).
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(sign_key.public_key()),
+            critical=False,
+        )
     )
     if ca:
         b = b.add_extension(

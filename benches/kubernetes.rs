@@ -45,6 +45,7 @@ fn b64(d: impl AsRef<[u8]>) -> String {
 fn ca_params(cn: &str) -> rcgen::CertificateParams {
     let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
     p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.use_authority_key_identifier_extension = true;
     let mut dn = rcgen::DistinguishedName::new();
     dn.push(rcgen::DnType::CommonName, cn);
     dn.push(rcgen::DnType::OrganizationName, "certvigil bench");

@@ -481,6 +481,9 @@ fn ca_params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    // Real CAs carry an authorityKeyIdentifier; the trust checks require it on
+    // intermediates (RFC 5280 4.2.1.1).
+    p.use_authority_key_identifier_extension = true;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
     dn.push(DnType::OrganizationName, "certvigil");

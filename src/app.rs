@@ -18,6 +18,7 @@
 //! configuration are read at startup only (changing them needs a restart).
 
 mod logging;
+mod probe;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -632,8 +633,10 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
     };
     let scraper =
         Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout).with_checker(checker);
-    if sources::docker::DockerSource::wanted(&cfg.docker) {
-        info!(host = %sources::docker::DockerSource::host(&cfg.docker), "Docker source on");
+    for d in std::iter::once(&cfg.docker).chain(&cfg.docker_sources) {
+        if sources::docker::DockerSource::wanted(d) {
+            info!(name = %d.name, host = %sources::docker::DockerSource::host(d), "Docker source on");
+        }
     }
     let scraper_task = tokio::spawn(scraper_loop(
         spec,
@@ -650,6 +653,7 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
         snapshot: cell,
         config: shared,
         reload: reload_tx,
+        prober: Some(Arc::new(probe::EndpointProber::default())),
     };
     let mut server_rx = shutdown_rx.clone();
     let server_shutdown = async move {

@@ -158,7 +158,10 @@ pub struct RawSourceArgs {
     pub trust_profile: Option<config::TrustProfile>,
 
     /// Files or directories to scan (recursively); replace the config's file sources.
-    #[arg(value_name = "PATH")]
+    /// Arguments of the form `scheme://host[:port]` (tls, https, smtps, imaps, pop3s,
+    /// ldaps, ftps, smtp, lmtp, imap, pop3, ftp, ldap, postgres, mysql, xmpp) are TLS
+    /// endpoints to probe (source `endpoints`), `?server_name=NAME` overrides SNI.
+    #[arg(value_name = "PATH|URL")]
     pub paths: Vec<String>,
 }
 
@@ -270,6 +273,8 @@ pub struct ConfigSpec {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Overrides {
     pub paths: Vec<String>,
+    /// `URL...` arguments (TLS endpoints), validated.
+    pub targets: Vec<crate::sources::tls_endpoint::target::Target>,
     /// `--docker`: force the Docker source on.
     pub docker: bool,
     pub trust_roots: Vec<PathBuf>,
@@ -488,10 +493,20 @@ fn source_spec(src: RawSourceArgs) -> Result<ConfigSpec, String> {
     if let Some(p) = src.paths.iter().find(|p| p.is_empty()) {
         return Err(format!("empty PATH argument {p:?}"));
     }
+    use crate::sources::tls_endpoint::target;
+    let (urls, paths): (Vec<String>, Vec<String>) = src
+        .paths
+        .into_iter()
+        .partition(|p| target::looks_like_url(p));
+    let mut targets = Vec::new();
+    for u in &urls {
+        targets.push(target::parse(u, false).map_err(|e| format!("URL argument {u:?}: {e}"))?);
+    }
     Ok(ConfigSpec {
         config_file: src.config,
         overrides: Overrides {
-            paths: src.paths,
+            paths,
+            targets,
             docker: src.docker,
             trust_roots: src.trust_roots,
             intermediates: src.intermediates,
@@ -573,15 +588,45 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             cfg.docker.enabled = crate::config::DockerEnabled::Off;
         }
     }
-    if o.docker {
-        cfg.docker.enabled = crate::config::DockerEnabled::On;
-        // `--docker` alone (no PATH, no --config) scans only Docker.
+    if !o.targets.is_empty() {
+        use crate::sources::tls_endpoint::{TlsEndpointConfig, CLI_SOURCE_NAME};
         if spec.config_file.is_none() && o.paths.is_empty() {
+            // URL... alone (no PATH, no --config) scans only those endpoints.
+            cfg.files.clear();
+            cfg.kubernetes.enabled = config::KubeEnabled::Off;
+            cfg.docker.enabled = crate::config::DockerEnabled::Off;
+        }
+        cfg.tls_endpoints.retain(|t| t.name != CLI_SOURCE_NAME);
+        cfg.tls_endpoints.insert(
+            0,
+            TlsEndpointConfig::with_targets(CLI_SOURCE_NAME, o.targets.clone()),
+        );
+    }
+    if o.docker {
+        // The configured Docker sources: the `kind: docker` entries when there are
+        // any (the top-level section is then off unless given), else the section.
+        if cfg.docker_sources.is_empty() {
+            cfg.docker.enabled = crate::config::DockerEnabled::On;
+        } else {
+            for d in &mut cfg.docker_sources {
+                d.enabled = crate::config::DockerEnabled::On;
+            }
+        }
+        // `--docker` alone (no PATH, no --config) scans only Docker.
+        if spec.config_file.is_none() && o.paths.is_empty() && o.targets.is_empty() {
             cfg.files.clear();
         }
     }
     if o.kubernetes {
-        cfg.kubernetes.enabled = config::KubeEnabled::On;
+        // Like --docker: the `kind: kubernetes` entries when there are any, else the
+        // top-level section.
+        if cfg.kubernetes_sources.is_empty() {
+            cfg.kubernetes.enabled = config::KubeEnabled::On;
+        } else {
+            for k in &mut cfg.kubernetes_sources {
+                k.enabled = config::KubeEnabled::On;
+            }
+        }
     }
     if !o.trust_roots.is_empty() {
         cfg.trust.roots = o.trust_roots.clone();
@@ -679,6 +724,31 @@ mod tests {
         assert_eq!(s.spec.overrides.paths, vec!["/etc/ssl", "x.pem"]);
         assert_eq!(s.spec.overrides.trust_roots.len(), 2);
         assert!(s.spec.overrides.offline);
+    }
+
+    #[test]
+    fn url_arguments_become_an_endpoint_source() {
+        let Command::Scan(s) = parse(&["scan", "x.pem", "smtp://[::1]:2525", "tls://h:1"])
+            .unwrap()
+            .command
+        else {
+            panic!("not scan")
+        };
+        assert_eq!(s.spec.overrides.paths, vec!["x.pem"]);
+        assert_eq!(s.spec.overrides.targets.len(), 2);
+        let only_urls = ConfigSpec {
+            config_file: None,
+            overrides: Overrides {
+                targets: s.spec.overrides.targets.clone(),
+                ..Default::default()
+            },
+        };
+        let cfg = apply_overrides(config::default_config(), &only_urls);
+        assert!(cfg.files.is_empty());
+        assert_eq!(cfg.docker.enabled, crate::config::DockerEnabled::Off);
+        assert_eq!(cfg.tls_endpoints.len(), 1);
+        assert_eq!(cfg.tls_endpoints[0].name, "endpoints");
+        assert!(parse(&["scan", "tls://h"]).is_err());
     }
 
     #[test]

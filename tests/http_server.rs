@@ -56,7 +56,11 @@ fn config() -> Config {
             warning_window: Duration::from_secs(28 * 86400),
         },
         docker: certvigil::config::default_docker(),
+        docker_sources: Vec::new(),
+        kubernetes_sources: Vec::new(),
         kubernetes: Default::default(),
+        tls_endpoints: Vec::new(),
+        probe: Default::default(),
     }
 }
 
@@ -169,6 +173,7 @@ async fn start_with(web: Option<webconfig::WebConfig>, limits: Option<Limits>) -
         snapshot: cell.clone(),
         config: Arc::new(RwLock::new(Arc::new(config()))),
         reload: reload_tx,
+        prober: None,
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let stop = async move {

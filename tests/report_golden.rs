@@ -276,6 +276,35 @@ pub fn snapshot() -> Snapshot {
         ),
     ];
     s.certificates = certs.into_iter().map(|c| entry(c, now)).collect();
+    // A TLS endpoint serving a leaf that does not cover its server name.
+    let mut served = entry(
+        C {
+            kind: SourceKind::TlsEndpoint,
+            source: "web",
+            ..base(
+                "default.ingress.example.com",
+                ts(2026, 10, 1),
+                ts(2027, 1, 1),
+                'b',
+                "shop.example.com:443",
+            )
+        },
+        now,
+    );
+    let mut sref = (*served.source).clone();
+    sref.endpoint = Some(Arc::new(certvigil::model::Endpoint {
+        address: "192.0.2.20:443".into(),
+        server_name: "shop.example.com".into(),
+        protocol: "https".into(),
+        tls_version: "TLS 1.3".into(),
+        cipher: "TLS13_AES_128_GCM_SHA256".into(),
+        alpn: Some("h2".into()),
+        hostname_match: false,
+        ocsp_stapled: false,
+        handshake_micros: 4200,
+    }));
+    served.source = Arc::new(sref);
+    s.certificates.push(served);
     s.errors.push(ErrorEntry::new(
         SourceRef::new(SourceKind::File, "host-files", "/etc/ssl/broken.pem"),
         Reason::BadPem,

@@ -24,6 +24,9 @@ fn ca(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    // Intermediates carry an authorityKeyIdentifier (RFC 5280 4.2.1.1; the
+    // trust checks require it on CA certificates below the anchor).
+    p.use_authority_key_identifier_extension = true;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
     dn.push(DnType::OrganizationName, "certvigil tests");

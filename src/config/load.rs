@@ -221,7 +221,11 @@ fn fallback_config() -> Config {
             warning_window: defaults::WARNING_WINDOW,
         },
         docker: super::validate::default_docker(),
+        docker_sources: Vec::new(),
+        kubernetes_sources: Vec::new(),
         kubernetes: super::KubernetesConfig::default(),
+        tls_endpoints: Vec::new(),
+        probe: Default::default(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod paths;
 pub mod raw;
 #[cfg(test)]
 mod tests;
+pub mod tls_endpoint;
 mod validate;
 
 pub use duration::{format_duration, parse_duration, parse_size, DurationError, SizeError};
@@ -41,10 +42,24 @@ pub struct Config {
     pub trust: TrustConfig,
     pub revocation: RevocationConfig,
     pub report: ReportConfig,
-    /// The Docker source (`docker:`).
+    /// The Docker source of the top-level `docker:` section (an alias for one
+    /// `kind: docker` entry of `sources:`). When the section is absent and
+    /// `sources:` has `kind: docker` entries, it is off.
     pub docker: DockerConfig,
-    /// The Kubernetes source (`kubernetes:`).
+    /// The `kind: docker` entries of `sources:`, in config order (several Docker
+    /// hosts side by side, each with its own `name`).
+    pub docker_sources: Vec<DockerConfig>,
+    /// The Kubernetes source of the top-level `kubernetes:` section (an alias for
+    /// one `kind: kubernetes` entry of `sources:`). When the section is absent and
+    /// `sources:` has `kind: kubernetes` entries, it is off.
     pub kubernetes: KubernetesConfig,
+    /// `kind: tls_endpoint` sources, in config order.
+    pub tls_endpoints: Vec<tls_endpoint::TlsEndpointConfig>,
+    /// `probe:` — `GET /probe` modules.
+    pub probe: tls_endpoint::ProbeConfig,
+    /// The `kind: kubernetes` entries of `sources:`, in config order (several
+    /// clusters side by side, each with its own `name` prefix).
+    pub kubernetes_sources: Vec<KubernetesConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

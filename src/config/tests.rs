@@ -319,6 +319,8 @@ fn every_key_expected() -> Config {
             node_dir: Some(PathBuf::from("/srv/swarm/certs")),
             reread_interval: Duration::from_secs(600),
         },
+        docker_sources: Vec::new(),
+        kubernetes_sources: Vec::new(),
         kubernetes: crate::config::KubernetesConfig {
             enabled: crate::config::KubeEnabled::On,
             name: "prod".into(),
@@ -358,6 +360,8 @@ fn every_key_expected() -> Config {
                 label_selector: Some("x=y".into()),
             },
         },
+        tls_endpoints: Vec::new(),
+        probe: Default::default(),
     }
 }
 
@@ -727,4 +731,209 @@ fn documented_error_lines_match() {
         errs.to_string(),
         "test.yaml:2:3: scan.interval: \"500ms\" is too short (at least 1s)"
     );
+}
+
+const TWO_DOCKER_HOSTS: &str = "\
+sources:
+  - kind: file
+    name: files
+    paths: [/etc/ssl]
+  - kind: docker
+    name: docker-a
+    enabled: true
+    host: tcp://127.0.0.1:2375
+    secrets: {mode: off}
+  - kind: docker
+    name: docker-b
+    host: unix:///run/b/docker.sock
+    containers: {paths: [/certs], max_containers: 5}
+";
+
+#[test]
+fn several_docker_entries_side_by_side() {
+    let c = from_yaml_str(TWO_DOCKER_HOSTS, "t").unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = c.docker_sources.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["docker-a", "docker-b"]);
+    let (a, b) = (&c.docker_sources[0], &c.docker_sources[1]);
+    assert_eq!(a.enabled, DockerEnabled::On);
+    assert_eq!(a.host.as_deref(), Some("tcp://127.0.0.1:2375"));
+    assert_eq!(a.secrets_mode, SecretsMode::Off);
+    assert_eq!(b.enabled, DockerEnabled::Auto);
+    assert_eq!(b.container_paths, ["/certs"]);
+    assert_eq!(b.max_containers, 5);
+    // Keys absent from an entry take the same defaults as the `docker:` section.
+    assert_eq!(b.api_timeout, default_docker().api_timeout);
+    // Entries replace the implicit top-level Docker source.
+    assert_eq!(c.docker.enabled, DockerEnabled::Off);
+    assert_eq!(c.files.len(), 1);
+    // print-default-config style output reads back to the same configuration.
+    let text = to_yaml(&c).unwrap();
+    let back = from_yaml_str(&text, "round-trip").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back, c, "{text}");
+}
+
+#[test]
+fn top_level_docker_section_is_an_alias_for_one_entry() {
+    let section = "docker:\n  name: dock\n  enabled: true\n  host: tcp://127.0.0.1:2375\n";
+    let entry = "sources:\n  - kind: docker\n    name: dock\n    enabled: true\n    host: tcp://127.0.0.1:2375\n";
+    let a = from_yaml_str(section, "t").unwrap_or_else(|e| panic!("{e}"));
+    let b = from_yaml_str(entry, "t").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.docker_sources.len(), 0);
+    assert_eq!(b.docker_sources.len(), 1);
+    assert_eq!(a.docker, b.docker_sources[0]);
+    // Both together: the section keeps working and adds one more Docker source.
+    let both = format!(
+        "{section}sources:\n  - kind: docker\n    name: other\n    host: tcp://127.0.0.1:2376\n"
+    );
+    let c = from_yaml_str(&both, "t").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.docker.name, "dock");
+    assert_eq!(c.docker_sources[0].name, "other");
+}
+
+#[test]
+fn docker_entry_named_like_the_section_is_a_located_error() {
+    let text = "docker:\n  host: tcp://127.0.0.1:2375\nsources:\n  - kind: docker\n    host: tcp://127.0.0.1:2376\n";
+    let errs = errors_of(text);
+    assert_eq!(errs.len(), 1, "{errs}");
+    let e = find(&errs, "sources[0].name");
+    assert!(e.message.contains("top-level docker"), "{e}");
+    // The entry has no `name:` line: the error points at the entry itself.
+    assert_eq!(e.line, Some(4), "{e}");
+    // A disabled section does not clash.
+    let off = "docker:\n  enabled: false\nsources:\n  - kind: docker\n";
+    from_yaml_str(off, "t").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn source_name_clashes_across_kinds_are_located() {
+    let text = "sources:\n  - kind: file\n    name: x\n    paths: [/a]\n  - kind: docker\n    name: x\n  - kind: docker\n    name: y\n  - kind: docker\n    name: y\n";
+    let errs = errors_of(text);
+    assert_eq!(errs.len(), 2, "{errs}");
+    let e = find(&errs, "sources[1].name");
+    assert_eq!(e.line, Some(6));
+    assert!(e.message.contains("sources[0]"), "{e}");
+    let e = find(&errs, "sources[3].name");
+    assert_eq!(e.line, Some(10));
+    assert!(e.message.contains("sources[2]"), "{e}");
+    // The Kubernetes source names are checked against the Docker entries too.
+    let text = "kubernetes:\n  enabled: true\n  name: k\nsources:\n  - kind: docker\n    name: k-secrets\n";
+    let errs = errors_of(text);
+    assert!(
+        find(&errs, "kubernetes.name").message.contains("k-secrets"),
+        "{errs}"
+    );
+}
+
+#[test]
+fn docker_entry_errors_are_located_and_keys_checked_per_kind() {
+    let text = "sources:\n  - kind: docker\n    name: d\n    enabled: maybe\n    secrets: {mode: all}\n    paths: [/x]\n  - kind: file\n    paths: [/y]\n    host: tcp://127.0.0.1:1\n";
+    let errs = errors_of(text);
+    for (path, line) in [
+        ("sources[0].enabled", 4),
+        ("sources[0].secrets.mode", 5),
+        ("sources[0].paths", 6),
+        ("sources[1].host", 9),
+    ] {
+        let e = find(&errs, path);
+        assert_eq!(e.line, Some(line), "{e}");
+    }
+    assert!(find(&errs, "sources[0].paths")
+        .message
+        .contains("does not apply to sources of kind docker"));
+    assert!(find(&errs, "sources[1].host")
+        .message
+        .contains("does not apply to sources of kind file"));
+}
+
+const TWO_CLUSTERS: &str = "\
+sources:
+  - kind: kubernetes
+    name: prod
+    enabled: true
+    kubeconfig: /etc/certvigil/prod.kubeconfig
+    namespaces: [default, ingress]
+    secrets: {label_selector: team=web, expose_labels: [team]}
+  - kind: kubernetes
+    name: staging
+    kubeconfig: /etc/certvigil/staging.kubeconfig
+    context: staging-admin
+    configmaps: {enabled: false}
+    csrs: {enabled: false}
+";
+
+#[test]
+fn several_kubernetes_entries_side_by_side() {
+    let c = from_yaml_str(TWO_CLUSTERS, "t").unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = c
+        .kubernetes_sources
+        .iter()
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(names, ["prod", "staging"]);
+    let (a, b) = (&c.kubernetes_sources[0], &c.kubernetes_sources[1]);
+    assert_eq!(a.enabled, KubeEnabled::On);
+    assert_eq!(a.namespaces, ["default", "ingress"]);
+    assert_eq!(a.secrets.label_selector.as_deref(), Some("team=web"));
+    assert_eq!(a.secrets.expose_labels, ["team"]);
+    assert_eq!(b.context.as_deref(), Some("staging-admin"));
+    assert!(!b.configmaps.enabled && !b.csrs.enabled && b.secrets.enabled);
+    assert_eq!(b.list_page_size, KubernetesConfig::default().list_page_size);
+    // Entries replace the implicit top-level Kubernetes source.
+    assert_eq!(c.kubernetes.enabled, KubeEnabled::Off);
+    let text = to_yaml(&c).unwrap();
+    let back = from_yaml_str(&text, "round-trip").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back, c, "{text}");
+}
+
+#[test]
+fn top_level_kubernetes_section_is_an_alias_for_one_entry() {
+    let section = "kubernetes:\n  name: k\n  enabled: true\n  namespaces: [a]\n";
+    let entry =
+        "sources:\n  - kind: kubernetes\n    name: k\n    enabled: true\n    namespaces: [a]\n";
+    let a = from_yaml_str(section, "t").unwrap_or_else(|e| panic!("{e}"));
+    let b = from_yaml_str(entry, "t").unwrap_or_else(|e| panic!("{e}"));
+    assert!(a.kubernetes_sources.is_empty());
+    assert_eq!(a.kubernetes, b.kubernetes_sources[0]);
+    // Same name as the section: located at the entry.
+    let both = format!("{section}sources:\n  - kind: kubernetes\n    name: k\n");
+    let errs = errors_of(&both);
+    let e = find(&errs, "sources[0].name");
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.message.contains("top-level kubernetes"), "{e}");
+}
+
+#[test]
+fn kubernetes_entry_names_clash_with_every_other_source() {
+    // `a-secrets` of the first cluster is the name of the Docker entry.
+    let text = "sources:\n  - kind: kubernetes\n    name: a\n    enabled: true\n  - kind: docker\n    name: a-secrets\n";
+    let errs = errors_of(text);
+    let e = find(&errs, "sources[0].name");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("a-secrets"), "{e}");
+    // Two clusters with the same name.
+    let text = "sources:\n  - kind: kubernetes\n    name: a\n  - kind: kubernetes\n    name: a\n";
+    let errs = errors_of(text);
+    assert!(find(&errs, "sources[1].name").message.contains("duplicate"));
+}
+
+#[test]
+fn entry_secrets_keys_are_checked_per_kind() {
+    let text = "sources:\n  - kind: kubernetes\n    secrets: {mode: off}\n  - kind: docker\n    secrets: {label_selector: x=y}\n    namespaces: [a]\n";
+    let errs = errors_of(text);
+    assert_eq!(errs.len(), 3, "{errs}");
+    for (path, line, kind) in [
+        ("sources[0].secrets.mode", 3, "kubernetes"),
+        ("sources[1].secrets.label_selector", 5, "docker"),
+        ("sources[1].namespaces", 6, "docker"),
+    ] {
+        let e = find(&errs, path);
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(
+            e.message.contains(&format!("sources of kind {kind}")),
+            "{e}"
+        );
+    }
+    // A Kubernetes entry's errors are located under the entry.
+    let errs = errors_of("sources:\n  - kind: kubernetes\n    list_page_size: 0\n");
+    assert_eq!(find(&errs, "sources[0].list_page_size").line, Some(3));
 }

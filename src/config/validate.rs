@@ -12,9 +12,10 @@ use super::raw::{
     defaults, RawAutoBool, RawConfig, RawDocker, RawFileWatch, RawSize, RawSource, SOURCE_KINDS,
 };
 use super::{
-    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, FileWatchConfig, LogConfig,
-    LogFormat, MetricsConfig, ReportConfig, RevocationConfig, RevocationMethodConfig, ScanConfig,
-    SecretsMode, ServerConfig, TrustConfig, TrustProfile, WatchEnabled,
+    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, FileWatchConfig, KubeEnabled,
+    KubernetesConfig, LogConfig, LogFormat, MetricsConfig, ReportConfig, RevocationConfig,
+    RevocationMethodConfig, ScanConfig, SecretsMode, ServerConfig, TrustConfig, TrustProfile,
+    WatchEnabled,
 };
 use crate::model::SourceKind;
 
@@ -121,9 +122,15 @@ pub fn validate(
     };
     let log = LogConfig { level, format };
 
-    let files = match &raw.sources {
-        None => default_sources(),
-        Some(list) => sources(&mut p, list),
+    let probe = super::tls_endpoint::validate_probe(
+        raw.probe.as_ref(),
+        &|t: &str| parse_duration(t).map_err(|e| e.to_string()),
+        &mut |path, msg| p.add(path, msg),
+    );
+    let mut tls_endpoints = Vec::new();
+    let (files, docker_entries, kube_entries) = match &raw.sources {
+        None => (default_sources(), Vec::new(), Vec::new()),
+        Some(list) => sources(&mut p, list, &mut tls_endpoints),
     };
 
     let t = raw.trust.clone().unwrap_or_default();
@@ -237,35 +244,98 @@ pub fn validate(
         ),
     };
 
-    let docker = docker(&mut p, raw.docker.as_ref());
-    if let Some(f) = files.iter().find(|f| f.name == docker.name) {
-        if docker.enabled != DockerEnabled::Off {
+    // The top-level `docker:` section is an alias for one Docker source. When it is
+    // absent and `sources:` has `kind: docker` entries, those replace it (it is off).
+    let docker = match (&raw.docker, docker_entries.is_empty()) {
+        (None, false) => DockerConfig {
+            enabled: DockerEnabled::Off,
+            ..docker(&mut p, "docker", None)
+        },
+        (section, _) => docker(&mut p, "docker", section.as_ref()),
+    };
+    if docker.enabled != DockerEnabled::Off {
+        if let Some(f) = files.iter().find(|f| f.name == docker.name) {
             p.add(
                 "docker.name",
                 format!("source name {:?} is already used by a file source", f.name),
             );
         }
+        if let Some((i, _)) = docker_entries.iter().find(|(_, d)| d.name == docker.name) {
+            p.add(
+                format!("sources[{i}].name"),
+                format!(
+                    "source name {:?} is already used by the top-level docker: section \
+                     (an alias for one kind: docker entry; give this entry another name \
+                     or remove the section)",
+                    docker.name
+                ),
+            );
+        }
     }
-    let kubernetes = kubernetes(&mut p, raw.kubernetes.as_ref());
-    if kubernetes.enabled != super::KubeEnabled::Off {
-        // The Kubernetes sources are named `<name>-secrets`, `<name>-configmaps`,
-        // `<name>-cabundles` and `<name>-csrs`; every source name must be unique.
-        for suffix in ["secrets", "configmaps", "cabundles", "csrs"] {
-            let full = format!("{}-{suffix}", kubernetes.name);
+    let docker_sources: Vec<DockerConfig> = docker_entries.into_iter().map(|(_, d)| d).collect();
+    // The top-level `kubernetes:` section is an alias for one Kubernetes source, like
+    // `docker:` above.
+    let kubernetes = match (&raw.kubernetes, kube_entries.is_empty()) {
+        (None, false) => KubernetesConfig {
+            enabled: KubeEnabled::Off,
+            ..KubernetesConfig::default()
+        },
+        (section, _) => kubernetes(&mut p, "kubernetes", section.as_ref()),
+    };
+    if kubernetes.enabled != KubeEnabled::Off {
+        if let Some((i, _)) = kube_entries.iter().find(|(_, k)| k.name == kubernetes.name) {
+            p.add(
+                format!("sources[{i}].name"),
+                format!(
+                    "source name {:?} is already used by the top-level kubernetes: section \
+                     (an alias for one kind: kubernetes entry; give this entry another name \
+                     or remove the section)",
+                    kubernetes.name
+                ),
+            );
+        }
+    }
+    // The Kubernetes sources are named `<name>-secrets`, `<name>-configmaps`,
+    // `<name>-cabundles` and `<name>-csrs`; every source name must be unique.
+    let kubes: Vec<(String, &KubernetesConfig)> =
+        std::iter::once(("kubernetes.name".to_string(), &kubernetes))
+            .chain(
+                kube_entries
+                    .iter()
+                    .map(|(i, k)| (format!("sources[{i}].name"), k)),
+            )
+            .filter(|(_, k)| k.enabled != KubeEnabled::Off)
+            .collect();
+    for (path, k) in &kubes {
+        for suffix in KUBE_SUFFIXES {
+            let full = format!("{}-{suffix}", k.name);
+            let other_kubes = kubes
+                .iter()
+                .filter(|(_, o)| o.name != k.name)
+                .flat_map(|(_, o)| KUBE_SUFFIXES.iter().map(move |s| format!("{}-{s}", o.name)));
             let clash = files
                 .iter()
-                .map(|f| f.name.as_str())
-                .chain((docker.enabled != DockerEnabled::Off).then_some(docker.name.as_str()))
+                .map(|f| f.name.clone())
+                .chain((docker.enabled != DockerEnabled::Off).then(|| docker.name.clone()))
+                .chain(
+                    docker_sources
+                        .iter()
+                        .filter(|d| d.enabled != DockerEnabled::Off)
+                        .map(|d| d.name.clone()),
+                )
+                .chain(other_kubes)
                 .find(|n| *n == full);
             if let Some(n) = clash {
                 p.add(
-                    "kubernetes.name",
+                    path.as_str(),
                     format!("the Kubernetes source name {n:?} is already used by another source"),
                 );
                 break;
             }
         }
     }
+    let kubernetes_sources: Vec<KubernetesConfig> =
+        kube_entries.into_iter().map(|(_, k)| k).collect();
 
     if !p.0.is_empty() {
         return Err(p.0);
@@ -280,9 +350,16 @@ pub fn validate(
         revocation,
         report,
         docker,
+        docker_sources,
         kubernetes,
+        tls_endpoints,
+        probe,
+        kubernetes_sources,
     })
 }
+
+/// The suffixes of the four sources one Kubernetes source runs as.
+const KUBE_SUFFIXES: [&str; 4] = ["secrets", "configmaps", "cabundles", "csrs"];
 
 /// At most this many `kubernetes.secrets.expose_labels` (bounded label cardinality).
 pub const MAX_KUBE_EXPOSE_LABELS: usize = 16;
@@ -321,8 +398,11 @@ fn kube_patterns(
     v
 }
 
+/// A Kubernetes source: the top-level `kubernetes:` section (`root` = `kubernetes`)
+/// or a `kind: kubernetes` entry of `sources:` (`root` = `sources[i]`).
 fn kubernetes(
     p: &mut Problems,
+    root: &str,
     raw: Option<&super::raw::RawKubernetes>,
 ) -> super::KubernetesConfig {
     use super::{KubeEnabled, KubeSecretType, KubernetesConfig};
@@ -332,25 +412,28 @@ fn kubernetes(
     };
     k.enabled = auto_bool(
         p,
-        "kubernetes.enabled",
+        &format!("{root}.enabled"),
         r.enabled.as_ref(),
         [KubeEnabled::Auto, KubeEnabled::On, KubeEnabled::Off],
     );
     if let Some(n) = &r.name {
         match check_source_name(n) {
             Ok(()) => k.name = n.clone(),
-            Err(e) => p.add("kubernetes.name", e),
+            Err(e) => p.add(format!("{root}.name"), e),
         }
     }
     if let Some(f) = &r.kubeconfig {
         match check_path_text(f) {
             Ok(()) => k.kubeconfig = Some(PathBuf::from(f)),
-            Err(e) => p.add("kubernetes.kubeconfig", e),
+            Err(e) => p.add(format!("{root}.kubeconfig"), e),
         }
     }
     if let Some(c) = &r.context {
         if c.is_empty() || c.chars().any(char::is_control) {
-            p.add("kubernetes.context", "must be a non-empty context name");
+            p.add(
+                format!("{root}.context"),
+                "must be a non-empty context name",
+            );
         } else {
             k.context = Some(c.clone());
         }
@@ -371,23 +454,23 @@ fn kubernetes(
         }
         v
     };
-    k.namespaces = ns_list(p, "kubernetes.namespaces", r.namespaces.as_ref());
+    k.namespaces = ns_list(p, &format!("{root}.namespaces"), r.namespaces.as_ref());
     k.exclude_namespaces = ns_list(
         p,
-        "kubernetes.exclude_namespaces",
+        &format!("{root}.exclude_namespaces"),
         r.exclude_namespaces.as_ref(),
     );
     k.namespace_scoped = r.namespace_scoped.unwrap_or(false);
     if k.namespace_scoped && k.namespaces.is_empty() {
         p.add(
-            "kubernetes.namespace_scoped",
+            format!("{root}.namespace_scoped"),
             "namespace-scoped mode needs kubernetes.namespaces (the namespaces to watch)",
         );
     }
     if let Some(n) = r.list_page_size {
         if n == 0 || n > MAX_KUBE_PAGE_SIZE {
             p.add(
-                "kubernetes.list_page_size",
+                format!("{root}.list_page_size"),
                 format!("must be from 1 to {MAX_KUBE_PAGE_SIZE}"),
             );
         } else {
@@ -397,18 +480,21 @@ fn kubernetes(
     if let Some(raw) = &r.max_object_size {
         let parsed = raw_size(raw);
         match parsed {
-            Ok(0) => p.add("kubernetes.max_object_size", "must be greater than zero"),
+            Ok(0) => p.add(
+                format!("{root}.max_object_size"),
+                "must be greater than zero",
+            ),
             Ok(n) if n > 64 << 20 => p.add(
-                "kubernetes.max_object_size",
+                format!("{root}.max_object_size"),
                 format!("{n} bytes is more than the limit of 64MiB"),
             ),
             Ok(n) => k.max_object_size = n,
-            Err(e) => p.add("kubernetes.max_object_size", e),
+            Err(e) => p.add(format!("{root}.max_object_size"), e),
         }
     }
     k.debounce = duration(
         p,
-        "kubernetes.debounce",
+        &format!("{root}.debounce"),
         r.debounce.as_deref(),
         defaults::KUBE_DEBOUNCE,
         Duration::ZERO,
@@ -418,13 +504,13 @@ fn kubernetes(
         k.secrets.enabled = s.enabled.unwrap_or(true);
         k.secrets.label_selector = kube_selector(
             p,
-            "kubernetes.secrets.label_selector",
+            &format!("{root}.secrets.label_selector"),
             s.label_selector.as_ref(),
         );
         if let Some(types) = &s.types {
             let mut out = Vec::new();
             for (i, t) in types.iter().enumerate() {
-                let base = format!("kubernetes.secrets.types[{i}]");
+                let base = format!("{root}.secrets.types[{i}]");
                 let type_ = match &t.type_ {
                     Some(ty) if !ty.is_empty() && !ty.contains([',', '=', '!']) => ty.clone(),
                     Some(ty) => {
@@ -469,14 +555,14 @@ fn kubernetes(
         if let Some(l) = &s.expose_labels {
             if l.len() > MAX_KUBE_EXPOSE_LABELS {
                 p.add(
-                    "kubernetes.secrets.expose_labels",
+                    format!("{root}.secrets.expose_labels"),
                     format!("at most {MAX_KUBE_EXPOSE_LABELS} labels may be exposed"),
                 );
             }
             for (i, n) in l.iter().enumerate() {
                 if n.is_empty() || n.len() > 317 || n.chars().any(char::is_control) {
                     p.add(
-                        format!("kubernetes.secrets.expose_labels[{i}]"),
+                        format!("{root}.secrets.expose_labels[{i}]"),
                         "must be a label name",
                     );
                 }
@@ -488,18 +574,18 @@ fn kubernetes(
         k.configmaps.enabled = c.enabled.unwrap_or(false);
         k.configmaps.label_selector = kube_selector(
             p,
-            "kubernetes.configmaps.label_selector",
+            &format!("{root}.configmaps.label_selector"),
             c.label_selector.as_ref(),
         );
         k.configmaps.keys = kube_patterns(
             p,
-            "kubernetes.configmaps.keys",
+            &format!("{root}.configmaps.keys"),
             c.keys.as_ref(),
             defaults::KUBE_CONFIGMAP_KEYS,
         );
         if c.keys.as_ref().is_some_and(Vec::is_empty) && k.configmaps.enabled {
             p.add(
-                "kubernetes.configmaps.keys",
+                format!("{root}.configmaps.keys"),
                 "must name at least one key or pattern (or set configmaps.enabled: false)",
             );
         }
@@ -513,7 +599,7 @@ fn kubernetes(
             for (i, r) in res.iter().enumerate() {
                 if !defaults::KUBE_CABUNDLE_RESOURCES.contains(&r.as_str()) {
                     p.add(
-                        format!("kubernetes.cabundles.resources[{i}]"),
+                        format!("{root}.cabundles.resources[{i}]"),
                         format!(
                             "unknown resource {r:?} (expected one of: {})",
                             defaults::KUBE_CABUNDLE_RESOURCES.join(", ")
@@ -528,7 +614,7 @@ fn kubernetes(
         k.csrs.enabled = c.enabled.unwrap_or(false);
         k.csrs.label_selector = kube_selector(
             p,
-            "kubernetes.csrs.label_selector",
+            &format!("{root}.csrs.label_selector"),
             c.label_selector.as_ref(),
         );
     }
@@ -538,7 +624,7 @@ fn kubernetes(
 /// The Docker section with every key at its default.
 pub fn default_docker() -> DockerConfig {
     let mut p = Problems::default();
-    docker(&mut p, None)
+    docker(&mut p, "docker", None)
 }
 
 /// A YAML size (integer or text like `1MiB`) in bytes.
@@ -570,17 +656,19 @@ fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u6
     }
 }
 
-fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
+/// A Docker source: the top-level `docker:` section (`base` = `docker`) or a
+/// `kind: docker` entry of `sources:` (`base` = `sources[i]`).
+fn docker(p: &mut Problems, base: &str, raw: Option<&RawDocker>) -> DockerConfig {
     let d = raw.cloned().unwrap_or_default();
     let enabled = auto_bool(
         p,
-        "docker.enabled",
+        &format!("{base}.enabled"),
         d.enabled.as_ref(),
         [DockerEnabled::Auto, DockerEnabled::On, DockerEnabled::Off],
     );
     let name = d.name.unwrap_or_else(|| defaults::DOCKER_NAME.to_string());
     if let Err(e) = check_source_name(&name) {
-        p.add("docker.name", e);
+        p.add(format!("{base}.name"), e);
     }
     let host = d.host;
     if let Some(h) = &host {
@@ -589,7 +677,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
             .any(|s| h.starts_with(s) && h.len() > s.len());
         if !ok || h.chars().any(char::is_control) {
             p.add(
-                "docker.host",
+                format!("{base}.host"),
                 format!("{h:?} is not unix:///path, tcp://host:port, http://host:port or https://host:port"),
             );
         }
@@ -598,7 +686,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     let tls_path = |p: &mut Problems, key: &str, v: Option<String>| {
         v.map(|s| {
             if let Err(e) = check_path_text(&s) {
-                p.add(format!("docker.tls.{key}"), e);
+                p.add(format!("{base}.tls.{key}"), e);
             }
             PathBuf::from(s)
         })
@@ -610,13 +698,13 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     };
     if tls.cert_file.is_some() != tls.key_file.is_some() {
         p.add(
-            "docker.tls",
+            format!("{base}.tls"),
             "cert_file and key_file must be given together",
         );
     }
     let api_timeout = duration(
         p,
-        "docker.api_timeout",
+        &format!("{base}.api_timeout"),
         d.api_timeout.as_deref(),
         defaults::DOCKER_API_TIMEOUT,
         Duration::from_millis(1),
@@ -629,7 +717,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
         "exec" => SecretsMode::Exec,
         other => {
             p.add(
-                "docker.secrets.mode",
+                format!("{base}.secrets.mode"),
                 format!("{other:?} is not one of off, metadata, mounted, exec"),
             );
             SecretsMode::Metadata
@@ -639,7 +727,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
         .mounted_dir
         .unwrap_or_else(|| defaults::DOCKER_SECRETS_DIR.to_string());
     if let Err(e) = check_path_text(&secrets_dir) {
-        p.add("docker.secrets.mounted_dir", e);
+        p.add(format!("{base}.secrets.mounted_dir"), e);
     }
     let c = d.containers.unwrap_or_default();
     let container_paths = c.paths.unwrap_or_else(|| {
@@ -651,7 +739,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     for (i, path) in container_paths.iter().enumerate() {
         if !path.starts_with('/') || path.contains('\0') {
             p.add(
-                format!("docker.containers.paths[{i}]"),
+                format!("{base}.containers.paths[{i}]"),
                 format!("{path:?} must be an absolute path inside the container"),
             );
         }
@@ -661,26 +749,26 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
         .unwrap_or_else(|| defaults::DOCKER_CONTAINER_LABEL.to_string());
     if container_label.chars().any(char::is_control) {
         p.add(
-            "docker.containers.label",
+            format!("{base}.containers.label"),
             "must not contain control characters",
         );
     }
     let max_file_size = size(
         p,
-        "docker.containers.max_file_size",
+        &format!("{base}.containers.max_file_size"),
         c.max_file_size.as_ref(),
         defaults::DOCKER_MAX_FILE_SIZE,
     );
     let max_containers = c.max_containers.unwrap_or(defaults::DOCKER_MAX_CONTAINERS);
     if max_containers == 0 {
         p.add(
-            "docker.containers.max_containers",
+            format!("{base}.containers.max_containers"),
             "must be greater than zero",
         );
     }
     let reread_interval = duration(
         p,
-        "docker.containers.reread_interval",
+        &format!("{base}.containers.reread_interval"),
         c.reread_interval.as_deref(),
         defaults::DOCKER_REREAD_INTERVAL,
         MIN_SCAN_DURATION,
@@ -689,7 +777,7 @@ fn docker(p: &mut Problems, raw: Option<&RawDocker>) -> DockerConfig {
     let node_dir = n.certificates_dir;
     if let Some(dir) = &node_dir {
         if let Err(e) = check_path_text(dir) {
-            p.add("docker.node.certificates_dir", e);
+            p.add(format!("{base}.node.certificates_dir"), e);
         }
     }
     DockerConfig {
@@ -769,8 +857,23 @@ fn check_path_text(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
+/// Parsed `sources:` entries: file-like sources, and the `docker` and `kubernetes`
+/// entries with their index (`tls_endpoint` entries go to the
+/// `tls_endpoints` argument).
+type Entries = (
+    Vec<FileSourceConfig>,
+    Vec<(usize, DockerConfig)>,
+    Vec<(usize, KubernetesConfig)>,
+);
+
+fn sources(
+    p: &mut Problems,
+    list: &[RawSource],
+    tls_endpoints: &mut Vec<super::tls_endpoint::TlsEndpointConfig>,
+) -> Entries {
     let mut out = Vec::new();
+    let mut dockers = Vec::new();
+    let mut kubes = Vec::new();
     // name -> index of first use
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, s) in list.iter().enumerate() {
@@ -806,12 +909,41 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
                 );
             }
         }
+        let name = s.name.clone().unwrap_or_else(|| kind_text.to_string());
+        if let Some(secrets) = &s.secrets {
+            for key in secrets.foreign_keys(kind_text) {
+                p.add(
+                    format!("{base}.secrets.{key}"),
+                    format!("key secrets.{key} does not apply to sources of kind {kind_text}"),
+                );
+            }
+        }
+        if kind_text == "docker" || kind_text == "kubernetes" {
+            // The name's syntax is checked with the other Docker keys.
+            if check_source_name(&name).is_ok() {
+                if let Some(first) = seen.get(&name) {
+                    p.add(
+                        format!("{base}.name"),
+                        format!(
+                            "duplicate source name {name:?} (already used by sources[{first}])"
+                        ),
+                    );
+                } else {
+                    seen.insert(name.clone(), i);
+                }
+            }
+            if kind_text == "docker" {
+                dockers.push((i, docker(p, &base, Some(&s.docker_part()))));
+            } else {
+                kubes.push((i, kubernetes(p, &base, Some(&s.kubernetes_part()))));
+            }
+            continue;
+        }
         let kind = match kind_text {
             "kubeconfig" => SourceKind::Kubeconfig,
             _ => SourceKind::File,
         };
 
-        let name = s.name.clone().unwrap_or_else(|| kind_text.to_string());
         if let Err(e) = check_source_name(&name) {
             p.add(format!("{base}.name"), e);
         } else if let Some(first) = seen.get(&name) {
@@ -821,6 +953,26 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
             );
         } else {
             seen.insert(name.clone(), i);
+        }
+        if kind_text == "tls_endpoint" {
+            let raw = super::tls_endpoint::RawTlsEndpoint {
+                targets: s.targets.as_deref(),
+                file_sd: s.file_sd.as_deref(),
+                timeout: s.timeout.as_deref(),
+                concurrency: s.concurrency,
+                every_address: s.every_address,
+                jitter: s.jitter.as_deref(),
+                client_cert: s.client_cert.as_deref(),
+                client_key: s.client_key.as_deref(),
+            };
+            tls_endpoints.push(super::tls_endpoint::validate(
+                &base,
+                name,
+                &raw,
+                &|t: &str| parse_duration(t).map_err(|e| e.to_string()),
+                &mut |path, msg| p.add(path, msg),
+            ));
+            continue;
         }
 
         let paths = s.paths.clone().unwrap_or_default();
@@ -886,7 +1038,7 @@ fn sources(p: &mut Problems, list: &[RawSource]) -> Vec<FileSourceConfig> {
             watch: file_watch(p, &base, s.watch.as_ref()),
         });
     }
-    out
+    (out, dockers, kubes)
 }
 
 /// An `enabled:` key: absent or `auto` → `auto`, `true` → `on`, `false` →

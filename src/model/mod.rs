@@ -4,10 +4,12 @@
 
 mod cert;
 mod crl;
+mod endpoint;
 pub mod intern;
 mod reason;
 mod source;
 pub mod table;
+pub mod target;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod time;
@@ -17,6 +19,10 @@ pub use cert::{
     RevocationStatus, Trust, TrustReason, TrustStatus,
 };
 pub use crl::CrlInfo;
+pub use endpoint::{
+    hostname_matches, Endpoint, ProbeOutcome, LABEL_ADDRESS, LABEL_ENDPOINT, LABEL_PROTOCOL,
+    LABEL_SERVER_NAME,
+};
 pub use reason::Reason;
 pub use source::{ErrorEntry, Failure, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};
 

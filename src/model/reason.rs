@@ -25,11 +25,15 @@ pub enum Reason {
     Timeout,
     AiaFetchFailed,
     BadJks,
+    ConnectFailed,
+    StarttlsFailed,
+    StarttlsInjection,
+    TlsHandshakeFailed,
 }
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 22] = [
         Reason::BadPem,
         Reason::BadDer,
         Reason::NoCertificateFound,
@@ -48,6 +52,10 @@ impl Reason {
         Reason::Timeout,
         Reason::AiaFetchFailed,
         Reason::BadJks,
+        Reason::ConnectFailed,
+        Reason::StarttlsFailed,
+        Reason::StarttlsInjection,
+        Reason::TlsHandshakeFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +78,10 @@ impl Reason {
             Reason::Timeout => "timeout",
             Reason::AiaFetchFailed => "aia_fetch_failed",
             Reason::BadJks => "bad_jks",
+            Reason::ConnectFailed => "connect_failed",
+            Reason::StarttlsFailed => "starttls_failed",
+            Reason::StarttlsInjection => "starttls_injection",
+            Reason::TlsHandshakeFailed => "tls_handshake_failed",
         }
     }
 

@@ -80,6 +80,8 @@ pub struct SourceRef {
     /// Labels of the fixed schema that are absent here are rendered as `""`.
     /// Names are usually the schema's constants (no allocation per object).
     pub labels: Vec<(Cow<'static, str>, String)>,
+    /// Handshake facts of a served chain (`tls_endpoint` entries only).
+    pub endpoint: Option<std::sync::Arc<super::Endpoint>>,
 }
 
 impl SourceRef {
@@ -89,6 +91,7 @@ impl SourceRef {
             name: name.into(),
             location: location.into(),
             labels: Vec::new(),
+            endpoint: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The `scan --format csv` output: one header row and one row per certificate,
 //! with the JSON inventory's field names (nested objects flattened:
 //! `trust_status`, `trust_detail`, `revocation_status`, `revocation_method`,
-//! `revocation_revoked_at`, `revocation_reason`).
+//! `revocation_revoked_at`, `revocation_reason`; with TLS endpoints in the
+//! inventory also `endpoint_address`, ..., `endpoint_handshake_seconds`).
 //!
 //! Format decisions:
 //!
@@ -121,13 +122,59 @@ pub fn push_record<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a st
     out.push_str("\r\n");
 }
 
+/// Columns of the flattened `endpoint` object, appended to [`HEADER`] only
+/// when the inventory holds `tls_endpoint` certificates (so inventories
+/// without endpoints keep their exact columns).
+pub const ENDPOINT_HEADER: [&str; 9] = [
+    "endpoint_address",
+    "endpoint_server_name",
+    "endpoint_protocol",
+    "endpoint_tls_version",
+    "endpoint_cipher",
+    "endpoint_alpn",
+    "endpoint_hostname_match",
+    "endpoint_ocsp_stapled",
+    "endpoint_handshake_seconds",
+];
+
+/// The endpoint columns of one certificate (empty fields without an endpoint).
+pub fn endpoint_row(e: &CertEntry) -> [String; 9] {
+    match &e.source.endpoint {
+        Some(ep) => [
+            ep.address.clone(),
+            ep.server_name.clone(),
+            ep.protocol.clone(),
+            ep.tls_version.clone(),
+            ep.cipher.clone(),
+            ep.alpn.clone().unwrap_or_default(),
+            ep.hostname_match.to_string(),
+            ep.ocsp_stapled.to_string(),
+            format!("{}", ep.handshake_seconds()),
+        ],
+        None => Default::default(),
+    }
+}
+
 /// The inventory as CSV (snapshot order).
 pub fn render(snap: &Snapshot) -> String {
     let mut out = String::new();
-    push_record(&mut out, HEADER);
+    let endpoints = snap
+        .certificates
+        .iter()
+        .any(|e| e.source.endpoint.is_some());
+    if endpoints {
+        push_record(&mut out, HEADER.into_iter().chain(ENDPOINT_HEADER));
+    } else {
+        push_record(&mut out, HEADER);
+    }
     for e in &snap.certificates {
         let r = row(e);
-        push_record(&mut out, r.iter().map(String::as_str));
+        if endpoints {
+            let ep = endpoint_row(e);
+            push_record(&mut out, r.iter().chain(ep.iter()).map(String::as_str));
+        } else {
+            push_record(&mut out, r.iter().map(String::as_str));
+        }
     }
     out
 }

@@ -44,6 +44,8 @@ pub fn extra_labels(r: &SourceRef) -> BTreeMap<&str, &str> {
     r.labels
         .iter()
         .filter(|(k, _)| !crate::outputs::metrics::labels::LOCATION_LABELS.contains(&&**k))
+        // The endpoint labels are the `endpoint` object's fields in JSON.
+        .filter(|(k, _)| !(r.endpoint.is_some() && (k == "endpoint" || k.starts_with("endpoint_"))))
         .map(|(k, v)| (&**k, v.as_str()))
         .collect()
 }
@@ -76,6 +78,9 @@ pub struct CertificateJson<'a> {
     pub trust: &'a Trust,
     /// `{status, method, revoked_at, reason}`.
     pub revocation: &'a Revocation,
+    /// `tls_endpoint` entries: the handshake facts (INTERFACE.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<&'a crate::model::Endpoint>,
     /// Extra location labels (see [`extra_labels`]); omitted when empty.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<&'a str, &'a str>,
@@ -118,6 +123,7 @@ impl<'a> CertificateJson<'a> {
             expired: e.expired,
             trust: &e.trust,
             revocation: &e.revocation,
+            endpoint: e.source.endpoint.as_deref(),
             labels: extra_labels(&e.source),
         }
     }

@@ -8,6 +8,7 @@ pub mod files;
 pub mod fswatch;
 pub mod glob;
 pub mod kubernetes;
+pub mod tls_endpoint;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -124,9 +125,16 @@ pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     for f in &cfg.files {
         out.push(Arc::new(files::FileSource::new(f.clone())));
     }
-    if docker::DockerSource::wanted(&cfg.docker) {
-        out.push(Arc::new(docker::DockerSource::new(cfg.docker.clone())));
+    for d in std::iter::once(&cfg.docker).chain(&cfg.docker_sources) {
+        if docker::DockerSource::wanted(d) {
+            out.push(Arc::new(docker::DockerSource::new(d.clone())));
+        }
     }
-    out.extend(kubernetes::build(&cfg.kubernetes));
+    for k in std::iter::once(&cfg.kubernetes).chain(&cfg.kubernetes_sources) {
+        out.extend(kubernetes::build(k));
+    }
+    for t in &cfg.tls_endpoints {
+        out.push(Arc::new(tls_endpoint::build(t)));
+    }
     out
 }

@@ -290,6 +290,7 @@ mod tests {
             snapshot: SnapshotCell::new(),
             config: Arc::new(RwLock::new(Arc::new(crate::config::default_config()))),
             reload,
+            prober: None,
         }
     }
 

@@ -37,6 +37,7 @@ pub mod cache;
 pub mod conn;
 pub mod html;
 pub mod negotiate;
+pub mod probe;
 pub mod webconfig;
 
 use std::convert::Infallible;
@@ -131,6 +132,8 @@ pub struct HttpState {
     pub snapshot: SnapshotCell,
     pub config: Arc<std::sync::RwLock<Arc<Config>>>,
     pub reload: mpsc::Sender<ReloadRequest>,
+    /// Serves `GET /probe`; `None`: 404.
+    pub prober: Option<Arc<dyn probe::Prober>>,
 }
 
 impl HttpState {
@@ -455,6 +458,7 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
             disallowed(&method, &GET_HEAD)
         }
         "/-/reload" => disallowed(&method, &[Method::POST, Method::PUT]),
+        "/probe" => disallowed(&method, &GET_HEAD),
         _ => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
     if let Some(r) = refused {
@@ -518,7 +522,23 @@ async fn route(req: Request<Incoming>, shared: &Shared) -> Resp {
         }
         "/api/v1/report" => report_page(state, req.uri().query().unwrap_or("")).await,
         "/-/reload" => reload(req, state).await,
+        "/probe" => probe_page(state, req.uri().query().unwrap_or("")).await,
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// `GET /probe` (see [`probe`]).
+async fn probe_page(state: &HttpState, query: &str) -> Resp {
+    match probe::handle(state.prober.as_ref(), state.config(), query).await {
+        Ok(body) => response(
+            StatusCode::OK,
+            crate::outputs::metrics::CONTENT_TYPE_TEXT,
+            body,
+        ),
+        Err((code, msg)) => text(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+            msg,
+        ),
     }
 }
 

@@ -364,6 +364,23 @@ impl SnapshotCollector {
         }
         families.push(secrets);
 
+        for (name, help, info, series) in super::endpoint::families(snap) {
+            families.push(Family {
+                name,
+                help,
+                typ: if info {
+                    MetricType::Info
+                } else {
+                    MetricType::Gauge
+                },
+                series: series
+                    .into_iter()
+                    .map(|(labels, value)| Series::Labels { labels, value })
+                    .collect(),
+                always: false,
+            });
+        }
+
         let prepared = labels::prepare(&snap.certificates, &snap.errors, cfg);
 
         let mut collisions = Family {

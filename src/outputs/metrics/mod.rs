@@ -4,6 +4,7 @@
 //!
 //! * [`labels`] — the per-certificate label schema, escaping, collisions.
 //! * [`collector`] — the prometheus-client `Collector` over one snapshot.
+//! * [`endpoint`] — `x509_endpoint_*` of the `tls_endpoint` sources.
 //! * [`text`] — OpenMetrics → Prometheus text 0.0.4 conversion.
 //!
 //! Rendering is a pure function of the snapshot, the metrics configuration and
@@ -11,6 +12,7 @@
 //! and never panics on hostile label values.
 
 pub mod collector;
+pub mod endpoint;
 pub mod labels;
 pub mod text;
 

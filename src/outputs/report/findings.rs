@@ -78,11 +78,12 @@ pub enum FindingId {
     CnNotInSan,
     WildcardOnPublicSuffix,
     IpInDnsSan,
+    HostnameMismatch,
 }
 
 impl FindingId {
     /// Every id, in the order findings of one certificate are listed.
-    pub const ALL: [FindingId; 14] = [
+    pub const ALL: [FindingId; 15] = [
         FindingId::Expired,
         FindingId::ExpiringSoon,
         FindingId::NotYetValid,
@@ -97,6 +98,7 @@ impl FindingId {
         FindingId::CnNotInSan,
         FindingId::WildcardOnPublicSuffix,
         FindingId::IpInDnsSan,
+        FindingId::HostnameMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -115,6 +117,7 @@ impl FindingId {
             FindingId::CnNotInSan => "cn_not_in_san",
             FindingId::WildcardOnPublicSuffix => "wildcard_on_public_suffix",
             FindingId::IpInDnsSan => "ip_in_dns_san",
+            FindingId::HostnameMismatch => "hostname_mismatch",
         }
     }
 
@@ -338,6 +341,17 @@ fn evaluate(e: &CertEntry, now: i64, window: i64) -> Vec<(FindingId, String)> {
             FindingId::IpInDnsSan,
             format!("IP address stored as a DNS name: {}", ips.join(", ")),
         ));
+    }
+    if let Some(ep) = &e.source.endpoint {
+        if e.index_in_bundle == 0 && !ep.hostname_match {
+            out.push((
+                FindingId::HostnameMismatch,
+                format!(
+                    "served by {} for server name {:?}, which the certificate does not cover",
+                    e.source.location, ep.server_name
+                ),
+            ));
+        }
     }
     out
 }
@@ -731,7 +745,8 @@ mod tests {
                 "wildcard",
                 "cn_not_in_san",
                 "wildcard_on_public_suffix",
-                "ip_in_dns_san"
+                "ip_in_dns_san",
+                "hostname_mismatch"
             ]
         );
         for id in FindingId::ALL {
