@@ -69,7 +69,8 @@ fn pick_hint(b: u8) -> FormatHint {
 /// body, and 16-byte windows of the decoded key (at several offsets) as
 /// lower/upper hex and as a `Debug` byte list. Public parts of a key (an RSA
 /// modulus, an EC public point) also occur in certificates, so a window found
-/// in the raw input or in the decoded body of any non-key PEM block is dropped,
+/// (or sharing 12 consecutive bytes with one) in the raw input or in the decoded
+/// body of any non-key PEM block is dropped,
 /// and so is a text marker that occurs twice in the input.
 pub fn key_markers(input: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(input);
@@ -98,9 +99,15 @@ pub fn key_markers(input: &[u8]) -> Vec<String> {
             others.push(decoded);
         }
     }
+    // A window that shares 12 consecutive bytes with public data is public too:
+    // a window starting just before an RSA modulus (the key's version byte, then
+    // the modulus the certificate also carries) is not key material the output
+    // could only have got from the key.
     let public = |w: &[u8]| {
-        input.windows(w.len()).any(|x| x == w)
-            || others.iter().any(|o| o.windows(w.len()).any(|x| x == w))
+        w.windows(12).any(|s| {
+            input.windows(s.len()).any(|x| x == s)
+                || others.iter().any(|o| o.windows(s.len()).any(|x| x == s))
+        })
     };
     let mut markers = Vec::new();
     for (body, der) in &keys {
