@@ -526,6 +526,9 @@ fn prop_http() {
         vec![
             b"q=web%20x&status=expired&source_kind=file&format=json\napplication/openmetrics-text;q=0.5, text/plain\nBasic dXNlcjpwYXNz\n".to_vec(),
             b"%E2%82%AC%zz+&&=\n*/*;q=0\nBasic !!\n".to_vec(),
+            // The fuzz smoke's first finding (a harness false alarm: `<t` is in
+            // the page's own `<table>` markup, not an unescaped reflection).
+            b"q=<t".to_vec(),
         ],
     );
 }
