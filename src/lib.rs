@@ -30,6 +30,8 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inventory;
 pub mod model;
 pub mod outputs;

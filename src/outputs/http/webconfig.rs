@@ -37,6 +37,11 @@ use serde::Deserialize;
 const MAX_FILE_SIZE: u64 = 1024 * 1024;
 /// Successful basic-auth verifications remembered (cleared when full).
 const AUTH_CACHE_SIZE: usize = 256;
+/// Highest bcrypt cost accepted in `basic_auth_users`. Each step doubles the
+/// work: cost 18 is already about 15 s a verification (the dummy hash of
+/// start-up included), while bcrypt allows 31 (days), which made loading such a
+/// web config (and `check-config`) hang. Found by the `webconfig` fuzz target.
+pub const MAX_BCRYPT_COST: u32 = 18;
 /// Longest accepted `Authorization` header value (bytes).
 const MAX_AUTH_HEADER: usize = 4096;
 
@@ -451,9 +456,15 @@ impl BasicAuth {
             let parts = h
                 .parse::<bcrypt::HashParts>()
                 .map_err(|_| format!("basic_auth_users.{u}: not a bcrypt hash"))?;
+            if parts.get_cost() > MAX_BCRYPT_COST {
+                return Err(format!(
+                    "basic_auth_users.{u}: bcrypt cost {} is above the supported maximum {MAX_BCRYPT_COST}",
+                    parts.get_cost()
+                ));
+            }
             max_cost = max_cost.max(parts.get_cost());
         }
-        let dummy_hash = bcrypt::hash("certvigil-dummy-password", max_cost.min(31))
+        let dummy_hash = bcrypt::hash("certvigil-dummy-password", max_cost)
             .map_err(|e| format!("basic_auth_users: {e}"))?;
         let rng = ring::rand::SystemRandom::new();
         let cache_key = hmac::Key::generate(hmac::HMAC_SHA256, &rng)
@@ -671,5 +682,23 @@ mod tests {
         // Password containing ':' is allowed.
         assert!(!a.check(Some(&basic("alice", "s3:cret"))));
         assert!(ct_eq(b"abc", b"abc") && !ct_eq(b"abc", b"abd") && !ct_eq(b"ab", b"abc"));
+    }
+
+    /// Regression (webconfig fuzz target): a hash of cost 31 made `BasicAuth::new`
+    /// compute a cost-31 dummy hash (days of CPU); it is refused at once now.
+    #[test]
+    fn excessive_bcrypt_cost_is_refused_not_computed() {
+        let cost4 = bcrypt::hash("x", 4).unwrap();
+        let cost31 = cost4.replacen("$04$", "$31$", 1);
+        let mut users = BTreeMap::new();
+        users.insert("alice".to_string(), cost31);
+        let err = BasicAuth::new(users).err().unwrap();
+        assert!(err.contains("cost 31") && err.contains("alice"), "{err}");
+        let text = format!(
+            "basic_auth_users:\n  bob: '{}'\n",
+            cost4.replacen("$04$", "$19$", 1)
+        );
+        let err = parse(&text, Path::new("/nonexistent")).unwrap_err();
+        assert!(err.contains("above the supported maximum 18"), "{err}");
     }
 }
