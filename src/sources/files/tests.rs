@@ -146,6 +146,8 @@ fn glob_double_star_and_single_star() {
 #[test]
 fn relative_paths_and_globs() {
     // Relative to the test's working directory (the crate root); no chdir.
+    // `target/` need not exist (CARGO_TARGET_DIR elsewhere).
+    std::fs::create_dir_all("target").unwrap();
     let t = tempfile::tempdir_in("target").unwrap();
     let abs = t.path();
     let name = abs.file_name().unwrap().to_string_lossy().into_owned();
