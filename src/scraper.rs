@@ -55,6 +55,8 @@ struct SourceState {
     built: Option<Built>,
     up: Option<bool>,
     failure: Option<ErrorEntry>,
+    /// The object findings of the source's last scan.
+    findings: Vec<crate::model::Finding>,
 }
 
 impl SourceState {
@@ -397,6 +399,7 @@ impl Scraper {
         }
         st.up = Some(out.failure.is_none());
         st.failure = out.failure;
+        st.findings = out.findings;
     }
 
     fn build_snapshot(&mut self, now: DateTime<Utc>) -> Snapshot {
@@ -427,6 +430,7 @@ impl Scraper {
             if let Some(f) = &st.failure {
                 snap.errors.push(f.clone());
             }
+            snap.findings.extend(st.findings.iter().cloned());
             for kind in src.kinds() {
                 let (certificates, objects) =
                     built.per_kind.get(&kind).copied().unwrap_or_default();
@@ -656,6 +660,7 @@ mod tests {
             .unwrap_or_default();
         assert!(!p12.is_empty());
         let out = |v: &str| SourceOutput {
+            findings: Vec::new(),
             objects: vec![Object {
                 key: "/ks".into(),
                 version: Some(v.into()),
@@ -698,6 +703,7 @@ mod tests {
     #[tokio::test]
     async fn unchanged_broken_object_is_counted_once_but_still_reported() {
         let out = |v: &str| SourceOutput {
+            findings: Vec::new(),
             objects: vec![broken("/a", v)],
             failure: None,
         };
@@ -729,10 +735,12 @@ mod tests {
     #[tokio::test]
     async fn disappeared_objects_are_forgotten() {
         let first = SourceOutput {
+            findings: Vec::new(),
             objects: vec![broken("/a", "1"), broken("/b", "1")],
             failure: None,
         };
         let second = SourceOutput {
+            findings: Vec::new(),
             objects: vec![broken("/b", "1")],
             failure: None,
         };
@@ -747,6 +755,7 @@ mod tests {
     #[tokio::test]
     async fn timed_out_source_is_down_and_keeps_previous_results() {
         let first = SourceOutput {
+            findings: Vec::new(),
             objects: vec![broken("/a", "1")],
             failure: None,
         };
@@ -806,11 +815,13 @@ mod tests {
         let bundle = format!("{leaf}{ca}");
         let scans = vec![
             SourceOutput {
+                findings: Vec::new(),
                 objects: vec![pem_object("/a", "1", &ca), pem_object("/b", "1", &bundle)],
                 failure: None,
             },
             // /a rewritten (same certificate), /b unchanged.
             SourceOutput {
+                findings: Vec::new(),
                 objects: vec![pem_object("/a", "2", &ca), pem_object("/b", "1", &bundle)],
                 failure: None,
             },
@@ -860,6 +871,7 @@ mod tests {
     #[tokio::test]
     async fn source_failure_flips_up_and_recovers() {
         let down = SourceOutput {
+            findings: Vec::new(),
             objects: Vec::new(),
             failure: Some(ErrorEntry::new(
                 SourceRef::new(SourceKind::File, "scripted", "scripted"),

@@ -255,6 +255,7 @@ fn snapshot() -> Snapshot {
         scan_duration_seconds: 0.25,
         completed_at_unix: NOW - 10.0,
         crls: Vec::new(),
+        findings: Vec::new(),
     };
     snap.sort();
     snap

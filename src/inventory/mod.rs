@@ -50,6 +50,9 @@ pub struct Snapshot {
     /// CRLs known to the revocation checks (local files and fetched), for the
     /// `x509_crl_*` metrics.
     pub crls: Vec<crate::model::CrlInfo>,
+    /// Object findings raised by sources ([`crate::model::finding`]), sorted by
+    /// (location, id, message).
+    pub findings: Vec<crate::model::Finding>,
 }
 
 impl Snapshot {
@@ -64,6 +67,7 @@ impl Snapshot {
             scan_duration_seconds: 0.0,
             completed_at_unix: 0.0,
             crls: Vec::new(),
+            findings: Vec::new(),
         }
     }
 
@@ -87,6 +91,8 @@ impl Snapshot {
             .sort_by(|a, b| (a.kind, &a.name, &a.location).cmp(&(b.kind, &b.name, &b.location)));
         self.sources
             .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        self.findings
+            .sort_by(|a, b| (&a.location, a.id, &a.message).cmp(&(&b.location, b.id, &b.message)));
     }
 }
 

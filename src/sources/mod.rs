@@ -86,6 +86,12 @@ pub struct SourceOutput {
     /// Set when the source as a whole failed (walk root unreadable, API down):
     /// `x509_source_up` becomes 0 and this error is reported.
     pub failure: Option<ErrorEntry>,
+    /// Object findings ([`crate::model::finding`]) about what the source sees
+    /// now, e.g. an Ingress naming a missing Secret or a world-readable key file.
+    /// The complete current list: each scan replaces the previous one (a source
+    /// whose objects did not change reports the same findings again; a failed
+    /// scan reports what it could still see).
+    pub findings: Vec<crate::model::Finding>,
 }
 
 /// A certificate source.

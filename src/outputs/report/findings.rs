@@ -27,8 +27,6 @@
 //! self-signed CA (a trust anchor) is never verified by relying parties, so weak
 //! signature findings are not raised for it.
 
-use serde::Serialize;
-
 use crate::checks::expiry;
 use crate::model::time::rfc3339_from_unix;
 use crate::model::{CertEntry, KeyAlgorithm, RevocationStatus, TrustStatus};
@@ -39,109 +37,7 @@ pub const MAX_VALIDITY_DAYS: i64 = 398;
 /// Smallest RSA modulus that is not weak (bits).
 pub const MIN_RSA_BITS: u32 = 2048;
 
-/// Finding severity, most severe first (the derived order sorts critical first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    Warning,
-    Info,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 3] = [Severity::Critical, Severity::Warning, Severity::Info];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
-
-/// Stable finding ids (INTERFACE.md). Extend only by adding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingId {
-    Expired,
-    ExpiringSoon,
-    NotYetValid,
-    Revoked,
-    UntrustedChain,
-    SelfSignedLeaf,
-    WeakRsaKey,
-    WeakSignatureSha1,
-    WeakSignatureMd5,
-    LongValidity,
-    Wildcard,
-    CnNotInSan,
-    WildcardOnPublicSuffix,
-    IpInDnsSan,
-    HostnameMismatch,
-}
-
-impl FindingId {
-    /// Every id, in the order findings of one certificate are listed.
-    pub const ALL: [FindingId; 15] = [
-        FindingId::Expired,
-        FindingId::ExpiringSoon,
-        FindingId::NotYetValid,
-        FindingId::Revoked,
-        FindingId::UntrustedChain,
-        FindingId::SelfSignedLeaf,
-        FindingId::WeakRsaKey,
-        FindingId::WeakSignatureSha1,
-        FindingId::WeakSignatureMd5,
-        FindingId::LongValidity,
-        FindingId::Wildcard,
-        FindingId::CnNotInSan,
-        FindingId::WildcardOnPublicSuffix,
-        FindingId::IpInDnsSan,
-        FindingId::HostnameMismatch,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingId::Expired => "expired",
-            FindingId::ExpiringSoon => "expiring_soon",
-            FindingId::NotYetValid => "not_yet_valid",
-            FindingId::Revoked => "revoked",
-            FindingId::UntrustedChain => "untrusted_chain",
-            FindingId::SelfSignedLeaf => "self_signed_leaf",
-            FindingId::WeakRsaKey => "weak_rsa_key",
-            FindingId::WeakSignatureSha1 => "weak_signature_sha1",
-            FindingId::WeakSignatureMd5 => "weak_signature_md5",
-            FindingId::LongValidity => "long_validity",
-            FindingId::Wildcard => "wildcard",
-            FindingId::CnNotInSan => "cn_not_in_san",
-            FindingId::WildcardOnPublicSuffix => "wildcard_on_public_suffix",
-            FindingId::IpInDnsSan => "ip_in_dns_san",
-            FindingId::HostnameMismatch => "hostname_mismatch",
-        }
-    }
-
-    pub fn severity(self) -> Severity {
-        match self {
-            FindingId::Expired
-            | FindingId::Revoked
-            | FindingId::WeakSignatureMd5
-            | FindingId::WildcardOnPublicSuffix => Severity::Critical,
-            FindingId::Wildcard => Severity::Info,
-            _ => Severity::Warning,
-        }
-    }
-}
-
-/// One finding: one rule matched by one certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub id: FindingId,
-    pub severity: Severity,
-    pub sha256_fingerprint: String,
-    pub location: String,
-    pub message: String,
-}
+pub use crate::model::finding::{Finding, FindingId, Severity};
 
 /// Whole days from `now` to `not_after`, rounded towards −∞ (negative once expired:
 /// a certificate that expired 1 second ago has −1 days left).
@@ -728,7 +624,11 @@ mod tests {
 
     #[test]
     fn ids_and_severities_are_stable() {
-        let all: Vec<_> = FindingId::ALL.iter().map(|i| i.as_str()).collect();
+        let all: Vec<_> = FindingId::ALL
+            .iter()
+            .filter(|i| !i.is_object_finding())
+            .map(|i| i.as_str())
+            .collect();
         assert_eq!(
             all,
             [

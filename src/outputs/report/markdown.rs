@@ -135,6 +135,8 @@ pub fn render(report: &Report<'_>) -> String {
             .iter()
             .enumerate()
             .flat_map(|(i, fs)| fs.iter().map(move |f| (i, f)))
+            // Object findings (no certificate row) after the certificates' ones.
+            .chain(snap.findings.iter().map(|f| (usize::MAX, f)))
             .collect();
         rows.sort_by_key(|(i, f)| (f.severity, *i));
         for (_, f) in rows {

@@ -171,7 +171,8 @@ pub struct Report<'a> {
     #[serde(flatten)]
     pub inventory: json::Inventory<'a>,
     pub summary: Summary,
-    /// Every finding: certificates in snapshot order, rules in [`FindingId::ALL`] order.
+    /// Every finding: certificates in snapshot order, rules in [`FindingId::ALL`]
+    /// order, then the object findings of the sources (`Snapshot::findings`).
     pub findings: Vec<Finding>,
     /// The findings of `snapshot.certificates[i]`, for the tabular formats.
     #[serde(skip)]
@@ -200,7 +201,13 @@ pub fn build<'a>(snap: &'a Snapshot, cfg: &ReportConfig) -> Report<'a> {
         .iter()
         .map(|e| findings::findings_for(e, now, window))
         .collect();
-    let all: Vec<Finding> = per_certificate.iter().flatten().cloned().collect();
+    // Certificate findings in snapshot order, then the sources' object findings.
+    let all: Vec<Finding> = per_certificate
+        .iter()
+        .flatten()
+        .chain(&snap.findings)
+        .cloned()
+        .collect();
 
     let mut by_status = Counts::zeroed(EXPIRY_STATUSES);
     let mut by_trust = Counts::zeroed(TRUST_STATUSES.map(TrustStatus::as_str));

@@ -364,6 +364,7 @@ impl DockerSource {
             Reason::SourceUnavailable
         };
         SourceOutput {
+            findings: Vec::new(),
             objects,
             failure: Some(ErrorEntry::new(
                 SourceRef::new(
@@ -446,6 +447,7 @@ impl DockerSource {
             "docker scan done"
         );
         SourceOutput {
+            findings: Vec::new(),
             objects,
             failure: None,
         }

@@ -319,6 +319,7 @@ impl FileSource {
                 existing_roots, first.message
             );
             return SourceOutput {
+                findings: Vec::new(),
                 objects: Vec::new(),
                 failure: Some(ErrorEntry::new(first.source, first.reason, message)),
             };
@@ -327,6 +328,7 @@ impl FileSource {
             objects.push(error_object(key, e));
         }
         SourceOutput {
+            findings: Vec::new(),
             objects,
             failure: None,
         }
@@ -376,6 +378,7 @@ impl Source for FileSource {
             match res {
                 Ok(out) => out,
                 Err(e) => SourceOutput {
+                    findings: Vec::new(),
                     objects: Vec::new(),
                     failure: Some(ErrorEntry::new(
                         self.sref(&self.cfg.name),

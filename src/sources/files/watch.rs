@@ -92,6 +92,7 @@ impl FileSource {
             return None;
         }
         Some(SourceOutput {
+            findings: Vec::new(),
             objects: r.objects.clone(),
             failure: None,
         })

@@ -685,6 +685,7 @@ impl Source for KubeSource {
                 Ok(false) => {}
                 Err(e) => {
                     return SourceOutput {
+                        findings: Vec::new(),
                         objects: Vec::new(),
                         failure: Some(ErrorEntry::new(
                             SourceRef::new(kind, &self.name, &self.name),
@@ -695,6 +696,7 @@ impl Source for KubeSource {
                 }
             }
             SourceOutput {
+                findings: Vec::new(),
                 objects: self.store.objects(&ctx),
                 failure: self.store.failure(kind, &self.name),
             }

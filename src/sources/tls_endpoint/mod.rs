@@ -227,6 +227,7 @@ impl Source for TlsEndpointSource {
                 Ok(a) => a.clone(),
                 Err(e) => {
                     return SourceOutput {
+                        findings: Vec::new(),
                         objects: Vec::new(),
                         failure: Some(ErrorEntry::new(
                             SourceRef::new(SourceKind::TlsEndpoint, &self.cfg.name, &self.cfg.name),
@@ -285,6 +286,7 @@ impl Source for TlsEndpointSource {
                 });
             }
             SourceOutput {
+                findings: Vec::new(),
                 objects,
                 failure: None,
             }
