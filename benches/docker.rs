@@ -20,8 +20,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use certvigil::config::{default_docker, DockerEnabled};
 use certvigil::scraper::Scraper;
+use certvigil::sources::docker::config::{default_docker, DockerEnabled};
 use certvigil::sources::docker::DockerSource;
 use certvigil::sources::Source;
 

@@ -26,9 +26,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use certvigil::config::{KubeEnabled, KubernetesConfig};
 use certvigil::scraper::Scraper;
 use certvigil::sources::kubernetes;
+use certvigil::sources::kubernetes::config::{KubeEnabled, KubernetesConfig};
 use fake_apiserver::FakeApiServer;
 use serde_json::json;
 

@@ -28,10 +28,10 @@ use base64::Engine as _;
 use crate::checks::crl::ParsedCrl;
 use crate::checks::facts::Facts;
 use crate::checks::{aia, ocsp};
-use crate::config::{KubeConfigMapsConfig, KubeSecretType};
 use crate::model::MAX_MESSAGE_LEN;
 use crate::parse::{self, FormatHint, ParseOptions};
 use crate::sources::docker::tar::{Entry, TarReader};
+use crate::sources::kubernetes::config::{KubeConfigMapsConfig, KubeSecretType};
 use crate::sources::kubernetes::extract::{self, Ctx};
 use crate::sources::kubernetes::resources::{
     ApiService, CertificateSigningRequest, ConfigMap, CustomResourceDefinition,

@@ -171,3 +171,111 @@ fn the_checker_sees_a_back_edge() {
         "{bad:?}"
     );
 }
+
+/// The kinds registered in `source_kinds!` (src/sources/mod.rs): `(module, spec)`.
+fn registered_kinds(src: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(src.join("sources/mod.rs")).unwrap();
+    let start = text
+        .find("source_kinds! {")
+        .expect("src/sources/mod.rs has the source_kinds! registry");
+    let body = &text[start + "source_kinds! {".len()..];
+    let body = &body[..body.find('}').expect("end of source_kinds!")];
+    body.split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let parts: Vec<&str> = l.split("::").collect();
+            assert_eq!(
+                parts.len(),
+                3,
+                "registry line {l:?} is not module::config::Spec"
+            );
+            assert_eq!(parts[1], "config", "registry line {l:?}");
+            (parts[0].to_string(), parts[2].to_string())
+        })
+        .collect()
+}
+
+/// Names of `pub struct`/`pub enum` items in `text`.
+fn pub_types(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("pub struct ")
+                .or_else(|| l.strip_prefix("pub enum "))
+                .map(|r| {
+                    r.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn the_source_registry_is_the_only_list_of_kinds() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let kinds = registered_kinds(&src);
+    assert!(kinds.len() >= 5, "{kinds:?}");
+    let mut kind_types = Vec::new();
+    let mut kind_names = Vec::new();
+    for (module, spec) in &kinds {
+        // Each registered kind is a module under src/sources/ that holds its config.
+        let cfg = src.join("sources").join(module).join("config.rs");
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap_or_else(|e| panic!("{}: {e} (registered {module})", cfg.display()));
+        assert!(
+            text.contains(&format!("impl SourceSpec for {spec}")),
+            "{} does not implement SourceSpec for {spec}",
+            cfg.display()
+        );
+        kind_types.extend(pub_types(&text));
+        let k = text
+            .find("const KINDS: &'static [&'static str] = &[")
+            .unwrap_or_else(|| panic!("{}: no KINDS", cfg.display()));
+        let list = &text[k + "const KINDS: &'static [&'static str] = &[".len()..];
+        let list = &list[..list.find(']').unwrap()];
+        kind_names.extend(
+            list.split(',')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .filter(|s| !s.is_empty()),
+        );
+    }
+    assert!(kind_names.contains(&"docker".to_string()), "{kind_names:?}");
+    // config/ and setup/ hold no per-kind type and name no kind: they only know
+    // sources through the registry (setup names the two legacy alias sections).
+    let mut files = Vec::new();
+    rs_files(&src.join("config"), &mut files);
+    rs_files(&src.join("setup"), &mut files);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let is_test = f.ends_with("tests.rs");
+        for t in pub_types(&code) {
+            assert!(
+                !kind_types.contains(&t),
+                "{}: {t} is a source kind's type; it belongs in src/sources/<kind>/config.rs",
+                f.display()
+            );
+        }
+        if is_test {
+            continue;
+        }
+        for k in &kind_names {
+            let legacy_alias = f.ends_with("setup/mod.rs") && (k == "docker" || k == "kubernetes");
+            if legacy_alias {
+                continue;
+            }
+            assert!(
+                !code.contains(&format!("\"{k}\"")),
+                "{}: names the source kind {k:?}; only src/sources/ may",
+                f.display()
+            );
+        }
+    }
+}

@@ -297,8 +297,8 @@ fn tmpfs_paths_are_reported_not_read_as_empty() {
 
 #[test]
 fn unchanged_objects_are_not_read_again() {
-    use certvigil::config::DockerEnabled;
     use certvigil::scraper::Scraper;
+    use certvigil::sources::docker::config::DockerEnabled;
     use certvigil::sources::docker::DockerSource;
     use certvigil::sources::Source;
     use std::sync::atomic::Ordering;
@@ -313,7 +313,7 @@ fn unchanged_objects_are_not_read_again() {
     let p = write(tmp.path(), "c.pem", &cfg_cert);
     d.docker_ok(&["config", "create", "reread-cfg", &p.display().to_string()]);
 
-    let mut cfg = certvigil::config::default_docker();
+    let mut cfg = certvigil::sources::docker::config::default_docker();
     cfg.enabled = DockerEnabled::On;
     cfg.host = Some(d.host());
     let src = Arc::new(DockerSource::new(cfg));

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use certvigil::config::WatchEnabled;
 use certvigil::model::SourceKind;
 use certvigil::scraper::Scraper;
 use certvigil::setup::default_config;
 use certvigil::sources::files::config::FileSourceConfig;
+use certvigil::sources::files::config::WatchEnabled;
 use certvigil::sources::files::FileSource;
 use certvigil::sources::{RescanSignal, Source};
 use futures::FutureExt;

@@ -31,12 +31,6 @@ pub mod defaults {
     pub const MAX_DNS_NAMES_IN_LABEL: usize = 10;
     pub const LOG_LEVEL: &str = "info";
     pub const LOG_FORMAT: &str = "text";
-    pub const FOLLOW_SYMLINKS: bool = true;
-    pub const MAX_FILE_SIZE: u64 = 1 << 20;
-    pub const TRY_EMPTY_PASSWORD: bool = true;
-    pub const MAX_FILES: usize = 200_000;
-    pub const WATCH_VERIFY_INTERVAL: Duration = Duration::from_secs(3600);
-    pub const WATCH_DEBOUNCE: Duration = Duration::from_secs(1);
     pub const REVOCATION_OFFLINE: bool = false;
     pub const SYSTEM_ROOTS: bool = true;
     pub const FETCH_AIA: bool = false;
@@ -49,39 +43,6 @@ pub mod defaults {
     pub const OCSP_GET: bool = false;
     pub const MAX_CONCURRENCY_PER_HOST: usize = 4;
     pub const WARNING_WINDOW: Duration = Duration::from_secs(28 * 86_400);
-    pub const DOCKER_NAME: &str = "docker";
-    pub const DOCKER_API_TIMEOUT: Duration = Duration::from_secs(10);
-    pub const DOCKER_CONFIGS: bool = true;
-    pub const DOCKER_SECRETS_MODE: &str = "metadata";
-    pub const DOCKER_SECRETS_DIR: &str = "/run/secrets";
-    pub const DOCKER_CONTAINERS: bool = true;
-    pub const DOCKER_CONTAINER_PATHS: &[&str] = &[
-        "/etc/ssl/certs/*.pem",
-        "/etc/nginx",
-        "/etc/letsencrypt",
-        "/certs",
-    ];
-    pub const DOCKER_CONTAINER_LABEL: &str = "certvigil.paths";
-    pub const DOCKER_MAX_FILE_SIZE: u64 = 1 << 20;
-    pub const DOCKER_MAX_CONTAINERS: usize = 1000;
-    pub const DOCKER_NODE: bool = true;
-    pub const DOCKER_NODE_DIR: &str = "/var/lib/docker/swarm/certificates";
-    pub const DOCKER_REREAD_INTERVAL: Duration = Duration::from_secs(3600);
-    pub const DOCKER_EVENTS: bool = true;
-    pub const KUBE_NAME: &str = "kubernetes";
-    pub const KUBE_LIST_PAGE_SIZE: u32 = 250;
-    pub const KUBE_MAX_OBJECT_SIZE: u64 = 1 << 20;
-    pub const KUBE_DEBOUNCE: Duration = Duration::from_millis(500);
-    pub const KUBE_SECRET_TYPE: &str = "kubernetes.io/tls";
-    pub const KUBE_SECRET_KEYS: &[&str] = &["tls.crt", "ca.crt"];
-    pub const KUBE_CONFIGMAP_KEYS: &[&str] = &["ca.crt"];
-    pub const KUBE_CONFIGMAP_DEDUPE: &[&str] = &["kube-root-ca.crt"];
-    pub const KUBE_CABUNDLE_RESOURCES: &[&str] = &[
-        "validatingwebhookconfigurations",
-        "mutatingwebhookconfigurations",
-        "apiservices",
-        "customresourcedefinitions",
-    ];
 }
 
 /// The whole document. An absent section means all its defaults; an absent `sources`
@@ -144,106 +105,6 @@ impl<'de> Deserialize<'de> for RawAutoBool {
     }
 }
 
-/// `kubernetes:` — the Kubernetes source (Secrets, ConfigMaps, caBundles, CSRs).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKubernetes {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<RawAutoBool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubeconfig: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespaces: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exclude_namespaces: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace_scoped: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub list_page_size: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_object_size: Option<RawSize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub debounce: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secrets: Option<RawKubeSecrets>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configmaps: Option<RawKubeConfigMaps>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cabundles: Option<RawKubeCaBundles>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csrs: Option<RawKubeCsrs>,
-}
-
-/// `kubernetes.secrets:`
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKubeSecrets {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub types: Option<Vec<RawKubeSecretType>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expose_labels: Option<Vec<String>>,
-}
-
-/// One entry of `kubernetes.secrets.types`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKubeSecretType {
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pkcs12_password_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pkcs12_passwords: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keystore_password_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keystore_passwords: Option<Vec<String>>,
-}
-
-/// `kubernetes.configmaps:`
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKubeConfigMaps {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dedupe: Option<Vec<String>>,
-}
-
-/// `kubernetes.cabundles:`
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKubeCaBundles {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<String>>,
-}
-
-/// `kubernetes.csrs:`
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKubeCsrs {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<String>,
-}
-
 /// `scan:` — durations as text (`5m`), parsed in validation so every bad value is reported.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -292,45 +153,6 @@ pub struct RawLog {
     pub level: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
-}
-
-/// One `kind: file` or `kind: kubeconfig` entry of `sources:`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawFileSource {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paths: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exclude: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub follow_symlinks: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_file_size: Option<RawSize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pkcs12_passwords: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub try_empty_password: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keystore_passwords: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_files: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch: Option<RawFileWatch>,
-}
-
-/// `sources[].watch:` — change notification while serving.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawFileWatch {
-    /// `auto`, `true` or `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<RawAutoBool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verify_interval: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub debounce: Option<String>,
 }
 
 /// `trust:`
@@ -389,94 +211,6 @@ pub struct RawRevocationCache {
 pub struct RawReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning_window: Option<String>,
-}
-
-/// `docker:` — the Docker source (see docs/docker.md).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDocker {
-    /// `auto`, `true` or `false` (YAML booleans or strings).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<RawAutoBool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `unix:///path`, `tcp://host:port`, `https://host:port`; null = `DOCKER_HOST`
-    /// or the default socket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<RawDockerTls>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_timeout: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configs: Option<RawDockerToggle>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secrets: Option<RawDockerSecrets>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub containers: Option<RawDockerContainers>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<RawDockerNode>,
-}
-
-/// `docker.tls:` — client certificate authentication for `tcp://`/`https://` hosts.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDockerTls {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_file: Option<String>,
-}
-
-/// `docker.configs:`
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDockerToggle {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-}
-
-/// `docker.secrets:`
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDockerSecrets {
-    /// `off`, `metadata`, `mounted` or `exec`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mounted_dir: Option<String>,
-}
-
-/// `docker.containers:`
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDockerContainers {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paths: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_file_size: Option<RawSize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_containers: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reread_interval: Option<String>,
-}
-
-/// `docker.node:`
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDockerNode {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificates_dir: Option<String>,
 }
 
 /// A byte size as written: an integer number of bytes, or text with a unit (`1MiB`).
@@ -604,113 +338,6 @@ impl RawConfig {
                 warning_window: Some(format_duration(c.report.warning_window)),
             }),
             probe: Some(c.probe.to_raw()),
-        }
-    }
-}
-
-impl RawDocker {
-    /// The raw form of a validated Docker section, every key written out.
-    pub fn from_config(d: &super::DockerConfig) -> RawDocker {
-        use super::{DockerEnabled, SecretsMode};
-        let text = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
-        RawDocker {
-            enabled: Some(match d.enabled {
-                DockerEnabled::Auto => RawAutoBool::Text("auto".into()),
-                DockerEnabled::On => RawAutoBool::Bool(true),
-                DockerEnabled::Off => RawAutoBool::Bool(false),
-            }),
-            name: Some(d.name.clone()),
-            host: d.host.clone(),
-            tls: Some(RawDockerTls {
-                ca_file: text(&d.tls.ca_file),
-                cert_file: text(&d.tls.cert_file),
-                key_file: text(&d.tls.key_file),
-            }),
-            api_timeout: Some(super::duration::format_duration(d.api_timeout)),
-            events: Some(d.events),
-            configs: Some(RawDockerToggle {
-                enabled: Some(d.configs),
-            }),
-            secrets: Some(RawDockerSecrets {
-                mode: Some(
-                    match d.secrets_mode {
-                        SecretsMode::Off => "off",
-                        SecretsMode::Metadata => "metadata",
-                        SecretsMode::Mounted => "mounted",
-                        SecretsMode::Exec => "exec",
-                    }
-                    .to_string(),
-                ),
-                mounted_dir: Some(d.secrets_dir.display().to_string()),
-            }),
-            containers: Some(RawDockerContainers {
-                enabled: Some(d.containers),
-                paths: Some(d.container_paths.clone()),
-                label: Some(d.container_label.clone()),
-                max_file_size: Some(RawSize::Bytes(d.max_file_size)),
-                max_containers: Some(d.max_containers),
-                reread_interval: Some(super::duration::format_duration(d.reread_interval)),
-            }),
-            node: Some(RawDockerNode {
-                enabled: Some(d.node),
-                certificates_dir: text(&d.node_dir),
-            }),
-        }
-    }
-}
-
-impl RawKubernetes {
-    /// The raw form of a validated Kubernetes section with every key written out.
-    pub fn from_config(k: &super::KubernetesConfig) -> RawKubernetes {
-        use super::KubeEnabled;
-        RawKubernetes {
-            enabled: Some(match k.enabled {
-                KubeEnabled::Auto => RawAutoBool::Text("auto".into()),
-                KubeEnabled::On => RawAutoBool::Bool(true),
-                KubeEnabled::Off => RawAutoBool::Bool(false),
-            }),
-            name: Some(k.name.clone()),
-            kubeconfig: k.kubeconfig.as_ref().map(|p| p.display().to_string()),
-            context: k.context.clone(),
-            namespaces: Some(k.namespaces.clone()),
-            exclude_namespaces: Some(k.exclude_namespaces.clone()),
-            namespace_scoped: Some(k.namespace_scoped),
-            list_page_size: Some(k.list_page_size),
-            max_object_size: Some(RawSize::Bytes(k.max_object_size)),
-            debounce: Some(super::duration::format_duration(k.debounce)),
-            secrets: Some(RawKubeSecrets {
-                enabled: Some(k.secrets.enabled),
-                label_selector: k.secrets.label_selector.clone(),
-                types: Some(
-                    k.secrets
-                        .types
-                        .iter()
-                        .map(|t| RawKubeSecretType {
-                            type_: Some(t.type_.clone()),
-                            keys: Some(t.keys.clone()),
-                            pkcs12_password_key: t.pkcs12_password_key.clone(),
-                            pkcs12_passwords: Some(t.pkcs12_passwords.clone()),
-                            keystore_password_key: t.keystore_password_key.clone(),
-                            keystore_passwords: Some(t.keystore_passwords.clone()),
-                        })
-                        .collect(),
-                ),
-                expose_labels: Some(k.secrets.expose_labels.clone()),
-            }),
-            configmaps: Some(RawKubeConfigMaps {
-                enabled: Some(k.configmaps.enabled),
-                label_selector: k.configmaps.label_selector.clone(),
-                keys: Some(k.configmaps.keys.clone()),
-                dedupe: Some(k.configmaps.dedupe.clone()),
-            }),
-            cabundles: Some(RawKubeCaBundles {
-                enabled: Some(k.cabundles.enabled),
-                resources: Some(k.cabundles.resources.clone()),
-            }),
-            csrs: Some(RawKubeCsrs {
-                enabled: Some(k.csrs.enabled),
-                label_selector: k.csrs.label_selector.clone(),
-            }),
         }
     }
 }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use crate::config::raw::defaults;
 use crate::config::*;
 use crate::model::SourceKind;
 use crate::sources::docker::config::{default_docker, DockerConfig, DockerEnabled, SecretsMode};
@@ -103,7 +102,10 @@ fn default_yaml_shows_the_code_defaults() {
         empty.report.warning_window,
         Duration::from_secs(28 * 86_400)
     );
-    assert_eq!(files(&empty)[0].max_file_size, defaults::MAX_FILE_SIZE);
+    assert_eq!(
+        files(&empty)[0].max_file_size,
+        crate::sources::files::config::defaults::MAX_FILE_SIZE
+    );
     assert_eq!(files(&empty)[0].max_files, 200_000);
     assert!(empty.trust.roots.is_empty());
     assert!(!empty.revocation.offline);
@@ -321,8 +323,8 @@ fn every_key_sources() -> SourceConfigs {
             try_empty_password: false,
             keystore_passwords: vec!["storepass".into(), "".into()],
             max_files: 1000,
-            watch: crate::config::FileWatchConfig {
-                enabled: crate::config::WatchEnabled::Off,
+            watch: crate::sources::files::config::FileWatchConfig {
+                enabled: crate::sources::files::config::WatchEnabled::Off,
                 verify_interval: Duration::from_secs(600),
                 debounce: Duration::from_millis(250),
             },
@@ -345,7 +347,7 @@ fn every_key_sources() -> SourceConfigs {
         enabled: DockerEnabled::On,
         name: "swarm-a".into(),
         host: Some("tcp://127.0.0.1:2376".into()),
-        tls: crate::config::DockerTls {
+        tls: crate::sources::docker::config::DockerTls {
             ca_file: Some(PathBuf::from("/etc/docker/ca.pem")),
             cert_file: Some(PathBuf::from("/etc/docker/cert.pem")),
             key_file: Some(PathBuf::from("/etc/docker/key.pem")),
@@ -375,10 +377,10 @@ fn every_key_sources() -> SourceConfigs {
         list_page_size: 50,
         max_object_size: 64 * 1024,
         debounce: Duration::from_secs(2),
-        secrets: crate::config::KubeSecretsConfig {
+        secrets: crate::sources::kubernetes::config::KubeSecretsConfig {
             enabled: true,
             label_selector: Some("app=web".into()),
-            types: vec![crate::config::KubeSecretType {
+            types: vec![crate::sources::kubernetes::config::KubeSecretType {
                 type_: "Opaque".into(),
                 keys: vec!["*.crt".into(), "keystore.p12".into()],
                 pkcs12_password_key: Some("password".into()),
@@ -388,17 +390,17 @@ fn every_key_sources() -> SourceConfigs {
             }],
             expose_labels: vec!["app.kubernetes.io/name".into()],
         },
-        configmaps: crate::config::KubeConfigMapsConfig {
+        configmaps: crate::sources::kubernetes::config::KubeConfigMapsConfig {
             enabled: true,
             label_selector: None,
             keys: vec!["ca.crt".into(), "*.pem".into()],
             dedupe: vec![],
         },
-        cabundles: crate::config::KubeCaBundlesConfig {
+        cabundles: crate::sources::kubernetes::config::KubeCaBundlesConfig {
             enabled: false,
             resources: vec!["apiservices".into()],
         },
-        csrs: crate::config::KubeCsrsConfig {
+        csrs: crate::sources::kubernetes::config::KubeCsrsConfig {
             enabled: true,
             label_selector: Some("x=y".into()),
         },

@@ -37,9 +37,9 @@ use bollard::Docker;
 use tracing::{debug, info, warn};
 
 use super::{BoxFuture, Content, Object, RescanSignal, ScanCtx, Source, SourceOutput};
-use crate::config::{DockerConfig, DockerEnabled};
 use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
 use crate::parse::ParseOptions;
+use config::{DockerConfig, DockerEnabled};
 
 /// The default daemon address.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -421,7 +421,7 @@ impl DockerSource {
         if self.cfg.configs && manager {
             parts.push(swarm::configs(&scan).await);
         }
-        if self.cfg.secrets_mode != crate::config::SecretsMode::Off && manager {
+        if self.cfg.secrets_mode != config::SecretsMode::Off && manager {
             parts.push(swarm::secrets(&scan).await);
         }
         if self.cfg.containers {

@@ -9,8 +9,8 @@ use base64::Engine;
 use bollard::models::SystemInfo;
 use tracing::debug;
 
+use super::config::SecretsMode;
 use super::{error_object, join_services, object_labels, Part, Scan};
-use crate::config::SecretsMode;
 use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
 use crate::parse::FormatHint;
 use crate::sources::{Content, Item, Object};
@@ -526,7 +526,7 @@ pub(crate) async fn node(s: &Scan<'_>, info: &SystemInfo, manager: bool) -> Part
         Some(d) => d.clone(),
         None => match &info.docker_root_dir {
             Some(root) => Path::new(root).join("swarm/certificates"),
-            None => PathBuf::from(crate::config::raw::defaults::DOCKER_NODE_DIR),
+            None => PathBuf::from(super::config::defaults::DOCKER_NODE_DIR),
         },
     };
     match std::fs::read_dir(&dir) {

@@ -142,10 +142,10 @@ use std::time::Instant;
 
 use tracing::{debug, warn};
 
-use crate::config::{FileSourceConfig, WatchEnabled};
 use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
 use crate::parse::kubeconfig::{self, EntryContent};
 use crate::parse::{FormatHint, ParseOptions};
+use config::{FileSourceConfig, WatchEnabled};
 
 use super::fswatch::{Session, WatchStats, Watcher};
 use super::glob;

@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::config::{KubeConfigMapsConfig, KubeSecretType};
+use super::config::{KubeConfigMapsConfig, KubeSecretType};
 use crate::model::{ErrorEntry, Failure, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, FormatHint, ParseOptions};
 use crate::sources::glob::component_matches;

@@ -33,10 +33,10 @@ use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::config::{KubeEnabled, KubernetesConfig};
 use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
 use crate::parse::ParseOptions;
 use crate::sources::{BoxFuture, RescanSignal, ScanCtx, Source, SourceOutput};
+use config::{KubeEnabled, KubernetesConfig};
 
 use extract::{Ctx, Extracted};
 use store::{Store, Summary};
