@@ -19,7 +19,9 @@
 //!
 //! [`scraper`] runs the sources on a schedule and publishes snapshots; every
 //! notable failure goes through [`events`], which logs and counts it in one call.
-//! [`config`] holds the validated configuration; [`app`] wires configuration,
+//! [`config`] holds the validated configuration (global sections; each source kind
+//! owns its keys in `sources/<kind>/config.rs`), [`setup`] loads it through the
+//! source registry; [`app`] wires configuration,
 //! scraper and HTTP server together; [`cli`] validates arguments.
 //!
 //! Imports only go down the pipeline; `tests/architecture.rs` fails on a back-edge.
