@@ -58,6 +58,7 @@ fn config() -> Config {
         docker: certvigil::config::default_docker(),
         docker_sources: Vec::new(),
         kubernetes_sources: Vec::new(),
+        vault_sources: Vec::new(),
         kubernetes: Default::default(),
         tls_endpoints: Vec::new(),
         probe: Default::default(),

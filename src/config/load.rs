@@ -225,6 +225,7 @@ fn fallback_config() -> Config {
         kubernetes_sources: Vec::new(),
         kubernetes: super::KubernetesConfig::default(),
         tls_endpoints: Vec::new(),
+        vault_sources: Vec::new(),
         probe: Default::default(),
     }
 }

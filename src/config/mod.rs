@@ -14,6 +14,7 @@ pub mod raw;
 mod tests;
 pub mod tls_endpoint;
 mod validate;
+pub mod vault;
 
 pub use duration::{format_duration, parse_duration, parse_size, DurationError, SizeError};
 pub use errors::{ConfigError, ConfigErrors};
@@ -60,6 +61,8 @@ pub struct Config {
     /// The `kind: kubernetes` entries of `sources:`, in config order (several
     /// clusters side by side, each with its own `name` prefix).
     pub kubernetes_sources: Vec<KubernetesConfig>,
+    /// `kind: vault` sources (Vault/OpenBao PKI), in config order.
+    pub vault_sources: Vec<vault::VaultConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -183,6 +183,30 @@ pub struct RawKubernetes {
     pub csrs: Option<RawKubeCsrs>,
 }
 
+/// `sources[].approle:` of a `vault` entry.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVaultAppRole {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_id_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+}
+
+/// `sources[].kubernetes_auth:` of a `vault` entry.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVaultKubernetesAuth {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+}
+
 /// `kubernetes.secrets:`
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -387,6 +411,24 @@ pub struct RawSource {
     pub cabundles: Option<RawKubeCaBundles>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrs: Option<RawKubeCsrs>,
+    // `kind: vault` (validated by `config::vault`; `tls`, `timeout` and
+    // `concurrency` are shared with the kinds above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approle: Option<RawVaultAppRole>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_auth: Option<RawVaultKubernetesAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_certificates: Option<usize>,
 }
 
 /// `sources[].secrets:` of a `docker` entry (`mode`, `mounted_dir`) or a
@@ -440,7 +482,14 @@ pub struct RawFileWatch {
 }
 
 /// Source kinds accepted in `sources[].kind`.
-pub const SOURCE_KINDS: &[&str] = &["file", "kubeconfig", "docker", "kubernetes", "tls_endpoint"];
+pub const SOURCE_KINDS: &[&str] = &[
+    "file",
+    "kubeconfig",
+    "docker",
+    "kubernetes",
+    "tls_endpoint",
+    "vault",
+];
 
 impl RawSource {
     /// Keys that are meaningful for `kind` (besides `kind` and `name`), or `None` for an
@@ -467,6 +516,7 @@ impl RawSource {
                 "watch",
             ]),
             "tls_endpoint" => Some(super::tls_endpoint::KEYS),
+            "vault" => Some(super::vault::KEYS),
             "docker" => Some(&[
                 "enabled",
                 "host",
@@ -542,7 +592,66 @@ impl RawSource {
         add(self.configmaps.is_some(), "configmaps");
         add(self.cabundles.is_some(), "cabundles");
         add(self.csrs.is_some(), "csrs");
+        add(self.address.is_some(), "address");
+        add(self.token_file.is_some(), "token_file");
+        add(self.token_env.is_some(), "token_env");
+        add(self.approle.is_some(), "approle");
+        add(self.kubernetes_auth.is_some(), "kubernetes_auth");
+        add(self.mounts.is_some(), "mounts");
+        add(self.namespace.is_some(), "namespace");
+        add(self.max_certificates.is_some(), "max_certificates");
         keys
+    }
+
+    /// A `kind: vault` entry with every key of `v` written out.
+    pub fn from_vault(v: &super::vault::VaultConfig) -> RawSource {
+        use super::vault::VaultAuth;
+        let path = |p: &std::path::Path| p.display().to_string();
+        let mut r = RawSource {
+            kind: Some("vault".into()),
+            name: Some(v.name.clone()),
+            address: Some(v.address.clone()),
+            mounts: Some(v.mounts.clone()),
+            namespace: v.namespace.clone(),
+            timeout: Some(super::duration::format_duration(v.timeout)),
+            concurrency: Some(v.concurrency),
+            max_certificates: Some(v.max_certificates),
+            ..RawSource::default()
+        };
+        if v.ca_file.is_some() || v.server_name.is_some() {
+            r.tls = Some(RawDockerTls {
+                ca_file: v.ca_file.as_deref().map(path),
+                server_name: v.server_name.clone(),
+                ..RawDockerTls::default()
+            });
+        }
+        match &v.auth {
+            VaultAuth::TokenFile(f) => r.token_file = Some(path(f)),
+            VaultAuth::TokenEnv(e) => r.token_env = Some(e.clone()),
+            VaultAuth::AppRole {
+                mount,
+                role_id_file,
+                secret_id_file,
+            } => {
+                r.approle = Some(RawVaultAppRole {
+                    role_id_file: Some(path(role_id_file)),
+                    secret_id_file: Some(path(secret_id_file)),
+                    mount: Some(mount.clone()),
+                })
+            }
+            VaultAuth::Kubernetes {
+                mount,
+                role,
+                jwt_file,
+            } => {
+                r.kubernetes_auth = Some(RawVaultKubernetesAuth {
+                    role: Some(role.clone()),
+                    jwt_file: Some(path(jwt_file)),
+                    mount: Some(mount.clone()),
+                })
+            }
+        }
+        r
     }
 
     /// The Docker keys of a `kind: docker` entry, as a `docker:` section.
@@ -737,6 +846,9 @@ pub struct RawDockerTls {
     pub cert_file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<String>,
+    /// `vault` entries only (TLS server name to verify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
 }
 
 /// `docker.configs:`
@@ -931,6 +1043,7 @@ impl RawConfig {
                             .iter()
                             .map(|k| RawSource::from_kubernetes(RawKubernetes::from_config(k))),
                     )
+                    .chain(c.vault_sources.iter().map(RawSource::from_vault))
                     .collect(),
             ),
             trust: Some(RawTrust {
@@ -987,6 +1100,7 @@ impl RawDocker {
                 ca_file: text(&d.tls.ca_file),
                 cert_file: text(&d.tls.cert_file),
                 key_file: text(&d.tls.key_file),
+                server_name: None,
             }),
             api_timeout: Some(super::duration::format_duration(d.api_timeout)),
             events: Some(d.events),

@@ -361,6 +361,7 @@ fn every_key_expected() -> Config {
             },
         },
         tls_endpoints: Vec::new(),
+        vault_sources: Vec::new(),
         probe: Default::default(),
     }
 }

@@ -128,9 +128,10 @@ pub fn validate(
         &mut |path, msg| p.add(path, msg),
     );
     let mut tls_endpoints = Vec::new();
+    let mut vault_sources = Vec::new();
     let (files, docker_entries, kube_entries) = match &raw.sources {
         None => (default_sources(), Vec::new(), Vec::new()),
-        Some(list) => sources(&mut p, list, &mut tls_endpoints),
+        Some(list) => sources(&mut p, list, &mut tls_endpoints, &mut vault_sources),
     };
 
     let t = raw.trust.clone().unwrap_or_default();
@@ -355,6 +356,7 @@ pub fn validate(
         tls_endpoints,
         probe,
         kubernetes_sources,
+        vault_sources,
     })
 }
 
@@ -696,6 +698,12 @@ fn docker(p: &mut Problems, base: &str, raw: Option<&RawDocker>) -> DockerConfig
         cert_file: tls_path(p, "cert_file", t.cert_file),
         key_file: tls_path(p, "key_file", t.key_file),
     };
+    if t.server_name.is_some() {
+        p.add(
+            format!("{base}.tls.server_name"),
+            "key tls.server_name does not apply to Docker sources",
+        );
+    }
     if tls.cert_file.is_some() != tls.key_file.is_some() {
         p.add(
             format!("{base}.tls"),
@@ -870,6 +878,7 @@ fn sources(
     p: &mut Problems,
     list: &[RawSource],
     tls_endpoints: &mut Vec<super::tls_endpoint::TlsEndpointConfig>,
+    vault_sources: &mut Vec<super::vault::VaultConfig>,
 ) -> Entries {
     let mut out = Vec::new();
     let mut dockers = Vec::new();
@@ -953,6 +962,32 @@ fn sources(
             );
         } else {
             seen.insert(name.clone(), i);
+        }
+        if kind_text == "vault" {
+            let tls = s.tls.as_ref();
+            let raw = super::vault::RawVault {
+                address: s.address.as_deref(),
+                token_file: s.token_file.as_deref(),
+                token_env: s.token_env.as_deref(),
+                approle: s.approle.as_ref(),
+                kubernetes_auth: s.kubernetes_auth.as_ref(),
+                mounts: s.mounts.as_deref(),
+                namespace: s.namespace.as_deref(),
+                ca_file: tls.and_then(|t| t.ca_file.as_deref()),
+                server_name: tls.and_then(|t| t.server_name.as_deref()),
+                client_tls: tls.is_some_and(|t| t.cert_file.is_some() || t.key_file.is_some()),
+                timeout: s.timeout.as_deref(),
+                concurrency: s.concurrency,
+                max_certificates: s.max_certificates,
+            };
+            vault_sources.push(super::vault::validate(
+                &base,
+                name,
+                &raw,
+                &|t: &str| parse_duration(t).map_err(|e| e.to_string()),
+                &mut |path, msg| p.add(path, msg),
+            ));
+            continue;
         }
         if kind_text == "tls_endpoint" {
             let raw = super::tls_endpoint::RawTlsEndpoint {
