@@ -26,6 +26,8 @@ pub enum SourceKind {
     DockerContainer,
     DockerNode,
     TlsEndpoint,
+    /// A certificate or issuer of a Vault/OpenBao PKI mount.
+    Vault,
 }
 
 impl SourceKind {
@@ -56,6 +58,7 @@ impl SourceKind {
             SourceKind::DockerContainer => "docker_container",
             SourceKind::DockerNode => "docker_node",
             SourceKind::TlsEndpoint => "tls_endpoint",
+            SourceKind::Vault => "vault",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod fswatch;
 pub mod glob;
 pub mod kubernetes;
 pub mod tls_endpoint;
+pub mod vault;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -111,6 +112,26 @@ pub trait Source: Send + Sync {
     /// long-running scrapers (`serve`) only, again after a reload; sources without
     /// change notifications ignore it.
     fn attach_rescan(&self, _signal: RescanSignal) {}
+    /// What the source learned about itself and its issuers in its last
+    /// completed scan, beyond objects: CRLs it read (a PKI mount's issuer CRLs,
+    /// published as `x509_crl_*`) and the expiry of its own credential (the Vault
+    /// token). The scraper asks right after each scan; most sources have none.
+    fn facts(&self) -> SourceFacts {
+        SourceFacts::default()
+    }
+}
+
+/// See [`Source::facts`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceFacts {
+    pub crls: Vec<crate::model::CrlInfo>,
+    /// Unix time at which the source's own credential (token) expires; `None`
+    /// when it has none or it never expires.
+    pub credential_expiry: Option<i64>,
+    /// Revocation the source itself knows authoritatively, by object location
+    /// (a Vault/OpenBao mount's own revoked list, method `vault`): it replaces
+    /// what the CRL/OCSP checks found for the certificates there.
+    pub revocations: std::collections::HashMap<String, crate::model::Revocation>,
 }
 
 /// "Rescan now": the one change signal of a scraper. Sources that learn about a
@@ -141,6 +162,9 @@ pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     }
     for t in &cfg.tls_endpoints {
         out.push(Arc::new(tls_endpoint::build(t)));
+    }
+    for v in &cfg.vault_sources {
+        out.push(Arc::new(vault::build(v)));
     }
     out
 }
