@@ -22,9 +22,9 @@
 //!   revocation (`revoked` or `good`, method `vault`).
 //!
 //! Objects: `<mount>/cert/<serial>` and `<mount>/issuer/<id>`, labels
-//! `vault_mount` and `superseded` (`true` for an expired certificate of the
-//! mount whose common name has a newer certificate: kept by Vault until tidy,
-//! the alert rules do not page on it). The object version covers the
+//! `vault_mount` and `superseded` (`true` for a certificate of the mount whose
+//! common name has a newer certificate — a renewal; Vault keeps the old one
+//! until tidy, and the alert rules do not page on it). The object version covers the
 //! certificate and those mutable facts, so an unchanged certificate is not
 //! re-published.
 //!
@@ -60,8 +60,8 @@ pub use config::{VaultAuth, VaultConfig};
 
 /// Label: the PKI mount a certificate belongs to.
 pub const LABEL_MOUNT: &str = "vault_mount";
-/// Label: `true` for an expired certificate superseded by a newer one with the
-/// same common name, `false` otherwise.
+/// Label: `true` for a certificate superseded by a newer one with the same
+/// common name on the same mount, `false` otherwise.
 pub const LABEL_SUPERSEDED: &str = "superseded";
 
 /// Most mounts read per scan.
@@ -694,7 +694,8 @@ impl VaultSource {
             out.objects.push(self.error_object(key, sref, f));
         }
 
-        // Superseded: expired, and a newer certificate with the same CN exists.
+        // Superseded: a newer certificate with the same CN exists on the mount
+        // (a renewal); expired or not, it is not the one to page about.
         // ("Newer": later notBefore, then later notAfter: renewals issued within
         // the same second still order.)
         let mut newest: HashMap<&str, (i64, i64)> = HashMap::new();
@@ -705,8 +706,7 @@ impl VaultSource {
             *e = (*e).max((k.cert.not_before, k.cert.not_after));
         }
         for (serial, k) in &current {
-            let superseded = k.cert.not_after <= now
-                && !k.cert.subject.cn.is_empty()
+            let superseded = !k.cert.subject.cn.is_empty()
                 && newest
                     .get(k.cert.subject.cn.as_str())
                     .is_some_and(|n| *n > (k.cert.not_before, k.cert.not_after));
