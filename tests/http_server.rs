@@ -59,6 +59,7 @@ fn config() -> Config {
         docker_sources: Vec::new(),
         kubernetes_sources: Vec::new(),
         vault_sources: Vec::new(),
+        certbot_sources: Vec::new(),
         kubernetes: Default::default(),
         tls_endpoints: Vec::new(),
         probe: Default::default(),

@@ -226,6 +226,7 @@ fn fallback_config() -> Config {
         kubernetes: super::KubernetesConfig::default(),
         tls_endpoints: Vec::new(),
         vault_sources: Vec::new(),
+        certbot_sources: Vec::new(),
         probe: Default::default(),
     }
 }

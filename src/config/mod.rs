@@ -3,6 +3,7 @@
 //! The embedded default (`default.yaml`) is what `certvigil` runs with when given
 //! nothing, and what `print-default-config` prints.
 
+pub mod certbot;
 pub mod duration;
 mod errors;
 pub mod listen;
@@ -63,6 +64,8 @@ pub struct Config {
     pub kubernetes_sources: Vec<KubernetesConfig>,
     /// `kind: vault` sources (Vault/OpenBao PKI), in config order.
     pub vault_sources: Vec<vault::VaultConfig>,
+    /// `kind: certbot` sources (certbot lineages), in config order.
+    pub certbot_sources: Vec<certbot::CertbotConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -429,6 +429,9 @@ pub struct RawSource {
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_certificates: Option<usize>,
+    // `kind: certbot` (validated by `config::certbot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_dir: Option<String>,
 }
 
 /// `sources[].secrets:` of a `docker` entry (`mode`, `mounted_dir`) or a
@@ -489,6 +492,7 @@ pub const SOURCE_KINDS: &[&str] = &[
     "kubernetes",
     "tls_endpoint",
     "vault",
+    "certbot",
 ];
 
 impl RawSource {
@@ -517,6 +521,7 @@ impl RawSource {
             ]),
             "tls_endpoint" => Some(super::tls_endpoint::KEYS),
             "vault" => Some(super::vault::KEYS),
+            "certbot" => Some(super::certbot::KEYS),
             "docker" => Some(&[
                 "enabled",
                 "host",
@@ -600,6 +605,7 @@ impl RawSource {
         add(self.mounts.is_some(), "mounts");
         add(self.namespace.is_some(), "namespace");
         add(self.max_certificates.is_some(), "max_certificates");
+        add(self.config_dir.is_some(), "config_dir");
         keys
     }
 
@@ -1044,6 +1050,12 @@ impl RawConfig {
                             .map(|k| RawSource::from_kubernetes(RawKubernetes::from_config(k))),
                     )
                     .chain(c.vault_sources.iter().map(RawSource::from_vault))
+                    .chain(c.certbot_sources.iter().map(|b| RawSource {
+                        kind: Some("certbot".into()),
+                        name: Some(b.name.clone()),
+                        config_dir: Some(b.config_dir.display().to_string()),
+                        ..RawSource::default()
+                    }))
                     .collect(),
             ),
             trust: Some(RawTrust {

@@ -362,6 +362,7 @@ fn every_key_expected() -> Config {
         },
         tls_endpoints: Vec::new(),
         vault_sources: Vec::new(),
+        certbot_sources: Vec::new(),
         probe: Default::default(),
     }
 }

@@ -129,9 +129,16 @@ pub fn validate(
     );
     let mut tls_endpoints = Vec::new();
     let mut vault_sources = Vec::new();
+    let mut certbot_sources = Vec::new();
     let (files, docker_entries, kube_entries) = match &raw.sources {
         None => (default_sources(), Vec::new(), Vec::new()),
-        Some(list) => sources(&mut p, list, &mut tls_endpoints, &mut vault_sources),
+        Some(list) => sources(
+            &mut p,
+            list,
+            &mut tls_endpoints,
+            &mut vault_sources,
+            &mut certbot_sources,
+        ),
     };
 
     let t = raw.trust.clone().unwrap_or_default();
@@ -357,6 +364,7 @@ pub fn validate(
         probe,
         kubernetes_sources,
         vault_sources,
+        certbot_sources,
     })
 }
 
@@ -879,6 +887,7 @@ fn sources(
     list: &[RawSource],
     tls_endpoints: &mut Vec<super::tls_endpoint::TlsEndpointConfig>,
     vault_sources: &mut Vec<super::vault::VaultConfig>,
+    certbot_sources: &mut Vec<super::certbot::CertbotConfig>,
 ) -> Entries {
     let mut out = Vec::new();
     let mut dockers = Vec::new();
@@ -962,6 +971,15 @@ fn sources(
             );
         } else {
             seen.insert(name.clone(), i);
+        }
+        if kind_text == "certbot" {
+            certbot_sources.push(super::certbot::validate(
+                &base,
+                name,
+                s.config_dir.as_deref(),
+                &mut |path, msg| p.add(path, msg),
+            ));
+            continue;
         }
         if kind_text == "vault" {
             let tls = s.tls.as_ref();
