@@ -28,6 +28,8 @@ pub enum SourceKind {
     TlsEndpoint,
     /// A certificate or issuer of a Vault/OpenBao PKI mount.
     Vault,
+    /// The deployed certificate of a certbot lineage.
+    Certbot,
 }
 
 impl SourceKind {
@@ -59,6 +61,7 @@ impl SourceKind {
             SourceKind::DockerNode => "docker_node",
             SourceKind::TlsEndpoint => "tls_endpoint",
             SourceKind::Vault => "vault",
+            SourceKind::Certbot => "certbot",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! registered in [`build_sources`]. The scraper parses what they return and keeps a
 //! per-object cache so that an object whose `version` did not change is not re-read.
 
+pub mod certbot;
 pub mod docker;
 pub mod files;
 pub mod fswatch;
@@ -165,6 +166,9 @@ pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     }
     for v in &cfg.vault_sources {
         out.push(Arc::new(vault::build(v)));
+    }
+    for c in &cfg.certbot_sources {
+        out.push(Arc::new(certbot::build(c)));
     }
     out
 }
