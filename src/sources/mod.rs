@@ -5,6 +5,7 @@
 
 pub mod certbot;
 pub mod docker;
+pub mod docker_trust;
 pub mod files;
 pub mod fswatch;
 pub mod glob;

@@ -3,8 +3,8 @@
 //! certificate (`live/<name>/cert.pem` → `archive/<name>/certN.pem`), the
 //! newest archived version, the ACME server, and the renewal due time by
 //! certbot's own rule ([`conf::renewal_due`]). The deployed certificate is one
-//! object (`location` = the live `cert.pem` path, labels `certbot_lineage`,
-//! `acme_server`); what is wrong with a lineage is an object finding:
+//! object (`location` = the live `cert.pem` path, labels `filename`,
+//! `filepath` (that path), `certbot_lineage`, `acme_server`); what is wrong with a lineage is an object finding:
 //!
 //! * `acme_renewal_overdue` — the evaluation instant (`--at`) is past the
 //!   renewal time of the lineage's newest certificate: `certbot renew` should
@@ -337,6 +337,14 @@ impl CertbotSource {
         }
         let sref = self
             .sref(&cert_link)
+            .with_label(
+                "filename",
+                cert_link
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+            .with_label("filepath", cert_link.display().to_string())
             .with_label(LABEL_LINEAGE, name)
             .with_label(LABEL_SERVER, server);
         out.objects.push(Object {
