@@ -473,3 +473,103 @@ async fn library_scan_reports_token_expiry_crl_and_caches_certificates() {
     );
     assert_eq!(snap2.certificates.len(), snap.certificates.len());
 }
+
+/// A `bao server -dev -dev-tls` of its own: `https://` verified with
+/// `tls.ca_file`, refused without the right CA.
+#[test]
+fn https_is_verified_against_the_configured_ca() {
+    if bao().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new("bao")
+        .args([
+            "server",
+            "-dev",
+            "-dev-tls",
+            &format!("-dev-tls-cert-dir={}", dir.path().display()),
+            "-dev-root-token-id=root",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+        ])
+        .env("HOME", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(child);
+    let addr = format!("https://127.0.0.1:{port}");
+    let ca = dir.path().join("vault-ca.pem");
+    let cli = |args: &[&str]| {
+        Command::new("bao")
+            .args(args)
+            .env("BAO_ADDR", &addr)
+            .env("BAO_CACERT", &ca)
+            .env("BAO_TOKEN", "root")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let mut up = false;
+    for _ in 0..300 {
+        if ca.exists() && cli(&["status"]).status.success() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "bao -dev-tls did not come up");
+    assert!(cli(&["secrets", "enable", "pki"]).status.success());
+    assert!(cli(&[
+        "write",
+        "pki/root/generate/internal",
+        "common_name=TLS Root",
+        "ttl=24h"
+    ])
+    .status
+    .success());
+    let token = write(dir.path(), "token", "root");
+    let run = |ca_file: &Path| {
+        let cfg = write(
+            dir.path(),
+            "c.yaml",
+            format!(
+                "sources:\n  - kind: vault\n    name: tls\n    address: {addr}\n    token_file: {}\n    tls:\n      ca_file: {}\n",
+                token.display(),
+                ca_file.display()
+            ),
+        );
+        let o = Command::new(support_cli::bin())
+            .args([
+                "scan",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o)))
+    };
+    let v = run(&ca);
+    let cns: Vec<&str> = vault_certs(&v)
+        .iter()
+        .map(|c| c["subject_cn"].as_str().unwrap())
+        .collect();
+    assert_eq!(cns, vec!["TLS Root"], "{v:#}");
+    // Another CA: the handshake is refused, the source is down.
+    let (other_ca, _, _) = support_cli::tls_server_material();
+    let other = write(dir.path(), "other-ca.pem", other_ca);
+    let v = run(&other);
+    assert!(vault_certs(&v).is_empty());
+    assert_eq!(v["errors"][0]["reason"], "tls_handshake_failed", "{v:#}");
+}
