@@ -444,7 +444,7 @@ async fn library_scan_reports_token_expiry_crl_and_caches_certificates() {
     // Metrics: the token expiry and the CRL series.
     let text = certvigil::outputs::metrics::render(
         Some(&snap),
-        &certvigil::config::default_config().metrics,
+        &certvigil::setup::default_config().metrics,
         now.timestamp() as f64,
         false,
     );

@@ -19,8 +19,8 @@
 //! [`MAX_LINEAGES`] confs). Private keys are never read: only the `privkey.pem`
 //! link's existence is checked.
 
-pub use crate::config::certbot as config;
 pub mod conf;
+pub mod config;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

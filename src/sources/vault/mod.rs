@@ -34,8 +34,8 @@
 //! `timeout`, ...). Tokens are sent only in `X-Vault-Token` and never logged,
 //! stored in objects or put in messages.
 
-pub use crate::config::vault as config;
 pub mod client;
+pub mod config;
 pub mod crl;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

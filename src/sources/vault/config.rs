@@ -1,8 +1,7 @@
-//! Configuration of a `vault` source (Vault/OpenBao PKI; used by
-//! `sources::vault`, which re-exports it as its `config`)
-//! (`sources: [{kind: vault, ...}]`): the raw keys (deserialized as part of the
-//! flat `sources[]` entry) and their validation into [`VaultConfig`], with
-//! located problems.
+//! Configuration of a `vault` source (Vault/OpenBao PKI)
+//! (`sources: [{kind: vault, ...}]`): the raw keys ([`RawVaultEntry`]), their
+//! validation into [`VaultConfig`] with located problems, and the registry
+//! entry [`VaultSpec`].
 //!
 //! Keys: `address` (`http://host:port` or `https://host:port`, required),
 //! authentication — `token_file`, `token_env` (default `VAULT_TOKEN` when no
@@ -23,29 +22,14 @@ pub const DEFAULT_MAX_CERTIFICATES: usize = 100_000;
 pub const DEFAULT_TOKEN_ENV: &str = "VAULT_TOKEN";
 pub const DEFAULT_JWT_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
-/// Keys of a `vault` entry besides `kind` and `name`.
-pub const KEYS: &[&str] = &[
-    "address",
-    "token_file",
-    "token_env",
-    "approle",
-    "kubernetes_auth",
-    "mounts",
-    "namespace",
-    "tls",
-    "timeout",
-    "concurrency",
-    "max_certificates",
-];
-
 /// The raw keys of a `vault` entry (all optional), borrowed from the flat entry.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawVault<'a> {
     pub address: Option<&'a str>,
     pub token_file: Option<&'a str>,
     pub token_env: Option<&'a str>,
-    pub approle: Option<&'a super::raw::RawVaultAppRole>,
-    pub kubernetes_auth: Option<&'a super::raw::RawVaultKubernetesAuth>,
+    pub approle: Option<&'a RawVaultAppRole>,
+    pub kubernetes_auth: Option<&'a RawVaultKubernetesAuth>,
     pub mounts: Option<&'a [String]>,
     pub namespace: Option<&'a str>,
     pub ca_file: Option<&'a str>,
@@ -381,5 +365,191 @@ mod tests {
                 "sources[0].concurrency"
             ]
         );
+    }
+}
+
+// ---------------------------------------------------------------- registry entry
+
+/// The keys of a `vault` entry as written (all optional).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVaultEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approle: Option<RawVaultAppRole>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_auth: Option<RawVaultKubernetesAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawVaultTls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_certificates: Option<usize>,
+}
+
+/// `sources[].approle:` of a `vault` entry.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVaultAppRole {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_id_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+}
+
+/// `sources[].kubernetes_auth:` of a `vault` entry.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVaultKubernetesAuth {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+}
+
+/// `sources[].tls:` of a `vault` entry.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVaultTls {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}
+
+impl crate::config::KindConfig for VaultConfig {
+    fn kind(&self) -> &str {
+        "vault"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The registry entry of `kind: vault`.
+pub struct VaultSpec;
+
+impl crate::sources::SourceSpec for VaultSpec {
+    const KINDS: &'static [&'static str] = &["vault"];
+    const KEYS: &'static [&'static str] = &[
+        "name",
+        "address",
+        "token_file",
+        "token_env",
+        "approle",
+        "approle.role_id_file",
+        "approle.secret_id_file",
+        "approle.mount",
+        "kubernetes_auth",
+        "kubernetes_auth.role",
+        "kubernetes_auth.jwt_file",
+        "kubernetes_auth.mount",
+        "mounts",
+        "namespace",
+        "tls",
+        "tls.ca_file",
+        "tls.server_name",
+        "timeout",
+        "concurrency",
+        "max_certificates",
+    ];
+    type Raw = RawVaultEntry;
+    type Config = VaultConfig;
+
+    fn validate(raw: &RawVaultEntry, ctx: &mut crate::config::EntryCtx<'_>) -> VaultConfig {
+        let name = ctx.name(raw.name.as_ref());
+        let base = ctx.base.to_string();
+        let tls = raw.tls.as_ref();
+        let borrowed = RawVault {
+            address: raw.address.as_deref(),
+            token_file: raw.token_file.as_deref(),
+            token_env: raw.token_env.as_deref(),
+            approle: raw.approle.as_ref(),
+            kubernetes_auth: raw.kubernetes_auth.as_ref(),
+            mounts: raw.mounts.as_deref(),
+            namespace: raw.namespace.as_deref(),
+            ca_file: tls.and_then(|t| t.ca_file.as_deref()),
+            server_name: tls.and_then(|t| t.server_name.as_deref()),
+            client_tls: false,
+            timeout: raw.timeout.as_deref(),
+            concurrency: raw.concurrency,
+            max_certificates: raw.max_certificates,
+        };
+        let problems = &mut *ctx.problems;
+        validate(
+            &base,
+            name,
+            &borrowed,
+            &|t: &str| crate::config::parse_duration(t).map_err(|e| e.to_string()),
+            &mut |path, msg| problems.add(path, msg),
+        )
+    }
+
+    fn to_raw(v: &VaultConfig) -> RawVaultEntry {
+        let path = |p: &std::path::Path| p.display().to_string();
+        let mut r = RawVaultEntry {
+            name: Some(v.name.clone()),
+            address: Some(v.address.clone()),
+            mounts: Some(v.mounts.clone()),
+            namespace: v.namespace.clone(),
+            timeout: Some(crate::config::format_duration(v.timeout)),
+            concurrency: Some(v.concurrency),
+            max_certificates: Some(v.max_certificates),
+            ..RawVaultEntry::default()
+        };
+        if v.ca_file.is_some() || v.server_name.is_some() {
+            r.tls = Some(RawVaultTls {
+                ca_file: v.ca_file.as_deref().map(path),
+                server_name: v.server_name.clone(),
+            });
+        }
+        match &v.auth {
+            VaultAuth::TokenFile(f) => r.token_file = Some(path(f)),
+            VaultAuth::TokenEnv(e) => r.token_env = Some(e.clone()),
+            VaultAuth::AppRole {
+                mount,
+                role_id_file,
+                secret_id_file,
+            } => {
+                r.approle = Some(RawVaultAppRole {
+                    role_id_file: Some(path(role_id_file)),
+                    secret_id_file: Some(path(secret_id_file)),
+                    mount: Some(mount.clone()),
+                })
+            }
+            VaultAuth::Kubernetes {
+                mount,
+                role,
+                jwt_file,
+            } => {
+                r.kubernetes_auth = Some(RawVaultKubernetesAuth {
+                    role: Some(role.clone()),
+                    jwt_file: Some(path(jwt_file)),
+                    mount: Some(mount.clone()),
+                })
+            }
+        }
+        r
+    }
+
+    fn build(cfg: &VaultConfig) -> Vec<std::sync::Arc<dyn crate::sources::Source>> {
+        vec![std::sync::Arc::new(super::build(cfg))]
     }
 }
