@@ -573,3 +573,42 @@ fn https_is_verified_against_the_configured_ca() {
     assert!(vault_certs(&v).is_empty());
     assert_eq!(v["errors"][0]["reason"], "tls_handshake_failed", "{v:#}");
 }
+
+/// The `vault` and `certbot` entries through the registry: keys, defaults,
+/// located problems, and the `to_yaml` round trip (no engine needed).
+#[test]
+fn vault_and_certbot_entries_load_validate_and_round_trip() {
+    use certvigil::sources::certbot::config::CertbotConfig;
+    let text = "sources:\n  - kind: vault\n    name: prod\n    address: https://vault.example:8200/\n    approle:\n      role_id_file: /run/role_id\n      secret_id_file: /run/secret_id\n    mounts: [pki, /pki_int/]\n    namespace: team-a\n    tls:\n      ca_file: /etc/vault-ca.pem\n      server_name: vault.example\n    timeout: 5s\n    concurrency: 8\n  - kind: certbot\n    name: le\n";
+    let cfg = certvigil::setup::from_yaml_str(text, "t").unwrap_or_else(|e| panic!("{e}"));
+    let v: Vec<&VaultConfig> = cfg.sources.of::<VaultConfig>().collect();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].address, "https://vault.example:8200");
+    assert_eq!(v[0].mounts, vec!["pki".to_string(), "pki_int".into()]);
+    assert_eq!(v[0].namespace.as_deref(), Some("team-a"));
+    assert_eq!(v[0].server_name.as_deref(), Some("vault.example"));
+    assert_eq!(v[0].concurrency, 8);
+    assert!(matches!(v[0].auth, VaultAuth::AppRole { ref mount, .. } if mount == "approle"));
+    let c: Vec<&CertbotConfig> = cfg.sources.of::<CertbotConfig>().collect();
+    assert_eq!(c[0].config_dir, Path::new("/etc/letsencrypt"));
+    let again = certvigil::setup::from_yaml_str(&certvigil::setup::to_yaml(&cfg).unwrap(), "again")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again, cfg);
+
+    let bad =
+        "sources:\n  - kind: vault\n    address: ftp://x\n    token_file: /t\n    token_env: T\n";
+    let errs = certvigil::setup::from_yaml_str(bad, "t")
+        .unwrap_err()
+        .to_string();
+    assert!(errs.contains("t:3:"), "{errs}");
+    assert!(errs.contains("sources[0].address"), "{errs}");
+    assert!(errs.contains("give one of token_file"), "{errs}");
+    let foreign = "sources:\n  - kind: certbot\n    address: http://x\n";
+    let errs = certvigil::setup::from_yaml_str(foreign, "t")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errs.contains("does not apply to sources of kind certbot"),
+        "{errs}"
+    );
+}
