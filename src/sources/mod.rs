@@ -250,6 +250,7 @@ source_kinds! {
     docker::config::DockerSpec,
     kubernetes::config::KubernetesSpec,
     tls_endpoint::config::TlsEndpointSpec,
+    docker_trust::config::DockerTrustSpec,
 }
 
 /// The spec of a `kind:` value.
