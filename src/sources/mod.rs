@@ -273,6 +273,7 @@ source_kinds! {
     docker::config::DockerSpec,
     kubernetes::config::KubernetesSpec,
     tls_endpoint::config::TlsEndpointSpec,
+    docker_trust::config::DockerTrustSpec,
     vault::config::VaultSpec,
     certbot::config::CertbotSpec,
 }
