@@ -226,7 +226,7 @@ fn the_source_registry_is_the_only_list_of_kinds() {
         let text = std::fs::read_to_string(&cfg)
             .unwrap_or_else(|e| panic!("{}: {e} (registered {module})", cfg.display()));
         assert!(
-            text.contains(&format!("impl SourceSpec for {spec}")),
+            text.contains(&format!("SourceSpec for {spec} {{")),
             "{} does not implement SourceSpec for {spec}",
             cfg.display()
         );
