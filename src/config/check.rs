@@ -5,5 +5,5 @@
 pub use super::source::{EntryCtx, Problems};
 pub use super::validate::{
     auto_bool, check_path_text, check_source_name, duration, path_list, raw_size, size,
-    MAX_SOURCE_NAME, MIN_SCAN_DURATION,
+    PathTextError, SourceNameError, MAX_SOURCE_NAME, MIN_SCAN_DURATION,
 };

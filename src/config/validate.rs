@@ -303,12 +303,21 @@ pub fn path_list(p: &mut Problems, path: &str, list: Option<&[String]>) -> Vec<P
     list.iter().map(PathBuf::from).collect()
 }
 
-pub fn check_path_text(s: &str) -> Result<(), String> {
+/// Why a path given in the configuration is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathTextError {
+    #[error("must be a non-empty path")]
+    Empty,
+    #[error("must not contain NUL characters")]
+    Nul,
+}
+
+pub fn check_path_text(s: &str) -> Result<(), PathTextError> {
     if s.trim().is_empty() {
-        return Err("must be a non-empty path".into());
+        return Err(PathTextError::Empty);
     }
     if s.contains('\0') {
-        return Err("must not contain NUL characters".into());
+        return Err(PathTextError::Nul);
     }
     Ok(())
 }
@@ -339,20 +348,29 @@ pub fn auto_bool<T: Copy>(
 }
 
 /// `^[a-zA-Z0-9_.:-]+$`, at most [`MAX_SOURCE_NAME`] bytes.
-pub fn check_source_name(name: &str) -> Result<(), String> {
+/// Why a source name is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceNameError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("is longer than {MAX_SOURCE_NAME} characters")]
+    TooLong,
+    #[error("{0:?} contains {1:?}; names may only use letters, digits, '_', '.', ':' and '-'")]
+    BadChar(String, char),
+}
+
+pub fn check_source_name(name: &str) -> Result<(), SourceNameError> {
     if name.is_empty() {
-        return Err("must not be empty".into());
+        return Err(SourceNameError::Empty);
     }
     if name.len() > MAX_SOURCE_NAME {
-        return Err(format!("is longer than {MAX_SOURCE_NAME} characters"));
+        return Err(SourceNameError::TooLong);
     }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')))
     {
-        return Err(format!(
-            "{name:?} contains {c:?}; names may only use letters, digits, '_', '.', ':' and '-'"
-        ));
+        return Err(SourceNameError::BadChar(name.to_string(), c));
     }
     Ok(())
 }
