@@ -65,6 +65,8 @@ pub struct Checker {
     anchors: Arc<chain::Pool>,
     intermediates: Vec<Arc<facts::Facts>>,
     facts: HashMap<String, (Option<Arc<facts::Facts>>, u64)>,
+    /// Subject and issuer Names shared by the facts (swept with them).
+    names: facts::Names,
     generation: u64,
     sigs: sigverify::SigCache,
     /// The resolved profile (`auto`: `rfc5280` with configured roots,
@@ -83,7 +85,7 @@ fn placeholder() -> chain::ChainResult {
     chain::ChainResult {
         status: TrustStatus::Unknown,
         reason: None,
-        detail: String::new(),
+        detail: Arc::from(""),
         issuer: None,
         window: (0, 0),
     }
@@ -120,7 +122,7 @@ fn verify_all(leaves: &[Arc<facts::Facts>], ctx: &chain::Ctx<'_>) -> Vec<chain::
                 Err(_) => out.extend(part.iter().map(|f| chain::ChainResult {
                     status: TrustStatus::Unknown,
                     reason: Some(TrustReason::MalformedCertificate),
-                    detail: format!("chain verification of '{}' failed", f.name),
+                    detail: format!("chain verification of '{}' failed", f.name).into(),
                     issuer: None,
                     window: (0, 0),
                 })),
@@ -150,6 +152,7 @@ impl Checker {
             anchors: Arc::new(chain::Pool::new()),
             intermediates: Vec::new(),
             facts: HashMap::new(),
+            names: facts::Names::default(),
             generation: 0,
             sigs: sigverify::SigCache::default(),
             profile: pathval::Profile::Rfc5280,
@@ -184,6 +187,7 @@ impl Checker {
             anchors: Arc::new(anchors),
             intermediates,
             facts: HashMap::new(),
+            names: facts::Names::default(),
             generation: 0,
             sigs: sigverify::SigCache::default(),
             profile: match trust.profile {
@@ -227,11 +231,8 @@ impl Checker {
                     && seen.insert(&e.cert.sha256_fingerprint)
             })
             .collect();
-        let parse = |e: &&CertEntry| {
-            facts::Facts::from_der(e.cert.der.clone())
-                .ok()
-                .map(Arc::new)
-        };
+        let names = &self.names;
+        let parse = |e: &&CertEntry| facts::Facts::from_parsed(&e.cert, names).ok().map(Arc::new);
         let n = threads();
         let parsed: Vec<Option<Arc<facts::Facts>>> = if n <= 1 || new.len() < 64 {
             new.iter().map(parse).collect()
@@ -262,7 +263,7 @@ impl Checker {
             slot.1 = g;
             return slot.0.clone();
         }
-        let f = facts::Facts::from_der(e.cert.der.clone())
+        let f = facts::Facts::from_parsed(&e.cert, &self.names)
             .ok()
             .map(Arc::new);
         self.facts
@@ -282,7 +283,11 @@ impl Checker {
         let all: Vec<Option<Arc<facts::Facts>>> =
             entries.iter().map(|e| self.facts_of(e)).collect();
         let g = self.generation;
+        let held = self.facts.len();
         self.facts.retain(|_, v| v.1 == g);
+        if self.facts.len() < held {
+            self.names.sweep();
+        }
 
         let mut pool = chain::Pool::new();
         for f in all.iter().flatten() {
@@ -491,7 +496,8 @@ impl Checker {
                         r.detail
                     ),
                     1024,
-                );
+                )
+                .into();
             }
             *v = r;
         }
