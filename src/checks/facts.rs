@@ -91,6 +91,26 @@ fn strip_zeros(raw: &[u8]) -> &[u8] {
     s
 }
 
+/// The SHA-256 of a certificate from its 64-hex-digit fingerprint (the
+/// parser computed it already).
+fn fp_from_hex(s: &str) -> Option<[u8; 32]> {
+    let b = s.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let nib = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = (nib(b[2 * i])? << 4) | nib(b[2 * i + 1])?;
+    }
+    Some(out)
+}
+
 /// A byte range `[start, end)` of a certificate's DER.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span(u32, u32);
@@ -216,14 +236,19 @@ impl Names {
 impl Facts {
     /// Extract the facts of `der`. `fp` is its SHA-256.
     pub fn from_der(der: Arc<[u8]>) -> Result<Facts, String> {
-        Self::extract(der, &Names::default(), None)
+        Self::extract(der, &Names::default(), None, None)
     }
 
     /// The facts of an inventory certificate: its DER, and the subject and
     /// issuer renderings the parser already made (not rendered again), with
     /// Names shared through `names`.
     pub fn from_parsed(cert: &crate::model::ParsedCert, names: &Names) -> Result<Facts, String> {
-        Self::extract(cert.der.clone(), names, Some((&cert.subject, &cert.issuer)))
+        Self::extract(
+            cert.der.clone(),
+            names,
+            Some((&cert.subject, &cert.issuer)),
+            fp_from_hex(&cert.sha256_fingerprint),
+        )
     }
 
     fn extract(
@@ -233,9 +258,12 @@ impl Facts {
             &crate::model::DistinguishedName,
             &crate::model::DistinguishedName,
         )>,
+        fp: Option<[u8; 32]>,
     ) -> Result<Facts, String> {
         let (_, cert) = X509Certificate::from_der(&der).map_err(|e| format!("bad DER: {e}"))?;
-        let fp: [u8; 32] = {
+        let fp: [u8; 32] = if let Some(fp) = fp {
+            fp
+        } else {
             let d = ring::digest::digest(&ring::digest::SHA256, &der);
             let mut a = [0u8; 32];
             a.copy_from_slice(d.as_ref());

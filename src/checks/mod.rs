@@ -74,7 +74,9 @@ pub struct Checker {
     profile: pathval::Profile,
     /// Verdicts of the last scan by leaf, with the pool digest they were
     /// computed for and their stable time window.
-    verdicts: HashMap<[u8; 32], (chain::ChainResult, [u8; 32])>,
+    verdicts: HashMap<[u8; 32], chain::ChainResult>,
+    /// The pool digest `verdicts` were computed for.
+    verdicts_digest: [u8; 32],
     revocation: revocation::Revoker,
     /// caIssuers fetching: `trust.fetch_aia` and not offline.
     aia: Option<aia::Aia>,
@@ -157,6 +159,7 @@ impl Checker {
             sigs: sigverify::SigCache::default(),
             profile: pathval::Profile::Rfc5280,
             verdicts: HashMap::new(),
+            verdicts_digest: [0; 32],
             revocation: revocation::Revoker::new(&RevocationConfig {
                 methods: Vec::new(),
                 ..RevocationConfig::default()
@@ -197,6 +200,7 @@ impl Checker {
                 TrustProfile::Auto => pathval::Profile::Rfc5280,
             },
             verdicts: HashMap::new(),
+            verdicts_digest: [0; 32],
             revocation,
             aia: (trust.fetch_aia && !rev.offline).then(|| aia::Aia::new(rev)),
         })
@@ -300,15 +304,18 @@ impl Checker {
         // Chains, once per distinct certificate; a verdict of the last scan
         // is reused while the pool is the same and `now` is in its window.
         let digest = pool.digest();
+        // The last scan's verdicts are moved, not copied, into this scan's.
+        let mut prev = std::mem::take(&mut self.verdicts);
+        let same_pool = self.verdicts_digest == digest;
         let mut verdicts: HashMap<[u8; 32], chain::ChainResult> = HashMap::new();
         let mut todo: Vec<Arc<facts::Facts>> = Vec::new();
         for f in all.iter().flatten() {
             if verdicts.contains_key(&f.fp) {
                 continue;
             }
-            match self.verdicts.get(&f.fp) {
-                Some((r, d)) if *d == digest && r.window.0 <= now_ts && now_ts < r.window.1 => {
-                    verdicts.insert(f.fp, r.clone());
+            match prev.remove(&f.fp) {
+                Some(r) if same_pool && r.window.0 <= now_ts && now_ts < r.window.1 => {
+                    verdicts.insert(f.fp, r);
                 }
                 _ => {
                     verdicts.insert(f.fp, placeholder());
@@ -316,6 +323,7 @@ impl Checker {
                 }
             }
         }
+        drop(prev);
         {
             let algs = self.sigs.algorithms();
             let refs: Vec<&dyn rustls::pki_types::SignatureVerificationAlgorithm> = algs
@@ -359,14 +367,6 @@ impl Checker {
         // AIA-completed (or still incomplete) chains depend on fetched
         // certificates outside the pool digest: not reused.
         let aia_on = self.aia.is_some();
-        self.verdicts = verdicts
-            .iter()
-            .filter(|(_, r)| {
-                !aia_on
-                    || (r.status != TrustStatus::Incomplete && !r.detail.contains("AIA caIssuers"))
-            })
-            .map(|(fp, r)| (*fp, (r.clone(), digest)))
-            .collect();
 
         // Revocation for every certificate whose issuer is known.
         let subjects: Vec<Option<revocation::Subject>> = entries
@@ -383,6 +383,11 @@ impl Checker {
                 })
             })
             .collect();
+        verdicts.retain(|_, r| {
+            !aia_on || (r.status != TrustStatus::Incomplete && !r.detail.contains("AIA caIssuers"))
+        });
+        self.verdicts = verdicts;
+        self.verdicts_digest = digest;
         let out = self.revocation.run(&subjects, now_ts).await;
         for (e, r) in entries.iter_mut().zip(out.results) {
             e.revocation = r;
