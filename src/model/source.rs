@@ -26,6 +26,12 @@ pub enum SourceKind {
     DockerContainer,
     DockerNode,
     TlsEndpoint,
+    /// Docker Content Trust / Notary trust directories (TUF metadata keys).
+    DockerTrust,
+    /// A certificate or issuer of a Vault/OpenBao PKI mount.
+    Vault,
+    /// The deployed certificate of a certbot lineage.
+    Certbot,
 }
 
 impl SourceKind {
@@ -56,6 +62,9 @@ impl SourceKind {
             SourceKind::DockerContainer => "docker_container",
             SourceKind::DockerNode => "docker_node",
             SourceKind::TlsEndpoint => "tls_endpoint",
+            SourceKind::DockerTrust => "docker_trust",
+            SourceKind::Vault => "vault",
+            SourceKind::Certbot => "certbot",
         }
     }
 }
