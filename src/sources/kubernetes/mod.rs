@@ -30,10 +30,10 @@ use kube::runtime::WatchStreamExt;
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::config::{KubeEnabled, KubernetesConfig};
-use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef, TransportReason};
 use crate::parse::ParseOptions;
 use crate::sources::{BoxFuture, RescanSignal, ScanCtx, Source, SourceOutput};
 
@@ -77,6 +77,20 @@ impl Family {
             Family::Csrs => SourceKind::KubernetesCsr,
         }
     }
+    /// The API resources this family's watchers watch.
+    fn resources(self, cfg: &KubernetesConfig) -> Vec<&'static str> {
+        match self {
+            Family::Secrets => vec!["secrets"],
+            Family::ConfigMaps => vec!["configmaps"],
+            Family::CaBundles => cfg
+                .cabundles
+                .resources
+                .iter()
+                .map(|r| cabundle_resource(r))
+                .collect(),
+            Family::Csrs => vec!["certificatesigningrequests"],
+        }
+    }
     fn suffix(self) -> &'static str {
         match self {
             Family::Secrets => "secrets",
@@ -84,6 +98,16 @@ impl Family {
             Family::CaBundles => "cabundles",
             Family::Csrs => "csrs",
         }
+    }
+}
+
+/// The static name of a configured caBundle resource (validated upstream).
+fn cabundle_resource(r: &str) -> &'static str {
+    match r {
+        "validatingwebhookconfigurations" => "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations" => "mutatingwebhookconfigurations",
+        "apiservices" => "apiservices",
+        _ => "customresourcedefinitions",
     }
 }
 
@@ -203,6 +227,7 @@ pub fn build(cfg: &KubernetesConfig) -> Vec<Arc<dyn Source>> {
         .into_iter()
         .map(|f| {
             Arc::new(KubeSource {
+                resources: f.resources(cfg),
                 family: f,
                 name: format!("{}-{}", cfg.name, f.suffix()),
                 shared: shared.clone(),
@@ -231,6 +256,8 @@ impl Drop for Running {
 /// One resource family of the Kubernetes source.
 pub struct KubeSource {
     family: Family,
+    /// The API resources its watchers watch (`x509_kube_*` pre-creation).
+    resources: Vec<&'static str>,
     name: String,
     shared: Arc<Shared>,
     opts: ParseOptions,
@@ -381,12 +408,7 @@ impl KubeSource {
                     let wc = base(None);
                     let n = name.clone();
                     let target = Target {
-                        resource: match r.as_str() {
-                            "validatingwebhookconfigurations" => "validatingwebhookconfigurations",
-                            "mutatingwebhookconfigurations" => "mutatingwebhookconfigurations",
-                            "apiservices" => "apiservices",
-                            _ => "customresourcedefinitions",
-                        },
+                        resource: cabundle_resource(r),
                         namespace: None,
                         what: r.clone(),
                     };
@@ -526,6 +548,13 @@ impl KubeSource {
                 match ev {
                     Ok(Event::Init) => {
                         debug!(target = %target.what, "LIST started");
+                        if store.was_synced(owner) {
+                            store.record_transport(
+                                target.resource,
+                                None,
+                                format!("re-listing {} (watch expired or restarted)", target.what),
+                            );
+                        }
                         store.begin_list(owner);
                     }
                     Ok(Event::InitApply(o)) | Ok(Event::Apply(o)) if excluded(&o) => {
@@ -558,7 +587,12 @@ impl KubeSource {
                             reason,
                             message: msg,
                         }) => {
-                            warn!(target = %target.what, reason = %reason, "{msg}");
+                            // Logged (and counted) once per scan as an event of the
+                            // scraper (events::emit_transport), not here.
+                            debug!(target = %target.what, reason = %reason, "{msg}");
+                            if let Some(t) = transport_reason(&e) {
+                                store.record_transport(target.resource, Some(t), msg.clone());
+                            }
                             store.set_error(owner, reason, msg);
                         }
                     },
@@ -585,6 +619,21 @@ fn api_group(resource: &str) -> &'static str {
         "apiservices" => "apiregistration.k8s.io",
         "customresourcedefinitions" => "apiextensions.k8s.io",
         _ => "certificates.k8s.io",
+    }
+}
+
+/// The transport reason of a watcher error (`x509_kube_transport_errors_total`);
+/// `None` for the expected `410 Gone` (a resync, counted as such).
+fn transport_reason(e: &watcher::Error) -> Option<TransportReason> {
+    match e {
+        watcher::Error::InitialListFailed(_) | watcher::Error::NoResourceVersion => {
+            Some(TransportReason::ListFailed)
+        }
+        watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 410 => None,
+        watcher::Error::WatchStartFailed(_) => Some(TransportReason::WatchStartFailed),
+        watcher::Error::WatchError(s) if s.code == 410 => None,
+        watcher::Error::WatchError(_) => Some(TransportReason::WatchErrorEvent),
+        watcher::Error::WatchFailed(_) => Some(TransportReason::WatchFlapped),
     }
 }
 
@@ -675,6 +724,14 @@ impl Source for KubeSource {
         if let Ok(mut g) = self.rescan.lock() {
             *g = Some(signal);
         }
+    }
+
+    fn watched_resources(&self) -> Vec<&'static str> {
+        self.resources.clone()
+    }
+
+    fn drain_transport(&self) -> Vec<crate::model::TransportEvent> {
+        self.store.drain_transport(&self.name)
     }
 
     fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput> {
