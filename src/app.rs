@@ -187,6 +187,10 @@ fn scan_main(opts: ScanOptions, level: Option<&str>) -> u8 {
         }
         OutputFormat::Json => json::render(&snap),
         OutputFormat::Csv => csv::render(&snap),
+        OutputFormat::Ecs => {
+            let report = crate::outputs::report::build(&snap, &cfg.report);
+            crate::outputs::ecs::render(&snap, &report.findings)
+        }
     };
     if !text.ends_with('\n') {
         text.push('\n');

@@ -219,6 +219,8 @@ pub enum OutputFormat {
     Json,
     Table,
     Csv,
+    /// NDJSON in the Elastic Common Schema (docs/ecs.md).
+    Ecs,
 }
 
 /// Validated options: what the program will do.

@@ -164,6 +164,8 @@ mod watch;
 use keys::*;
 use lookahead::*;
 use platform::*;
+/// Safe reads for other sources that read host files (regular files only, size cap).
+pub(crate) use read::read_regular;
 use read::*;
 use walk::*;
 use watch::*;
