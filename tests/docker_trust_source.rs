@@ -242,8 +242,10 @@ fn notary_trust_data_certificates_role_expiry_and_keys() {
                     "no {want} certificate: {:?}; errors {:?}; targets.json {}",
                     certs.iter().map(|c| &c.cert.subject.cn).collect::<Vec<_>>(),
                     snap.errors,
-                    std::fs::read_to_string(trust.join("tuf/example.com/app/metadata/targets.json"))
-                        .unwrap_or_default()
+                    std::fs::read_to_string(
+                        trust.join("tuf/example.com/app/metadata/targets.json")
+                    )
+                    .unwrap_or_default()
                 )
             })
     };

@@ -740,6 +740,94 @@ fn transport_errors_and_resyncs_are_counted_per_resource() {
     assert!(log.contains("kube_watch_resync"), "{log}");
 }
 
+/// Selectors (issue 15): namespace globs (include/exclude), Secret and
+/// ConfigMap name globs, `secrets.leaf_only`, `configmap_label_*` and
+/// `cabundle_label_*`.
+#[test]
+fn selectors_globs_leaf_only_and_exposed_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = FakeApiServer::start();
+    let kc = api.kubeconfig(dir.path());
+    let (ca, leaf, key) = tls_server_material();
+    let chain = format!("{leaf}{ca}");
+    for (ns, name) in [
+        ("team-a", "web-1"),
+        ("team-a", "api"),
+        ("team-a", "web-staging"),
+        ("team-old", "web-2"),
+        ("other", "web-3"),
+    ] {
+        api.apply("secrets", ns, name, tls_secret(&chain, &key, None));
+    }
+    let cm = |team: &str| json!({"metadata": {"labels": {"team": team}}, "data": {"ca.crt": ca.clone()}});
+    api.apply("configmaps", "team-a", "trust-bundle", cm("a"));
+    api.apply("configmaps", "team-a", "other-cm", cm("a"));
+    api.apply(
+        "validatingwebhookconfigurations",
+        "",
+        "policy",
+        json!({"metadata": {"labels": {"app": "gatekeeper"}},
+               "webhooks": [{"name": "v.example.com", "clientConfig": {"caBundle": b64(&ca)}}]}),
+    );
+    let cfg = config(
+        dir.path(),
+        &kc,
+        "  namespaces: [\"team-*\"]\n  exclude_namespaces: [team-old]\n  secrets:\n    include: [\"web-*\"]\n    exclude: [\"*-staging\"]\n    leaf_only: true\n  configmaps:\n    enabled: true\n    include: [\"trust-*\"]\n    expose_labels: [team]\n  cabundles:\n    resources: [validatingwebhookconfigurations]\n    expose_labels: [app]\n",
+    );
+    let (v, o) = scan_json(&cfg);
+    let secrets = certs(&v, "kubernetes_secret");
+    let got: Vec<(String, u64)> = secrets
+        .iter()
+        .map(|c| {
+            (
+                c["location"].as_str().unwrap().to_string(),
+                c["index_in_bundle"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Only team-a/web-1 passes the globs; of its chain only the leaf (index 0).
+    assert_eq!(
+        got,
+        vec![("team-a/web-1:tls.crt".to_string(), 0)],
+        "{}",
+        show(&o)
+    );
+    let cms = certs(&v, "kubernetes_configmap");
+    assert_eq!(cms.len(), 1, "{}", show(&o));
+    assert_eq!(cms[0]["location"], "team-a/trust-bundle:ca.crt");
+    assert_eq!(cms[0]["labels"]["configmap_label_team"], "a", "{}", cms[0]);
+    let cab = certs(&v, "kubernetes_cabundle");
+    assert_eq!(cab.len(), 1, "{}", show(&o));
+    assert_eq!(
+        cab[0]["labels"]["cabundle_label_app"], "gatekeeper",
+        "{}",
+        cab[0]
+    );
+    // One cluster-wide watch (a glob), the excluded namespace left out server-side.
+    let lists: Vec<_> = api
+        .log()
+        .into_iter()
+        .filter(|l| l.verb == "list" && l.resource == "secrets")
+        .collect();
+    assert!(!lists.is_empty());
+    for l in &lists {
+        assert!(l.namespace.is_none(), "{l:?}");
+        assert!(l.query.contains("team-old"), "{l:?}");
+    }
+    // Globs are refused in namespace-scoped mode.
+    let bad = write(
+        dir.path(),
+        "bad.yml",
+        format!(
+            "kubernetes:\n  enabled: true\n  kubeconfig: {}\n  namespace_scoped: true\n  namespaces: [\"team-*\"]\n",
+            kc.display()
+        ),
+    );
+    let o = run(&["check-config", "--config", bad.to_str().unwrap()]);
+    assert_ne!(code(&o), 0, "{}", show(&o));
+    assert!(show(&o).contains("kubernetes.namespaces"), "{}", show(&o));
+}
+
 /// A CRL (PEM) signed by a fresh CA, valid from 1 day ago to `next_days`.
 fn crl_pem(cn: &str, next_days: i64) -> String {
     let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();

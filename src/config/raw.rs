@@ -195,6 +195,12 @@ pub struct RawKubeSecrets {
     pub types: Option<Vec<RawKubeSecretType>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose_labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_only: Option<bool>,
 }
 
 /// One entry of `kubernetes.secrets.types`.
@@ -227,6 +233,12 @@ pub struct RawKubeConfigMaps {
     pub keys: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_labels: Option<Vec<String>>,
 }
 
 /// `kubernetes.cabundles:`
@@ -237,6 +249,8 @@ pub struct RawKubeCaBundles {
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_labels: Option<Vec<String>>,
 }
 
 /// `kubernetes.csrs:`
@@ -406,6 +420,12 @@ pub struct RawEntrySecrets {
     pub types: Option<Vec<RawKubeSecretType>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose_labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_only: Option<bool>,
 }
 
 impl RawEntrySecrets {
@@ -420,6 +440,9 @@ impl RawEntrySecrets {
             ("label_selector", self.label_selector.is_some()),
             ("types", self.types.is_some()),
             ("expose_labels", self.expose_labels.is_some()),
+            ("include", self.include.is_some()),
+            ("exclude", self.exclude.is_some()),
+            ("leaf_only", self.leaf_only.is_some()),
         ];
         let other: &[(&'static str, bool)] = if kind == "docker" { &kube } else { &docker };
         other.iter().filter(|(_, p)| *p).map(|(k, _)| *k).collect()
@@ -582,6 +605,9 @@ impl RawSource {
                 label_selector: s.label_selector.clone(),
                 types: s.types.clone(),
                 expose_labels: s.expose_labels.clone(),
+                include: s.include.clone(),
+                exclude: s.exclude.clone(),
+                leaf_only: s.leaf_only,
             }),
             configmaps: self.configmaps.clone(),
             cabundles: self.cabundles.clone(),
@@ -608,6 +634,9 @@ impl RawSource {
                 label_selector: s.label_selector,
                 types: s.types,
                 expose_labels: s.expose_labels,
+                include: s.include,
+                exclude: s.exclude,
+                leaf_only: s.leaf_only,
                 ..RawEntrySecrets::default()
             }),
             configmaps: k.configmaps,
@@ -1058,16 +1087,23 @@ impl RawKubernetes {
                         .collect(),
                 ),
                 expose_labels: Some(k.secrets.expose_labels.clone()),
+                include: Some(k.secrets.include.clone()),
+                exclude: Some(k.secrets.exclude.clone()),
+                leaf_only: Some(k.secrets.leaf_only),
             }),
             configmaps: Some(RawKubeConfigMaps {
                 enabled: Some(k.configmaps.enabled),
                 label_selector: k.configmaps.label_selector.clone(),
                 keys: Some(k.configmaps.keys.clone()),
                 dedupe: Some(k.configmaps.dedupe.clone()),
+                include: Some(k.configmaps.include.clone()),
+                exclude: Some(k.configmaps.exclude.clone()),
+                expose_labels: Some(k.configmaps.expose_labels.clone()),
             }),
             cabundles: Some(RawKubeCaBundles {
                 enabled: Some(k.cabundles.enabled),
                 resources: Some(k.cabundles.resources.clone()),
+                expose_labels: Some(k.cabundles.expose_labels.clone()),
             }),
             csrs: Some(RawKubeCsrs {
                 enabled: Some(k.csrs.enabled),

@@ -18,7 +18,6 @@ pub mod extract;
 pub mod resources;
 pub mod store;
 
-use std::collections::HashSet;
 use std::fmt::Debug;
 use std::path::Path;
 use std::sync::Arc;
@@ -309,28 +308,48 @@ impl KubeSource {
             }
             wc
         };
-        let exclude: Arc<HashSet<String>> =
-            Arc::new(cfg.exclude_namespaces.iter().cloned().collect());
-        // Cluster-wide watches leave excluded namespaces out server-side too.
+        let ns_globs = cfg.namespaces.iter().any(|n| is_glob(n));
+        // One cluster-wide watch unless `namespaces` lists names only.
+        let cluster_wide = cfg.namespaces.is_empty() || ns_globs;
+        // Cluster-wide watches leave excluded namespaces (names) out server-side too.
         let ns_fields = |fields: Option<String>| -> Option<String> {
             let mut parts: Vec<String> = fields.into_iter().collect();
-            if cfg.namespaces.is_empty() {
-                for ns in &cfg.exclude_namespaces {
+            if cluster_wide {
+                for ns in cfg.exclude_namespaces.iter().filter(|n| !is_glob(n)) {
                     parts.push(format!("metadata.namespace!={ns}"));
                 }
             }
             (!parts.is_empty()).then(|| parts.join(","))
         };
-        let namespaces: Vec<Option<String>> = if cfg.namespaces.is_empty() {
+        let ns_filter = ObjFilter {
+            ns_include: if ns_globs {
+                cfg.namespaces.clone()
+            } else {
+                Vec::new()
+            },
+            ns_exclude: cfg.exclude_namespaces.clone(),
+            ..ObjFilter::default()
+        };
+        let namespaces: Vec<Option<String>> = if cluster_wide {
             vec![None]
         } else {
             cfg.namespaces
                 .iter()
-                .filter(|n| !exclude.contains(*n))
+                .filter(|n| ns_filter.allows(Some(n), ""))
                 .cloned()
                 .map(Some)
                 .collect()
         };
+        let secrets_filter = Arc::new(ObjFilter {
+            name_include: cfg.secrets.include.clone(),
+            name_exclude: cfg.secrets.exclude.clone(),
+            ..ns_filter.clone()
+        });
+        let configmaps_filter = Arc::new(ObjFilter {
+            name_include: cfg.configmaps.include.clone(),
+            name_exclude: cfg.configmaps.exclude.clone(),
+            ..ns_filter.clone()
+        });
         let scope = |ns: &Option<String>| match ns {
             Some(n) => format!("in namespace {n}"),
             None => "in all namespaces".to_string(),
@@ -357,17 +376,19 @@ impl KubeSource {
                         };
                         let (types, expose, name) = (types.clone(), expose.clone(), name.clone());
                         let max = cfg.max_object_size as usize;
-                        tasks.push(self.spawn(api, wc, target, exclude.clone(), move |o| {
-                            extract::secret(
-                                &Ctx {
-                                    source_name: &name,
-                                    max_size: max,
-                                },
-                                o,
-                                &types,
-                                &expose,
-                            )
-                        }));
+                        tasks.push(
+                            self.spawn(api, wc, target, secrets_filter.clone(), move |o| {
+                                extract::secret(
+                                    &Ctx {
+                                        source_name: &name,
+                                        max_size: max,
+                                    },
+                                    o,
+                                    &types,
+                                    &expose,
+                                )
+                            }),
+                        );
                     }
                 }
             }
@@ -389,24 +410,35 @@ impl KubeSource {
                     };
                     let (cm, name) = (cm.clone(), name.clone());
                     let max = cfg.max_object_size as usize;
-                    tasks.push(self.spawn(api, wc, target, exclude.clone(), move |o| {
-                        extract::configmap(
-                            &Ctx {
-                                source_name: &name,
-                                max_size: max,
-                            },
-                            o,
-                            &cm,
-                        )
-                    }));
+                    tasks.push(
+                        self.spawn(api, wc, target, configmaps_filter.clone(), move |o| {
+                            let mut x = extract::configmap(
+                                &Ctx {
+                                    source_name: &name,
+                                    max_size: max,
+                                },
+                                o,
+                                &cm,
+                            );
+                            extract::expose_labels(
+                                &mut x,
+                                &o.metadata,
+                                "configmap_label_",
+                                &cm.expose_labels,
+                            );
+                            x
+                        }),
+                    );
                 }
             }
             Family::CaBundles => {
                 let max = cfg.max_object_size as usize;
-                let none = Arc::new(HashSet::new());
+                let none = Arc::new(ObjFilter::default());
+                let expose = Arc::new(cfg.cabundles.expose_labels.clone());
                 for r in &cfg.cabundles.resources {
                     let wc = base(None);
                     let n = name.clone();
+                    let expose = expose.clone();
                     let target = Target {
                         resource: cabundle_resource(r),
                         namespace: None,
@@ -419,13 +451,20 @@ impl KubeSource {
                             target,
                             none.clone(),
                             move |o| {
-                                extract::validating(
+                                let mut x = extract::validating(
                                     &Ctx {
                                         source_name: &n,
                                         max_size: max,
                                     },
                                     o,
-                                )
+                                );
+                                extract::expose_labels(
+                                    &mut x,
+                                    &o.metadata,
+                                    "cabundle_label_",
+                                    &expose,
+                                );
+                                x
                             },
                         ),
                         "mutatingwebhookconfigurations" => self.spawn(
@@ -434,13 +473,20 @@ impl KubeSource {
                             target,
                             none.clone(),
                             move |o| {
-                                extract::mutating(
+                                let mut x = extract::mutating(
                                     &Ctx {
                                         source_name: &n,
                                         max_size: max,
                                     },
                                     o,
-                                )
+                                );
+                                extract::expose_labels(
+                                    &mut x,
+                                    &o.metadata,
+                                    "cabundle_label_",
+                                    &expose,
+                                );
+                                x
                             },
                         ),
                         "apiservices" => self.spawn(
@@ -449,13 +495,20 @@ impl KubeSource {
                             target,
                             none.clone(),
                             move |o| {
-                                extract::apiservice(
+                                let mut x = extract::apiservice(
                                     &Ctx {
                                         source_name: &n,
                                         max_size: max,
                                     },
                                     o,
-                                )
+                                );
+                                extract::expose_labels(
+                                    &mut x,
+                                    &o.metadata,
+                                    "cabundle_label_",
+                                    &expose,
+                                );
+                                x
                             },
                         ),
                         _ => self.spawn(
@@ -464,13 +517,20 @@ impl KubeSource {
                             target,
                             none.clone(),
                             move |o| {
-                                extract::crd(
+                                let mut x = extract::crd(
                                     &Ctx {
                                         source_name: &n,
                                         max_size: max,
                                     },
                                     o,
-                                )
+                                );
+                                extract::expose_labels(
+                                    &mut x,
+                                    &o.metadata,
+                                    "cabundle_label_",
+                                    &expose,
+                                );
+                                x
                             },
                         ),
                     };
@@ -489,7 +549,7 @@ impl KubeSource {
                     Api::<resources::CertificateSigningRequest>::all(client),
                     wc,
                     target,
-                    Arc::new(HashSet::new()),
+                    Arc::new(ObjFilter::default()),
                     move |o| {
                         extract::csr(
                             &Ctx {
@@ -511,7 +571,7 @@ impl KubeSource {
         api: Api<K>,
         wc: watcher::Config,
         target: Target,
-        exclude: Arc<HashSet<String>>,
+        filter: Arc<ObjFilter>,
         extract: F,
     ) -> JoinHandle<()>
     where
@@ -527,6 +587,15 @@ impl KubeSource {
         let store = self.store.clone();
         let owner = store.add_watcher(target.what.clone());
         let opts = self.opts.clone();
+        // `secrets.leaf_only`: only index 0 (the leaf) of each key's bundle.
+        let leaf_only = self.family == Family::Secrets && self.shared.cfg.secrets.leaf_only;
+        let summarize = move |x: Extracted| {
+            let mut s = Summary::parse(x, &opts);
+            if leaf_only && s.certs.iter().any(|c| c.1 != 0) {
+                s.certs = s.certs.iter().filter(|c| c.1 == 0).cloned().collect();
+            }
+            s
+        };
         tokio::spawn(async move {
             let version_of =
                 |o: &K| -> String { o.meta().resource_version.clone().unwrap_or_default() };
@@ -538,10 +607,11 @@ impl KubeSource {
                 }
             };
             let excluded = |o: &K| {
-                o.meta()
-                    .namespace
-                    .as_ref()
-                    .is_some_and(|ns| exclude.contains(ns))
+                let m = o.meta();
+                !filter.allows(
+                    m.namespace.as_deref(),
+                    m.name.as_deref().unwrap_or_default(),
+                )
             };
             let mut stream = watcher::watcher(api, wc).default_backoff().boxed();
             while let Some(ev) = stream.next().await {
@@ -563,7 +633,7 @@ impl KubeSource {
                     Ok(Event::InitApply(o)) => {
                         let (key, v) = (key_of(&o), version_of(&o));
                         if !store.current(owner, &key, &v, false) {
-                            let x = Summary::parse(extract(&o), &opts);
+                            let x = summarize(extract(&o));
                             store.upsert(owner, key, &v, x, false);
                         }
                     }
@@ -574,7 +644,7 @@ impl KubeSource {
                     Ok(Event::Apply(o)) => {
                         let (key, v) = (key_of(&o), version_of(&o));
                         if !store.current(owner, &key, &v, true) {
-                            let x = Summary::parse(extract(&o), &opts);
+                            let x = summarize(extract(&o));
                             store.upsert(owner, key, &v, x, true);
                         }
                     }
@@ -599,6 +669,47 @@ impl KubeSource {
                 }
             }
         })
+    }
+}
+
+/// Whether a namespace or object name pattern is a shell glob.
+fn is_glob(p: &str) -> bool {
+    p.bytes().any(|b| b"*?[".contains(&b))
+}
+
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    crate::sources::glob::component_matches(pattern.as_bytes(), name.as_bytes())
+}
+
+/// Which objects a watcher keeps (client-side; server-side selectors already
+/// left out what they can): namespace and object name include/exclude lists of
+/// names or shell globs (`team-*`). Empty include lists allow everything.
+#[derive(Debug, Clone, Default)]
+pub struct ObjFilter {
+    pub ns_include: Vec<String>,
+    pub ns_exclude: Vec<String>,
+    pub name_include: Vec<String>,
+    pub name_exclude: Vec<String>,
+}
+
+impl ObjFilter {
+    /// Whether an object named `name` in namespace `ns` (None: cluster-scoped)
+    /// is kept (`name` "" checks the namespace only).
+    pub fn allows(&self, ns: Option<&str>, name: &str) -> bool {
+        let any = |pats: &[String], v: &str| pats.iter().any(|p| glob_matches(p, v));
+        if let Some(ns) = ns {
+            if !self.ns_include.is_empty() && !any(&self.ns_include, ns) {
+                return false;
+            }
+            if any(&self.ns_exclude, ns) {
+                return false;
+            }
+        }
+        if name.is_empty() {
+            return true;
+        }
+        (self.name_include.is_empty() || any(&self.name_include, name))
+            && !any(&self.name_exclude, name)
     }
 }
 
