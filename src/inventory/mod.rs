@@ -61,6 +61,17 @@ pub struct Snapshot {
     /// Object findings raised by sources ([`crate::model::finding`]), sorted by
     /// (location, id, message).
     pub findings: Vec<crate::model::Finding>,
+    /// Expiry of each source's own credential (the Vault/OpenBao token), for
+    /// `x509_vault_token_expiry_timestamp_seconds`; sorted by (kind, name).
+    pub credentials: Vec<CredentialExpiry>,
+}
+
+/// When a source's own credential expires (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialExpiry {
+    pub kind: SourceKind,
+    pub name: String,
+    pub expires_at: i64,
 }
 
 impl Snapshot {
@@ -76,6 +87,7 @@ impl Snapshot {
             completed_at_unix: 0.0,
             crls: Vec::new(),
             findings: Vec::new(),
+            credentials: Vec::new(),
         }
     }
 
@@ -98,6 +110,8 @@ impl Snapshot {
         self.metadata
             .sort_by(|a, b| (a.kind, &a.name, &a.location).cmp(&(b.kind, &b.name, &b.location)));
         self.sources
+            .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        self.credentials
             .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
         self.findings
             .sort_by(|a, b| (&a.location, a.id, &a.message).cmp(&(&b.location, b.id, &b.message)));

@@ -4,9 +4,46 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::defaults;
 use super::*;
+use crate::config::raw::defaults;
+use crate::config::*;
 use crate::model::SourceKind;
+use crate::sources::docker::config::{default_docker, DockerConfig, DockerEnabled, SecretsMode};
+use crate::sources::files::config::FileSourceConfig;
+use crate::sources::kubernetes::config::{KubeEnabled, KubernetesConfig};
+
+fn files(c: &Config) -> Vec<&FileSourceConfig> {
+    c.sources.of::<FileSourceConfig>().collect()
+}
+
+/// The top-level `docker:` section (or its implicit default), if not replaced by entries.
+fn docker(c: &Config) -> DockerConfig {
+    c.sources
+        .section::<DockerConfig>()
+        .cloned()
+        .unwrap_or_else(|| DockerConfig {
+            enabled: DockerEnabled::Off,
+            ..default_docker()
+        })
+}
+
+fn docker_entries(c: &Config) -> Vec<&DockerConfig> {
+    c.sources.entries_of::<DockerConfig>().collect()
+}
+
+fn kubernetes(c: &Config) -> KubernetesConfig {
+    c.sources
+        .section::<KubernetesConfig>()
+        .cloned()
+        .unwrap_or_else(|| KubernetesConfig {
+            enabled: KubeEnabled::Off,
+            ..KubernetesConfig::default()
+        })
+}
+
+fn kube_entries(c: &Config) -> Vec<&KubernetesConfig> {
+    c.sources.entries_of::<KubernetesConfig>().collect()
+}
 
 fn errors_of(text: &str) -> ConfigErrors {
     match from_yaml_str(text, "test.yaml") {
@@ -25,8 +62,9 @@ fn find<'a>(errs: &'a ConfigErrors, path: &str) -> &'a ConfigError {
 fn default_yaml_parses_and_validates() {
     let c = from_yaml_str(DEFAULT_YAML, DEFAULT_ORIGIN).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c, default_config());
-    assert_eq!(c.files.len(), 2);
-    let files = &c.files[0];
+    assert_eq!(files(&c).len(), 2);
+    let fs = files(&c);
+    let files = fs[0];
     assert_eq!(files.kind, SourceKind::File);
     assert_eq!(files.name, "host-files");
     for p in [
@@ -44,7 +82,7 @@ fn default_yaml_parses_and_validates() {
     for x in ["/etc/ssl/certs/**", "/etc/pki/ca-trust/**", "**/*.key"] {
         assert!(files.exclude.iter().any(|e| e == x), "{x} not excluded");
     }
-    let kc = &c.files[1];
+    let kc = fs[1];
     assert_eq!(kc.kind, SourceKind::Kubeconfig);
     assert_eq!(kc.name, "host-kubeconfigs");
     assert_eq!(kc.paths, vec!["/etc/kubernetes/*.conf", "~/.kube/config"]);
@@ -65,8 +103,8 @@ fn default_yaml_shows_the_code_defaults() {
         empty.report.warning_window,
         Duration::from_secs(28 * 86_400)
     );
-    assert_eq!(empty.files[0].max_file_size, defaults::MAX_FILE_SIZE);
-    assert_eq!(empty.files[0].max_files, 200_000);
+    assert_eq!(files(&empty)[0].max_file_size, defaults::MAX_FILE_SIZE);
+    assert_eq!(files(&empty)[0].max_files, 200_000);
     assert!(empty.trust.roots.is_empty());
     assert!(!empty.revocation.offline);
 }
@@ -104,7 +142,7 @@ fn revocation_keys_are_validated() {
 #[test]
 fn empty_sources_means_none() {
     let c = from_yaml_str("sources: []\n", "t").unwrap_or_else(|e| panic!("{e}"));
-    assert!(c.files.is_empty());
+    assert!(files(&c).is_empty());
 }
 
 const EVERY_KEY: &str = r#"
@@ -245,38 +283,6 @@ fn every_key_expected() -> Config {
             level: "certvigil=debug,info".into(),
             format: LogFormat::Json,
         },
-        files: vec![
-            FileSourceConfig {
-                kind: SourceKind::File,
-                name: "web".into(),
-                paths: vec!["/srv/tls".into(), "/opt/*/certs".into()],
-                exclude: vec!["**/*.key".into()],
-                follow_symlinks: false,
-                max_file_size: 512 * 1024,
-                pkcs12_passwords: vec!["changeit".into(), "secret".into()],
-                try_empty_password: false,
-                keystore_passwords: vec!["storepass".into(), "".into()],
-                max_files: 1000,
-                watch: crate::config::FileWatchConfig {
-                    enabled: crate::config::WatchEnabled::Off,
-                    verify_interval: Duration::from_secs(600),
-                    debounce: Duration::from_millis(250),
-                },
-            },
-            FileSourceConfig {
-                kind: SourceKind::Kubeconfig,
-                name: "kube.admin:1".into(),
-                paths: vec!["~/.kube/config".into()],
-                exclude: vec![],
-                follow_symlinks: true,
-                max_file_size: 4096,
-                pkcs12_passwords: vec![],
-                try_empty_password: true,
-                keystore_passwords: vec![],
-                max_files: 200_000,
-                watch: Default::default(),
-            },
-        ],
         trust: TrustConfig {
             roots: vec![PathBuf::from("/etc/certvigil/roots.pem")],
             intermediates: vec![PathBuf::from("/etc/certvigil/int.pem")],
@@ -302,80 +308,120 @@ fn every_key_expected() -> Config {
         report: ReportConfig {
             warning_window: Duration::from_secs(14 * 86_400),
         },
-        docker: crate::config::DockerConfig {
-            enabled: crate::config::DockerEnabled::On,
-            name: "swarm-a".into(),
-            host: Some("tcp://127.0.0.1:2376".into()),
-            tls: crate::config::DockerTls {
-                ca_file: Some(PathBuf::from("/etc/docker/ca.pem")),
-                cert_file: Some(PathBuf::from("/etc/docker/cert.pem")),
-                key_file: Some(PathBuf::from("/etc/docker/key.pem")),
-            },
-            api_timeout: Duration::from_secs(3),
-            events: false,
-            configs: false,
-            secrets_mode: crate::config::SecretsMode::Exec,
-            secrets_dir: PathBuf::from("/secrets"),
-            containers: false,
-            container_paths: vec!["/tls".into(), "/opt/*/cert.pem".into()],
-            container_label: "tls.paths".into(),
-            max_file_size: 64 * 1024,
-            max_containers: 10,
-            node: false,
-            node_dir: Some(PathBuf::from("/srv/swarm/certs")),
-            reread_interval: Duration::from_secs(600),
-        },
-        docker_sources: Vec::new(),
-        kubernetes_sources: Vec::new(),
-        kubernetes: crate::config::KubernetesConfig {
-            enabled: crate::config::KubeEnabled::On,
-            name: "prod".into(),
-            kubeconfig: Some(PathBuf::from("/etc/kube/config")),
-            context: Some("admin@prod".into()),
-            namespaces: vec!["team-a".into(), "team-b".into()],
-            exclude_namespaces: vec!["kube-system".into()],
-            namespace_scoped: true,
-            list_page_size: 50,
-            max_object_size: 64 * 1024,
-            debounce: Duration::from_secs(2),
-            secrets: crate::config::KubeSecretsConfig {
-                enabled: true,
-                label_selector: Some("app=web".into()),
-                types: vec![crate::config::KubeSecretType {
-                    type_: "Opaque".into(),
-                    keys: vec!["*.crt".into(), "keystore.p12".into()],
-                    pkcs12_password_key: Some("password".into()),
-                    pkcs12_passwords: vec!["changeit".into()],
-                    keystore_password_key: Some("storepass".into()),
-                    keystore_passwords: vec!["changeit".into()],
-                }],
-                expose_labels: vec!["app.kubernetes.io/name".into()],
-                include: vec!["web-*".into()],
-                exclude: vec!["*-old".into()],
-                leaf_only: true,
-            },
-            configmaps: crate::config::KubeConfigMapsConfig {
-                enabled: true,
-                label_selector: None,
-                keys: vec!["ca.crt".into(), "*.pem".into()],
-                dedupe: vec![],
-                include: vec!["trust-*".into()],
-                exclude: vec![],
-                expose_labels: vec!["team".into()],
-            },
-            cabundles: crate::config::KubeCaBundlesConfig {
-                enabled: false,
-                resources: vec!["apiservices".into()],
-                expose_labels: vec!["app".into()],
-            },
-            csrs: crate::config::KubeCsrsConfig {
-                enabled: true,
-                label_selector: Some("x=y".into()),
-            },
-        },
-        tls_endpoints: Vec::new(),
+        sources: every_key_sources(),
         probe: Default::default(),
     }
+}
+
+fn every_key_sources() -> SourceConfigs {
+    let mut s = SourceConfigs::default();
+    let files = vec![
+        FileSourceConfig {
+            kind: SourceKind::File,
+            name: "web".into(),
+            paths: vec!["/srv/tls".into(), "/opt/*/certs".into()],
+            exclude: vec!["**/*.key".into()],
+            follow_symlinks: false,
+            max_file_size: 512 * 1024,
+            pkcs12_passwords: vec!["changeit".into(), "secret".into()],
+            try_empty_password: false,
+            keystore_passwords: vec!["storepass".into(), "".into()],
+            max_files: 1000,
+            watch: crate::config::FileWatchConfig {
+                enabled: crate::config::WatchEnabled::Off,
+                verify_interval: Duration::from_secs(600),
+                debounce: Duration::from_millis(250),
+            },
+        },
+        FileSourceConfig {
+            kind: SourceKind::Kubeconfig,
+            name: "kube.admin:1".into(),
+            paths: vec!["~/.kube/config".into()],
+            exclude: vec![],
+            follow_symlinks: true,
+            max_file_size: 4096,
+            pkcs12_passwords: vec![],
+            try_empty_password: true,
+            keystore_passwords: vec![],
+            max_files: 200_000,
+            watch: Default::default(),
+        },
+    ];
+    let docker = DockerConfig {
+        enabled: DockerEnabled::On,
+        name: "swarm-a".into(),
+        host: Some("tcp://127.0.0.1:2376".into()),
+        tls: crate::config::DockerTls {
+            ca_file: Some(PathBuf::from("/etc/docker/ca.pem")),
+            cert_file: Some(PathBuf::from("/etc/docker/cert.pem")),
+            key_file: Some(PathBuf::from("/etc/docker/key.pem")),
+        },
+        api_timeout: Duration::from_secs(3),
+        events: false,
+        configs: false,
+        secrets_mode: SecretsMode::Exec,
+        secrets_dir: PathBuf::from("/secrets"),
+        containers: false,
+        container_paths: vec!["/tls".into(), "/opt/*/cert.pem".into()],
+        container_label: "tls.paths".into(),
+        max_file_size: 64 * 1024,
+        max_containers: 10,
+        node: false,
+        node_dir: Some(PathBuf::from("/srv/swarm/certs")),
+        reread_interval: Duration::from_secs(600),
+    };
+    let kubernetes = KubernetesConfig {
+        enabled: KubeEnabled::On,
+        name: "prod".into(),
+        kubeconfig: Some(PathBuf::from("/etc/kube/config")),
+        context: Some("admin@prod".into()),
+        namespaces: vec!["team-a".into(), "team-b".into()],
+        exclude_namespaces: vec!["kube-system".into()],
+        namespace_scoped: true,
+        list_page_size: 50,
+        max_object_size: 64 * 1024,
+        debounce: Duration::from_secs(2),
+        secrets: crate::config::KubeSecretsConfig {
+            enabled: true,
+            label_selector: Some("app=web".into()),
+            types: vec![crate::config::KubeSecretType {
+                type_: "Opaque".into(),
+                keys: vec!["*.crt".into(), "keystore.p12".into()],
+                pkcs12_password_key: Some("password".into()),
+                pkcs12_passwords: vec!["changeit".into()],
+                keystore_password_key: Some("storepass".into()),
+                keystore_passwords: vec!["changeit".into()],
+            }],
+            expose_labels: vec!["app.kubernetes.io/name".into()],
+            include: vec!["web-*".into()],
+            exclude: vec!["*-old".into()],
+            leaf_only: true,
+        },
+        configmaps: crate::config::KubeConfigMapsConfig {
+            enabled: true,
+            label_selector: None,
+            keys: vec!["ca.crt".into(), "*.pem".into()],
+            dedupe: vec![],
+            include: vec!["trust-*".into()],
+            exclude: vec![],
+            expose_labels: vec!["team".into()],
+        },
+        cabundles: crate::config::KubeCaBundlesConfig {
+            enabled: false,
+            resources: vec!["apiservices".into()],
+            expose_labels: vec!["app".into()],
+        },
+        csrs: crate::config::KubeCsrsConfig {
+            enabled: true,
+            label_selector: Some("x=y".into()),
+        },
+    };
+    s.push_boxed(Box::new(docker), Some("docker"));
+    s.push_boxed(Box::new(kubernetes), Some("kubernetes"));
+    for f in files {
+        s.push(f);
+    }
+    s
 }
 
 #[test]
@@ -441,9 +487,9 @@ fn docker_section_errors_are_located() {
         assert!(e.contains(needle), "{needle} not in {e}");
     }
     let c = from_yaml_str("docker: {enabled: auto}\n", "t").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.docker.enabled, crate::config::DockerEnabled::Auto);
+    assert_eq!(docker(&c).enabled, DockerEnabled::Auto);
     let c = from_yaml_str("docker: {enabled: false}\n", "t").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.docker.enabled, crate::config::DockerEnabled::Off);
+    assert_eq!(docker(&c).enabled, DockerEnabled::Off);
 }
 
 #[test]
@@ -608,7 +654,7 @@ fn sizes_in_sources() {
     ] {
         let yaml = format!("sources: [{{kind: file, paths: [/a], max_file_size: {text}}}]\n");
         let c = from_yaml_str(&yaml, "t").unwrap_or_else(|e| panic!("{text}: {e}"));
-        assert_eq!(c.files[0].max_file_size, bytes, "{text}");
+        assert_eq!(files(&c)[0].max_file_size, bytes, "{text}");
     }
     for bad in ["0", "-1", "1.5MiB", "2GiB", "lots", "1TiB"] {
         let yaml = format!("sources: [{{kind: file, paths: [/a], max_file_size: {bad}}}]\n");
@@ -707,7 +753,7 @@ fn many_problems_are_capped() {
         text.push_str("  - kind: nope\n");
     }
     let errs = errors_of(&text);
-    assert!(errs.len() <= super::errors::MAX_ERRORS + 1);
+    assert!(errs.len() <= crate::config::errors::MAX_ERRORS + 1);
     assert!(errs.to_string().contains("more problems"));
 }
 
@@ -765,9 +811,12 @@ sources:
 #[test]
 fn several_docker_entries_side_by_side() {
     let c = from_yaml_str(TWO_DOCKER_HOSTS, "t").unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<&str> = c.docker_sources.iter().map(|d| d.name.as_str()).collect();
+    let names: Vec<&str> = docker_entries(&c)
+        .into_iter()
+        .map(|d| d.name.as_str())
+        .collect();
     assert_eq!(names, ["docker-a", "docker-b"]);
-    let (a, b) = (&c.docker_sources[0], &c.docker_sources[1]);
+    let (a, b) = (docker_entries(&c)[0], docker_entries(&c)[1]);
     assert_eq!(a.enabled, DockerEnabled::On);
     assert_eq!(a.host.as_deref(), Some("tcp://127.0.0.1:2375"));
     assert_eq!(a.secrets_mode, SecretsMode::Off);
@@ -777,8 +826,8 @@ fn several_docker_entries_side_by_side() {
     // Keys absent from an entry take the same defaults as the `docker:` section.
     assert_eq!(b.api_timeout, default_docker().api_timeout);
     // Entries replace the implicit top-level Docker source.
-    assert_eq!(c.docker.enabled, DockerEnabled::Off);
-    assert_eq!(c.files.len(), 1);
+    assert_eq!(docker(&c).enabled, DockerEnabled::Off);
+    assert_eq!(files(&c).len(), 1);
     // print-default-config style output reads back to the same configuration.
     let text = to_yaml(&c).unwrap();
     let back = from_yaml_str(&text, "round-trip").unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -791,16 +840,16 @@ fn top_level_docker_section_is_an_alias_for_one_entry() {
     let entry = "sources:\n  - kind: docker\n    name: dock\n    enabled: true\n    host: tcp://127.0.0.1:2375\n";
     let a = from_yaml_str(section, "t").unwrap_or_else(|e| panic!("{e}"));
     let b = from_yaml_str(entry, "t").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(a.docker_sources.len(), 0);
-    assert_eq!(b.docker_sources.len(), 1);
-    assert_eq!(a.docker, b.docker_sources[0]);
+    assert_eq!(docker_entries(&a).len(), 0);
+    assert_eq!(docker_entries(&b).len(), 1);
+    assert_eq!(&docker(&a), docker_entries(&b)[0]);
     // Both together: the section keeps working and adds one more Docker source.
     let both = format!(
         "{section}sources:\n  - kind: docker\n    name: other\n    host: tcp://127.0.0.1:2376\n"
     );
     let c = from_yaml_str(&both, "t").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.docker.name, "dock");
-    assert_eq!(c.docker_sources[0].name, "other");
+    assert_eq!(docker(&c).name, "dock");
+    assert_eq!(docker_entries(&c)[0].name, "other");
 }
 
 #[test]
@@ -877,13 +926,12 @@ sources:
 #[test]
 fn several_kubernetes_entries_side_by_side() {
     let c = from_yaml_str(TWO_CLUSTERS, "t").unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<&str> = c
-        .kubernetes_sources
-        .iter()
+    let names: Vec<&str> = kube_entries(&c)
+        .into_iter()
         .map(|k| k.name.as_str())
         .collect();
     assert_eq!(names, ["prod", "staging"]);
-    let (a, b) = (&c.kubernetes_sources[0], &c.kubernetes_sources[1]);
+    let (a, b) = (kube_entries(&c)[0], kube_entries(&c)[1]);
     assert_eq!(a.enabled, KubeEnabled::On);
     assert_eq!(a.namespaces, ["default", "ingress"]);
     assert_eq!(a.secrets.label_selector.as_deref(), Some("team=web"));
@@ -892,7 +940,7 @@ fn several_kubernetes_entries_side_by_side() {
     assert!(!b.configmaps.enabled && !b.csrs.enabled && b.secrets.enabled);
     assert_eq!(b.list_page_size, KubernetesConfig::default().list_page_size);
     // Entries replace the implicit top-level Kubernetes source.
-    assert_eq!(c.kubernetes.enabled, KubeEnabled::Off);
+    assert_eq!(kubernetes(&c).enabled, KubeEnabled::Off);
     let text = to_yaml(&c).unwrap();
     let back = from_yaml_str(&text, "round-trip").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(back, c, "{text}");
@@ -905,8 +953,8 @@ fn top_level_kubernetes_section_is_an_alias_for_one_entry() {
         "sources:\n  - kind: kubernetes\n    name: k\n    enabled: true\n    namespaces: [a]\n";
     let a = from_yaml_str(section, "t").unwrap_or_else(|e| panic!("{e}"));
     let b = from_yaml_str(entry, "t").unwrap_or_else(|e| panic!("{e}"));
-    assert!(a.kubernetes_sources.is_empty());
-    assert_eq!(a.kubernetes, b.kubernetes_sources[0]);
+    assert!(kube_entries(&a).is_empty());
+    assert_eq!(&kubernetes(&a), kube_entries(&b)[0]);
     // Same name as the section: located at the entry.
     let both = format!("{section}sources:\n  - kind: kubernetes\n    name: k\n");
     let errs = errors_of(&both);
@@ -949,4 +997,45 @@ fn entry_secrets_keys_are_checked_per_kind() {
     // A Kubernetes entry's errors are located under the entry.
     let errs = errors_of("sources:\n  - kind: kubernetes\n    list_page_size: 0\n");
     assert_eq!(find(&errs, "sources[0].list_page_size").line, Some(3));
+}
+
+#[test]
+fn docker_trust_entries_are_read_validated_and_round_trip() {
+    use crate::sources::docker_trust::DockerTrustConfig;
+    let text = "sources:\n  - kind: docker_trust\n    trust_dirs: [~/.docker/trust, /srv/notary]\n    expiry_warning: 7d\n  - kind: docker_trust\n    name: ci-trust\n";
+    let c = from_yaml_str(text, "t").unwrap_or_else(|e| panic!("{e}"));
+    let t: Vec<&DockerTrustConfig> = c.sources.of::<DockerTrustConfig>().collect();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].name, "docker-trust");
+    assert_eq!(
+        t[0].trust_dirs,
+        [
+            PathBuf::from("~/.docker/trust"),
+            PathBuf::from("/srv/notary")
+        ]
+    );
+    assert_eq!(t[0].expiry_warning, Duration::from_secs(7 * 86_400));
+    assert_eq!(t[1].name, "ci-trust");
+    assert_eq!(t[1].trust_dirs, [PathBuf::from("~/.docker/trust")]);
+    let names: Vec<String> = crate::sources::build_sources(&c)
+        .iter()
+        .map(|s| s.name().to_string())
+        .filter(|n| n.contains("trust"))
+        .collect();
+    assert_eq!(names, ["docker-trust", "ci-trust"]);
+    let yaml = to_yaml(&c).unwrap();
+    let back = from_yaml_str(&yaml, "round-trip").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    assert_eq!(back, c, "{yaml}");
+    // Keys of other kinds and bad values are located problems.
+    let errs = errors_of(
+        "sources:\n  - kind: docker_trust\n    paths: [/x]\n    trust_dirs: []\n    expiry_warning: soon\n",
+    );
+    assert!(find(&errs, "sources[0].paths")
+        .message
+        .contains("does not apply to sources of kind docker_trust"));
+    assert_eq!(find(&errs, "sources[0].trust_dirs").line, Some(4));
+    assert_eq!(find(&errs, "sources[0].expiry_warning").line, Some(5));
+    // A key no kind has is an unknown field, located.
+    let errs = errors_of("sources:\n  - kind: docker_trust\n    trustdirs: [/x]\n");
+    assert_eq!(find(&errs, "sources[0].trustdirs").line, Some(3));
 }
