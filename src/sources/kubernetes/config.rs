@@ -81,6 +81,12 @@ pub struct KubeSecretsConfig {
     pub types: Vec<KubeSecretType>,
     /// Object labels copied onto series as `secret_label_<sanitised name>`.
     pub expose_labels: Vec<String>,
+    /// Secret name globs to read; empty = all.
+    pub include: Vec<String>,
+    /// Secret name globs left out.
+    pub exclude: Vec<String>,
+    /// Only the first certificate (index 0, the leaf) of each key's bundle.
+    pub leaf_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +113,12 @@ pub struct KubeConfigMapsConfig {
     pub keys: Vec<String>,
     /// ConfigMap names whose identical content across namespaces is reported once.
     pub dedupe: Vec<String>,
+    /// ConfigMap name globs to read; empty = all.
+    pub include: Vec<String>,
+    /// ConfigMap name globs left out.
+    pub exclude: Vec<String>,
+    /// Object labels copied onto series as `configmap_label_<sanitised name>`.
+    pub expose_labels: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +127,8 @@ pub struct KubeCaBundlesConfig {
     /// Subset of `validatingwebhookconfigurations`, `mutatingwebhookconfigurations`,
     /// `apiservices`, `customresourcedefinitions`.
     pub resources: Vec<String>,
+    /// Object labels copied onto series as `cabundle_label_<sanitised name>`.
+    pub expose_labels: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,16 +164,23 @@ impl Default for KubernetesConfig {
                     keystore_passwords: Vec::new(),
                 }],
                 expose_labels: Vec::new(),
+                include: Vec::new(),
+                exclude: Vec::new(),
+                leaf_only: false,
             },
             configmaps: KubeConfigMapsConfig {
                 enabled: false,
                 label_selector: None,
                 keys: strings(d::KUBE_CONFIGMAP_KEYS),
                 dedupe: strings(d::KUBE_CONFIGMAP_DEDUPE),
+                include: Vec::new(),
+                exclude: Vec::new(),
+                expose_labels: Vec::new(),
             },
             cabundles: KubeCaBundlesConfig {
                 enabled: true,
                 resources: strings(d::KUBE_CABUNDLE_RESOURCES),
+                expose_labels: Vec::new(),
             },
             csrs: KubeCsrsConfig {
                 enabled: false,
@@ -214,6 +235,12 @@ pub struct RawKubeSecrets {
     pub types: Option<Vec<RawKubeSecretType>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose_labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_only: Option<bool>,
 }
 
 /// One entry of `kubernetes.secrets.types`.
@@ -246,6 +273,12 @@ pub struct RawKubeConfigMaps {
     pub keys: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_labels: Option<Vec<String>>,
 }
 
 /// `kubernetes.cabundles:`
@@ -256,6 +289,8 @@ pub struct RawKubeCaBundles {
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_labels: Option<Vec<String>>,
 }
 
 /// `kubernetes.csrs:`
@@ -304,16 +339,23 @@ impl RawKubernetes {
                         .collect(),
                 ),
                 expose_labels: Some(k.secrets.expose_labels.clone()),
+                include: Some(k.secrets.include.clone()),
+                exclude: Some(k.secrets.exclude.clone()),
+                leaf_only: Some(k.secrets.leaf_only),
             }),
             configmaps: Some(RawKubeConfigMaps {
                 enabled: Some(k.configmaps.enabled),
                 label_selector: k.configmaps.label_selector.clone(),
                 keys: Some(k.configmaps.keys.clone()),
                 dedupe: Some(k.configmaps.dedupe.clone()),
+                include: Some(k.configmaps.include.clone()),
+                exclude: Some(k.configmaps.exclude.clone()),
+                expose_labels: Some(k.configmaps.expose_labels.clone()),
             }),
             cabundles: Some(RawKubeCaBundles {
                 enabled: Some(k.cabundles.enabled),
                 resources: Some(k.cabundles.resources.clone()),
+                expose_labels: Some(k.cabundles.expose_labels.clone()),
             }),
             csrs: Some(RawKubeCsrs {
                 enabled: Some(k.csrs.enabled),
@@ -324,6 +366,43 @@ impl RawKubernetes {
 }
 /// The suffixes of the four sources one Kubernetes source runs as.
 pub const KUBE_SUFFIXES: [&str; 4] = ["secrets", "configmaps", "cabundles", "csrs"];
+
+/// Whether a Kubernetes name pattern is a shell glob.
+pub fn is_name_glob(n: &str) -> bool {
+    n.bytes().any(|b| b"*?[".contains(&b))
+}
+
+/// Object name globs (`secrets.include`, ...): non-empty, at most 253 bytes, no
+/// control characters.
+fn name_globs(p: &mut Problems, path: &str, v: Option<&Vec<String>>) -> Vec<String> {
+    let v = v.cloned().unwrap_or_default();
+    for (i, n) in v.iter().enumerate() {
+        if n.is_empty() || n.len() > 253 || n.chars().any(char::is_control) {
+            p.add(
+                format!("{path}[{i}]"),
+                "must be an object name or shell glob",
+            );
+        }
+    }
+    v
+}
+
+/// Object labels to expose (`configmaps.expose_labels`, `cabundles.expose_labels`).
+fn expose_list(p: &mut Problems, path: &str, v: Option<&Vec<String>>) -> Vec<String> {
+    let v = v.cloned().unwrap_or_default();
+    if v.len() > MAX_KUBE_EXPOSE_LABELS {
+        p.add(
+            path.to_string(),
+            format!("at most {MAX_KUBE_EXPOSE_LABELS} labels may be exposed"),
+        );
+    }
+    for (i, n) in v.iter().enumerate() {
+        if n.is_empty() || n.len() > 317 || n.chars().any(char::is_control) {
+            p.add(format!("{path}[{i}]"), "must be a label name");
+        }
+    }
+    v
+}
 
 /// At most this many `kubernetes.secrets.expose_labels` (bounded label cardinality).
 pub const MAX_KUBE_EXPOSE_LABELS: usize = 16;
@@ -400,14 +479,18 @@ pub fn kubernetes(p: &mut Problems, root: &str, raw: Option<&RawKubernetes>) -> 
     let ns_list = |p: &mut Problems, path: &str, v: Option<&Vec<String>>| -> Vec<String> {
         let v = v.cloned().unwrap_or_default();
         for (i, n) in v.iter().enumerate() {
+            // A name, or a shell glob of names (`team-*`, `app-?`, `[ab]-*`).
             let ok = !n.is_empty()
                 && n.len() <= 63
-                && n.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                && n.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b"-*?[]!".contains(&b)
+                });
             if !ok {
                 p.add(
                     format!("{path}[{i}]"),
-                    format!("{n:?} is not a namespace name (lowercase letters, digits, '-')"),
+                    format!(
+                        "{n:?} is not a namespace name or glob (lowercase letters, digits, '-', '*', '?', '[...]')"
+                    ),
                 );
             }
         }
@@ -424,6 +507,12 @@ pub fn kubernetes(p: &mut Problems, root: &str, raw: Option<&RawKubernetes>) -> 
         p.add(
             format!("{root}.namespace_scoped"),
             "namespace-scoped mode needs kubernetes.namespaces (the namespaces to watch)",
+        );
+    }
+    if k.namespace_scoped && k.namespaces.iter().any(|n| is_name_glob(n)) {
+        p.add(
+            format!("{root}.namespaces"),
+            "namespace-scoped mode needs namespace names, not globs (a glob needs a cluster-wide watch)",
         );
     }
     if let Some(n) = r.list_page_size {
@@ -528,6 +617,9 @@ pub fn kubernetes(p: &mut Problems, root: &str, raw: Option<&RawKubernetes>) -> 
             }
             k.secrets.expose_labels = l.clone();
         }
+        k.secrets.include = name_globs(p, &format!("{root}.secrets.include"), s.include.as_ref());
+        k.secrets.exclude = name_globs(p, &format!("{root}.secrets.exclude"), s.exclude.as_ref());
+        k.secrets.leaf_only = s.leaf_only.unwrap_or(false);
     }
     if let Some(c) = &r.configmaps {
         k.configmaps.enabled = c.enabled.unwrap_or(false);
@@ -551,6 +643,15 @@ pub fn kubernetes(p: &mut Problems, root: &str, raw: Option<&RawKubernetes>) -> 
         if let Some(d) = &c.dedupe {
             k.configmaps.dedupe = d.clone();
         }
+        k.configmaps.include =
+            name_globs(p, &format!("{root}.configmaps.include"), c.include.as_ref());
+        k.configmaps.exclude =
+            name_globs(p, &format!("{root}.configmaps.exclude"), c.exclude.as_ref());
+        k.configmaps.expose_labels = expose_list(
+            p,
+            &format!("{root}.configmaps.expose_labels"),
+            c.expose_labels.as_ref(),
+        );
     }
     if let Some(c) = &r.cabundles {
         k.cabundles.enabled = c.enabled.unwrap_or(true);
@@ -568,6 +669,11 @@ pub fn kubernetes(p: &mut Problems, root: &str, raw: Option<&RawKubernetes>) -> 
             }
             k.cabundles.resources = res.clone();
         }
+        k.cabundles.expose_labels = expose_list(
+            p,
+            &format!("{root}.cabundles.expose_labels"),
+            c.expose_labels.as_ref(),
+        );
     }
     if let Some(c) = &r.csrs {
         k.csrs.enabled = c.enabled.unwrap_or(false);
@@ -626,6 +732,9 @@ impl SourceSpec for KubernetesSpec {
         "secrets.label_selector",
         "secrets.types",
         "secrets.expose_labels",
+        "secrets.include",
+        "secrets.exclude",
+        "secrets.leaf_only",
     ];
     const SECTION: Option<&'static str> = Some("kubernetes");
     type Raw = RawKubernetes;
