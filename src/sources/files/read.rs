@@ -48,6 +48,16 @@ pub(super) fn read_regular(path: &Path, meta: &Metadata, max: u64) -> Result<Vec
             format!("{shown}: file changed during the scan"),
         ));
     }
+    if fmeta.len() > max {
+        // Grew between `stat` and `open`: still decided before reading.
+        return Err(Failure::new(
+            Reason::TooLarge,
+            format!(
+                "{shown}: {} bytes exceeds the limit of {max} bytes",
+                fmeta.len()
+            ),
+        ));
+    }
     read_capped(file, &shown, max, fmeta.len())
 }
 
@@ -78,9 +88,20 @@ pub(super) fn read_capped(
 }
 
 /// Read a file referenced by a kubeconfig (same rules as walked files; a missing
-/// file is an error here because it was named explicitly).
-pub(super) fn read_referenced(path: &Path, max: u64) -> Result<Vec<u8>, ReadErr> {
+/// file is an error here because it was named explicitly). Without
+/// `follow_symlinks` a symlink is refused, as the walk would skip it.
+pub(super) fn read_referenced(
+    path: &Path,
+    max: u64,
+    follow_symlinks: bool,
+) -> Result<Vec<u8>, ReadErr> {
     let shown = show(path);
+    if !follow_symlinks && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Failure::new(
+            Reason::ReadFailed,
+            format!("referenced file {shown} is a symlink and follow_symlinks is off"),
+        ));
+    }
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
