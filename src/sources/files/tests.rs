@@ -319,6 +319,31 @@ fn size_cap_from_metadata() {
 }
 
 #[test]
+fn file_renamed_over_between_stat_and_read_is_read_not_an_error() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("c.pem");
+    write(&p, b"OLD");
+    let meta = fs::metadata(&p).unwrap();
+    // An atomic save after the walk's stat: a new inode at the same path.
+    let tmp = t.path().join("c.pem.tmp");
+    write(&tmp, b"NEW CONTENT");
+    fs::rename(&tmp, &p).unwrap();
+    assert_ne!(fs::metadata(&p).unwrap().ino(), meta.ino());
+    assert_eq!(read_regular(&p, &meta, 100).unwrap(), b"NEW CONTENT");
+    // Still capped: the new file's size is checked before reading.
+    write(&tmp, &[b'A'; 200]);
+    fs::rename(&tmp, &p).unwrap();
+    let err = read_regular(&p, &meta, 100).unwrap_err();
+    assert_eq!(err.reason, Reason::TooLarge);
+    // Deleted between stat and read: not_found, which the walk treats as gone.
+    fs::remove_file(&p).unwrap();
+    assert_eq!(
+        read_regular(&p, &meta, 100).unwrap_err().reason,
+        Reason::NotFound
+    );
+}
+
+#[test]
 fn file_grown_past_cap_while_reading() {
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("g.pem");
