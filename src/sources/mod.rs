@@ -4,6 +4,7 @@
 //! per-object cache so that an object whose `version` did not change is not re-read.
 
 pub mod docker;
+pub mod docker_trust;
 pub mod files;
 pub mod fswatch;
 pub mod glob;
