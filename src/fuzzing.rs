@@ -249,17 +249,17 @@ pub fn fuzz_aia(data: &[u8]) {
 }
 
 /// The configuration YAML through `check-config`'s load and validate path
-/// (`config::load_file` = read capped + [`crate::config::from_yaml_str`]);
+/// (`setup::load_file` = read capped + [`crate::setup::from_yaml_str`]);
 /// an accepted configuration must serialise back to YAML that loads again.
 pub fn fuzz_config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match crate::config::from_yaml_str(text, "fuzz.yaml") {
+    match crate::setup::from_yaml_str(text, "fuzz.yaml") {
         Ok(cfg) => {
-            let yaml = crate::config::to_yaml(&cfg);
+            let yaml = crate::setup::to_yaml(&cfg);
             if let Ok(yaml) = yaml {
-                if let Err(e) = crate::config::from_yaml_str(&yaml, "round-trip") {
+                if let Err(e) = crate::setup::from_yaml_str(&yaml, "round-trip") {
                     panic!("config: accepted configuration does not load again: {e}\n{yaml}");
                 }
             }

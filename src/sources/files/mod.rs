@@ -165,6 +165,7 @@ use super::fswatch::{Session, WatchStats, Watcher};
 use super::glob;
 use super::{BoxFuture, Content, Item, Object, RescanSignal, ScanCtx, Source, SourceOutput};
 
+pub mod config;
 mod exposure;
 mod keys;
 mod kubeconf;
