@@ -7,7 +7,8 @@ with OK or MISSED (exit code 1 if any is missed):
 * churn: a file source (watch on, `scan.interval: 5s`) over a directory that is
   changed for --churn-seconds (default 600): files added, rewritten in place,
   deleted, renamed over, and a Kubernetes atomic-writer volume whose `..data`
-  symlink is swapped. VmRSS is sampled every second; the median of the last
+  symlink is swapped (adds and deletes balance: 250..350 files). VmRSS is
+  sampled every second; the median of the last
   minute may exceed the median of the minute after the warm-up by < 10%. After
   the churn stops, `/metrics` (`x509_cert_info` filepath + sha256_fingerprint)
   and `/api/v1/certificates` must equal what is on disk exactly (fingerprints
@@ -320,7 +321,11 @@ def phase_churn(args, work):
             next_sample += 1.0
         if not srv.alive():
             break
-        op = rnd.choice(["add", "add", "modify", "delete", "rename_over", "data_swap"])
+        # Adds and deletes balance (the file count stays within 250..350), so the
+        # inventory, and the memory it needs, stays the same size.
+        op = rnd.choice(["add", "modify", "delete", "rename_over", "data_swap"])
+        if (op == "add" and len(files) >= 350) or (op == "delete" and len(files) <= 250):
+            op = "modify"
         if op == "add" or not files:
             counter += 1
             d = os.path.join(root, f"d{counter % 10}")
@@ -334,11 +339,8 @@ def phase_churn(args, work):
             with open(p, "wb") as f:  # in place: truncate + write
                 f.write(pool.pem())
         elif op == "delete":
-            if len(files) > 200:
-                p = files.pop(rnd.randrange(len(files)))
-                os.unlink(p)
-            else:
-                continue
+            p = files.pop(rnd.randrange(len(files)))
+            os.unlink(p)
         elif op == "rename_over":
             write_atomic(rnd.choice(files), pool.pem())
         elif op == "data_swap":
