@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     CertEntry, ErrorEntry, KeystoreFormat, ParsedCert, Reason, SourceKind, SourceRef,
+    TransportReason,
 };
 
 /// Health and counters of one (source kind, source name) pair.
@@ -28,6 +29,13 @@ pub struct SourceStatus {
     /// subset of `errors_total[bad_passphrase]`), every format present for kinds
     /// that can read keystores, empty otherwise.
     pub passphrase_failures: BTreeMap<KeystoreFormat, u64>,
+    /// Kubernetes sources: cumulative transport failures by (API resource,
+    /// reason), every reason pre-created at 0 for each watched resource; empty
+    /// for other sources (`x509_kube_transport_errors_total`).
+    pub kube_transport_errors: BTreeMap<(&'static str, TransportReason), u64>,
+    /// Kubernetes sources: cumulative re-LISTs by API resource, pre-created at
+    /// 0 (`x509_kube_watch_resyncs_total`).
+    pub kube_watch_resyncs: BTreeMap<&'static str, u64>,
 }
 
 /// One complete inventory.
@@ -53,6 +61,17 @@ pub struct Snapshot {
     /// Object findings raised by sources ([`crate::model::finding`]), sorted by
     /// (location, id, message).
     pub findings: Vec<crate::model::Finding>,
+    /// Expiry of each source's own credential (the Vault/OpenBao token), for
+    /// `x509_vault_token_expiry_timestamp_seconds`; sorted by (kind, name).
+    pub credentials: Vec<CredentialExpiry>,
+}
+
+/// When a source's own credential expires (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialExpiry {
+    pub kind: SourceKind,
+    pub name: String,
+    pub expires_at: i64,
 }
 
 impl Snapshot {
@@ -68,6 +87,7 @@ impl Snapshot {
             completed_at_unix: 0.0,
             crls: Vec::new(),
             findings: Vec::new(),
+            credentials: Vec::new(),
         }
     }
 
@@ -90,6 +110,8 @@ impl Snapshot {
         self.metadata
             .sort_by(|a, b| (a.kind, &a.name, &a.location).cmp(&(b.kind, &b.name, &b.location)));
         self.sources
+            .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        self.credentials
             .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
         self.findings
             .sort_by(|a, b| (&a.location, a.id, &a.message).cmp(&(&b.location, b.id, &b.message)));

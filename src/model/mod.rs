@@ -7,6 +7,7 @@ mod crl;
 mod endpoint;
 pub mod finding;
 pub mod intern;
+mod kube;
 mod reason;
 mod source;
 pub mod table;
@@ -16,7 +17,7 @@ pub(crate) mod testing;
 pub mod time;
 
 pub use cert::{
-    CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
+    CertEntry, Detail, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
     RevocationStatus, Trust, TrustReason, TrustStatus,
 };
 pub use crl::CrlInfo;
@@ -25,6 +26,7 @@ pub use endpoint::{
     LABEL_SERVER_NAME,
 };
 pub use finding::{Finding, FindingId, Severity};
+pub use kube::{TransportEvent, TransportReason};
 pub use reason::Reason;
 pub use source::{ErrorEntry, Failure, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};
 

@@ -121,6 +121,10 @@ pub mod help {
         "PKCS#12 archives that no configured password opened (bad_passphrase), since the exporter started.";
     pub const JKS_PASSPHRASE: &str =
         "Java keystores (JKS, JCEKS) whose integrity digest no configured password reproduced (bad_passphrase), since the exporter started.";
+    pub const KUBE_TRANSPORT: &str =
+        "Kubernetes API LIST/WATCH failures of this source by watched resource and reason, since the exporter started.";
+    pub const KUBE_RESYNCS: &str =
+        "Re-LISTs of a watched Kubernetes resource after its watcher had synced (410 Gone, restart), since the exporter started.";
     pub const DOCKER_SECRET: &str =
         "Docker swarm secret listed without its content (secrets.mode metadata, or not readable here), with the services that mount it (always 1).";
     pub const COLLISIONS: &str =
@@ -147,9 +151,12 @@ pub mod help {
         "CRL nextUpdate as Unix time in seconds (absent when the CRL has none).";
     pub const CRL_STALE: &str = "1 if the CRL was past its nextUpdate at the last scan, else 0.";
     pub const CRL_NUMBER: &str = "CRL number (cRLNumber extension), 0 when absent.";
+    pub const VAULT_TOKEN_EXPIRY: &str =
+        "Unix time (seconds) at which the token a vault source reads Vault/OpenBao with expires (absent for a token without expiry).";
 
     /// Every help text (for the escaping test).
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 26] = [
+        VAULT_TOKEN_EXPIRY,
         PKCS12_PASSPHRASE,
         JKS_PASSPHRASE,
         CRL_THIS_UPDATE,
@@ -300,6 +307,24 @@ impl SnapshotCollector {
             }
         }
         families.extend([up, errors, bundles, certificates]);
+        let mut token = gauge(
+            "x509_vault_token_expiry_timestamp_seconds",
+            help::VAULT_TOKEN_EXPIRY,
+            false,
+        );
+        for c in &snap.credentials {
+            if c.kind != crate::model::SourceKind::Vault {
+                continue;
+            }
+            token.series.push(Series::Labels {
+                labels: vec![
+                    ("source_kind", c.kind.as_str().to_string()),
+                    ("source_name", c.name.clone()),
+                ],
+                value: Value::Int(c.expires_at),
+            });
+        }
+        families.push(token);
 
         // Passphrase failures by keystore format, per source name (summed over the
         // kinds of one source), for the sources that can read keystores (pre-created
@@ -338,6 +363,45 @@ impl SnapshotCollector {
             }
             families.push(fam);
         }
+
+        // Kubernetes transport failures and re-LISTs, per source name and
+        // watched resource (pre-created; absent without a Kubernetes source).
+        let mut transport = Family {
+            name: "x509_kube_transport_errors",
+            help: help::KUBE_TRANSPORT,
+            typ: MetricType::Counter,
+            series: Vec::new(),
+            always: false,
+        };
+        let mut resyncs = Family {
+            name: "x509_kube_watch_resyncs",
+            help: help::KUBE_RESYNCS,
+            typ: MetricType::Counter,
+            series: Vec::new(),
+            always: false,
+        };
+        for s in &snap.sources {
+            for ((resource, reason), n) in &s.kube_transport_errors {
+                transport.series.push(Series::Counter {
+                    labels: vec![
+                        ("source_name", s.name.clone()),
+                        ("resource", resource.to_string()),
+                        ("reason", reason.as_str().to_string()),
+                    ],
+                    value: *n,
+                });
+            }
+            for (resource, n) in &s.kube_watch_resyncs {
+                resyncs.series.push(Series::Counter {
+                    labels: vec![
+                        ("source_name", s.name.clone()),
+                        ("resource", resource.to_string()),
+                    ],
+                    value: *n,
+                });
+            }
+        }
+        families.extend([transport, resyncs]);
 
         let mut secrets = Family {
             name: "x509_docker_secret",
