@@ -44,7 +44,9 @@
 //! followed in order, duplicates by device/inode are dropped in order). A file read
 //! ahead but then not used (a second route to the same inode, the walk stopped) has
 //! its buffer zeroed. The directory's handle is closed once the look-ahead is done.
-//! Only regular files are read; sockets, FIFOs and devices are skipped. Files are
+//! Only regular files are read; a socket, FIFO or device that is named or matched
+//! (a configured path, a glob match, any entry of a walked directory) is a located
+//! `read_failed` error "not a regular file (FIFO)", never opened. Files are
 //! opened with `O_NONBLOCK` and re-checked with `fstat` (same device/inode, still a
 //! regular file), so a file swapped for a FIFO between `stat` and `open` is never
 //! blocked on. File types are never guessed from extensions: every regular file is
@@ -63,6 +65,13 @@
 //!
 //! Files are deduplicated by (device, inode): a file reached twice (two roots, a
 //! symlink and its target) is one object, under the first path reached.
+//!
+//! In a Kubernetes atomic-writer directory (a mounted Secret, ConfigMap or projected
+//! volume: it holds a `..data` symlink to a timestamped `..2026_12_07_…` directory,
+//! and the visible names are symlinks through `..data`), the entries whose names
+//! begin with `..` are walked last, so a certificate is reached first, and labelled,
+//! under its stable path (`/etc/tls/tls.crt`), not under the timestamped directory
+//! that changes on every update.
 //!
 //! # Objects, keys, versions
 //!
@@ -99,7 +108,10 @@
 //! Per-object problems are object errors (`Content::Fresh` with no items):
 //! `permission_denied` (unreadable file, or unreadable directory with the directory
 //! as location), `too_large` (decided from metadata, the file is never read; also
-//! when it grew past the cap while being read), `broken_symlink`, `read_failed`.
+//! when it grew past the cap while being read; the cap is `max_file_size`, at most
+//! [`MAX_FILE_SIZE_IN_EFFECT`]), `broken_symlink`, `read_failed` (also a FIFO,
+//! socket or device). A file that vanishes between the listing and the read is
+//! gone, not an error.
 //! When more than `max_files` directory entries are met, the walk stops and one
 //! `read_failed` error "file limit reached" is reported (objects found so far are
 //! kept). A source-level failure is reported only when every configured root that
@@ -122,7 +134,9 @@
 //! Referenced files (`certificate-authority: ca.crt`) are resolved relative to the
 //! kubeconfig's directory and read under the same rules (size cap, regular files only,
 //! broken symlink and permission errors); a missing referenced file is a `not_found`
-//! error. `client-key-data` is never decoded and `client-key` files are never read;
+//! error. The references of a kubeconfig *found* by the walk (not named by the
+//! configuration) are confined to the source's configured paths (see `kubeconf.rs`):
+//! outside, a `read_failed` error decided without looking the file up. `client-key-data` is never decoded and `client-key` files are never read;
 //! the kubeconfig's bytes are zeroed once split.
 //!
 //! The [`SourceRef::kind`] of every item and error is the source's configured kind
@@ -207,8 +221,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The largest `max_file_size` in effect: the parser's cap on one object
+/// ([`crate::parse::MAX_OBJECT_LEN`], 64 MiB). Reading a larger file whole only
+/// to have the parser refuse it cost seconds and a GiB of memory, so a configured
+/// `max_file_size` above it (validation accepts up to 1 GiB, and configurations
+/// that say so keep loading) is clamped to it with a warning: such files are
+/// `too_large`, decided from their size before they are opened.
+pub const MAX_FILE_SIZE_IN_EFFECT: u64 = crate::parse::MAX_OBJECT_LEN as u64;
+
 impl FileSource {
-    pub fn new(cfg: FileSourceConfig) -> Self {
+    pub fn new(mut cfg: FileSourceConfig) -> Self {
+        if cfg.max_file_size > MAX_FILE_SIZE_IN_EFFECT {
+            warn!(
+                source = %cfg.name,
+                configured = cfg.max_file_size,
+                in_effect = MAX_FILE_SIZE_IN_EFFECT,
+                "max_file_size is above the parser's limit of 64MiB per object; 64MiB is used"
+            );
+            cfg.max_file_size = MAX_FILE_SIZE_IN_EFFECT;
+        }
         let opts = ParseOptions {
             pkcs12_passwords: cfg.pkcs12_passwords.clone(),
             try_empty_password: cfg.try_empty_password,

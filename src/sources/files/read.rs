@@ -42,10 +42,31 @@ pub(crate) fn read_regular(path: &Path, meta: &Metadata, max: u64) -> Result<Vec
     let fmeta = file
         .metadata()
         .map_err(|e| Failure::new(Reason::from_io(&e), format!("cannot stat {shown}: {e}")))?;
-    if !fmeta.is_file() || fmeta.dev() != meta.dev() || fmeta.ino() != meta.ino() {
+    if !fmeta.is_file() {
         return Err(Failure::new(
             Reason::ReadFailed,
-            format!("{shown}: file changed during the scan"),
+            format!(
+                "{shown}: replaced by a file that is not a regular file during the scan; not read"
+            ),
+        ));
+    }
+    // Another regular file (other device/inode) was renamed over the path between
+    // `stat` and `open` (an atomic save: certbot, editors, `mv`): what was opened is
+    // the path's current content, read under the same cap (its size is checked
+    // below). The version stays the stat'ed one, so the next scan sees a new
+    // version and reads again. Reporting it as an error made every rename-over
+    // racing a scan a spurious `read_failed`.
+    if fmeta.dev() != meta.dev() || fmeta.ino() != meta.ino() {
+        debug!(path = %shown, "replaced between stat and open; reading the new file");
+    }
+    if fmeta.len() > max {
+        // Grew between `stat` and `open`: still decided before reading.
+        return Err(Failure::new(
+            Reason::TooLarge,
+            format!(
+                "{shown}: {} bytes exceeds the limit of {max} bytes",
+                fmeta.len()
+            ),
         ));
     }
     read_capped(file, &shown, max, fmeta.len())
@@ -78,9 +99,20 @@ pub(super) fn read_capped(
 }
 
 /// Read a file referenced by a kubeconfig (same rules as walked files; a missing
-/// file is an error here because it was named explicitly).
-pub(super) fn read_referenced(path: &Path, max: u64) -> Result<Vec<u8>, ReadErr> {
+/// file is an error here because it was named explicitly). Without
+/// `follow_symlinks` a symlink is refused, as the walk would skip it.
+pub(super) fn read_referenced(
+    path: &Path,
+    max: u64,
+    follow_symlinks: bool,
+) -> Result<Vec<u8>, ReadErr> {
     let shown = show(path);
+    if !follow_symlinks && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Failure::new(
+            Reason::ReadFailed,
+            format!("referenced file {shown} is a symlink and follow_symlinks is off"),
+        ));
+    }
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {

@@ -319,6 +319,31 @@ fn size_cap_from_metadata() {
 }
 
 #[test]
+fn file_renamed_over_between_stat_and_read_is_read_not_an_error() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("c.pem");
+    write(&p, b"OLD");
+    let meta = fs::metadata(&p).unwrap();
+    // An atomic save after the walk's stat: a new inode at the same path.
+    let tmp = t.path().join("c.pem.tmp");
+    write(&tmp, b"NEW CONTENT");
+    fs::rename(&tmp, &p).unwrap();
+    assert_ne!(fs::metadata(&p).unwrap().ino(), meta.ino());
+    assert_eq!(read_regular(&p, &meta, 100).unwrap(), b"NEW CONTENT");
+    // Still capped: the new file's size is checked before reading.
+    write(&tmp, &[b'A'; 200]);
+    fs::rename(&tmp, &p).unwrap();
+    let err = read_regular(&p, &meta, 100).unwrap_err();
+    assert_eq!(err.reason, Reason::TooLarge);
+    // Deleted between stat and read: not_found, which the walk treats as gone.
+    fs::remove_file(&p).unwrap();
+    assert_eq!(
+        read_regular(&p, &meta, 100).unwrap_err().reason,
+        Reason::NotFound
+    );
+}
+
+#[test]
 fn file_grown_past_cap_while_reading() {
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("g.pem");
@@ -339,25 +364,263 @@ fn fifo_and_specials_are_never_opened() {
         .status()
         .unwrap();
     assert!(st.success());
-    // A walk that opened the FIFO would block forever (no writer).
+    // A walk that opened the FIFO would block forever (no writer). A special file
+    // in a walked directory is a located read_failed error, never opened.
     let out = run(cfg(SourceKind::File, &[r]));
     assert_eq!(item_paths(&out), vec![show(&r.join("a.pem"))]);
-    assert!(errors(&out).is_empty());
+    assert_eq!(
+        errors(&out),
+        vec![(Reason::ReadFailed, show(&r.join("pipe.pem")))]
+    );
+    let msg = error_messages(&out).join(" ");
+    assert!(msg.contains("not a regular file (FIFO)"), "{msg}");
+    // Named explicitly: the same error.
     let out = run(cfg(SourceKind::File, &[&r.join("pipe.pem")]));
-    assert!(out.objects.is_empty());
-    // Also via a symlink to the FIFO, and a glob.
+    assert_eq!(
+        errors(&out),
+        vec![(Reason::ReadFailed, show(&r.join("pipe.pem")))]
+    );
+    // Also via a symlink to the FIFO, and a glob: one error (one inode), under the
+    // first path reached.
     symlink(r.join("pipe.pem"), r.join("l.pem")).unwrap();
     let mut c = cfg(SourceKind::File, &[]);
     c.paths = vec![format!("{}/*.pem", show(r))];
-    assert_eq!(item_paths(&run(c)), vec![show(&r.join("a.pem"))]);
+    let out = run(c);
+    assert_eq!(item_paths(&out), vec![show(&r.join("a.pem"))]);
+    assert_eq!(
+        errors(&out),
+        vec![(Reason::ReadFailed, show(&r.join("l.pem")))]
+    );
+    // A glob that does not match the FIFO says nothing about it.
+    let mut c = cfg(SourceKind::File, &[]);
+    c.paths = vec![format!("{}/a.*", show(r))];
+    assert!(errors(&run(c)).is_empty());
     // /dev/null is a character device.
-    assert!(run(cfg(SourceKind::File, &[Path::new("/dev/null")]))
-        .objects
-        .is_empty());
+    let out = run(cfg(SourceKind::File, &[Path::new("/dev/null")]));
+    assert_eq!(errors(&out), vec![(Reason::ReadFailed, "/dev/null".into())]);
+    assert!(error_messages(&out)[0].contains("character device"));
     // read_regular refuses a FIFO even if it was stat'ed as a regular file.
     let meta = fs::metadata(r.join("a.pem")).unwrap();
     let err = read_regular(&r.join("pipe.pem"), &meta, 100).unwrap_err();
     assert_eq!(err.reason, Reason::ReadFailed);
+}
+
+fn error_messages(out: &SourceOutput) -> Vec<String> {
+    out.objects
+        .iter()
+        .flat_map(|o| match &o.content {
+            Content::Fresh { errors, .. } => {
+                errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>()
+            }
+            Content::Unchanged | Content::Metadata(_) | Content::Parsed { .. } => Vec::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn max_file_size_above_the_parser_cap_is_clamped() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    write(&r.join("ok.pem"), PEM);
+    // Sparse: 65 MiB, above the parser's 64 MiB but below the configured 100 MiB.
+    let big = File::create(r.join("big.pem")).unwrap();
+    big.set_len(65 << 20).unwrap();
+    let mut c = cfg(SourceKind::File, &[r]);
+    c.max_file_size = 100 << 20;
+    let src = FileSource::new(c);
+    assert_eq!(src.cfg.max_file_size, crate::parse::MAX_OBJECT_LEN as u64);
+    let out = run_with(&src, &HashMap::new());
+    // Not read (no 65 MiB item handed to the parser): too_large from the size.
+    assert_eq!(item_paths(&out), vec![show(&r.join("ok.pem"))]);
+    assert_eq!(
+        errors(&out),
+        vec![(Reason::TooLarge, show(&r.join("big.pem")))]
+    );
+    assert!(error_messages(&out)[0].contains("exceeds the limit of 67108864 bytes"));
+    // At or below the cap nothing changes.
+    let mut c = cfg(SourceKind::File, &[r]);
+    c.max_file_size = 64 << 20;
+    assert_eq!(FileSource::new(c).cfg.max_file_size, 64 << 20);
+}
+
+/// A kubelet atomic-writer volume: `tls.crt -> ..data/tls.crt`,
+/// `..data -> ..<timestamp>`. The certificate is labelled with the stable path.
+#[test]
+fn kubernetes_data_volume_labelled_with_the_stable_path() {
+    let t = tempfile::tempdir().unwrap();
+    let vol = t.path().join("tls");
+    let ts = "..2026_12_07_10_00_00.123456789";
+    write(&vol.join(ts).join("tls.crt"), PEM);
+    write(&vol.join(ts).join("sub/ca.crt"), PEM);
+    symlink(ts, vol.join("..data")).unwrap();
+    symlink("..data/tls.crt", vol.join("tls.crt")).unwrap();
+    symlink("..data/sub", vol.join("sub")).unwrap();
+    // A plain file and a dot-dot-named file outside a writer directory keep
+    // their order and paths.
+    write(&t.path().join("other/..odd.pem"), PEM);
+    write(&t.path().join("other/b.pem"), PEM);
+    let out = run(cfg(SourceKind::File, &[t.path()]));
+    assert_eq!(
+        item_paths(&out),
+        vec![
+            show(&t.path().join("other/..odd.pem")),
+            show(&t.path().join("other/b.pem")),
+            show(&vol.join("sub/ca.crt")),
+            show(&vol.join("tls.crt")),
+        ]
+    );
+    let stable = show(&vol.join("tls.crt"));
+    let it = items(&out)
+        .into_iter()
+        .find(|i| i.sref.location == stable)
+        .unwrap();
+    assert_eq!(it.sref.label("filepath"), Some(stable.as_str()));
+    assert!(errors(&out).is_empty());
+    // After the kubelet's update the path is the same.
+    let ts2 = "..2026_12_08_10_00_00.000000001";
+    write(&vol.join(ts2).join("tls.crt"), PEM);
+    write(&vol.join(ts2).join("sub/ca.crt"), PEM);
+    symlink(ts2, vol.join("..data_tmp")).unwrap();
+    fs::rename(vol.join("..data_tmp"), vol.join("..data")).unwrap();
+    fs::remove_dir_all(vol.join(ts)).unwrap();
+    let out = run(cfg(SourceKind::File, &[&vol]));
+    assert_eq!(
+        item_paths(&out),
+        vec![show(&vol.join("sub/ca.crt")), stable.clone()]
+    );
+    // Without follow_symlinks the visible links are skipped: the files are still
+    // found, under the timestamped directory.
+    let mut c = cfg(SourceKind::File, &[&vol]);
+    c.follow_symlinks = false;
+    assert_eq!(
+        item_paths(&run(c)),
+        vec![
+            show(&vol.join(ts2).join("sub/ca.crt")),
+            show(&vol.join(ts2).join("tls.crt")),
+        ]
+    );
+}
+
+#[test]
+fn kubeconfig_references_confined_to_the_configured_paths() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("scanned");
+    let outside = t.path().join("outside");
+    write(&outside.join("exists.crt"), PEM);
+    write(&root.join("pki/inside.crt"), PEM);
+    let kc = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: a
+  cluster:
+    certificate-authority: {o}/exists.crt
+- name: b
+  cluster:
+    certificate-authority: {o}/missing.crt
+- name: c
+  cluster:
+    certificate-authority: ../pki/inside.crt
+- name: d
+  cluster:
+    certificate-authority: ../../outside/exists.crt
+",
+        o = show(&outside)
+    );
+    write(&root.join("kube/config"), kc.as_bytes());
+    let kp = show(&root.join("kube/config"));
+    let msgs = |out: &SourceOutput| -> Vec<(Reason, String, String)> {
+        let mut v: Vec<_> = out
+            .objects
+            .iter()
+            .flat_map(|o| match &o.content {
+                Content::Fresh { errors, .. } => errors
+                    .iter()
+                    .map(|e| (e.reason, e.source.location.clone(), e.message.clone()))
+                    .collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    for kind in [SourceKind::File, SourceKind::Kubeconfig] {
+        // Found in a walked directory: only the inside reference is followed.
+        let mut c = cfg(kind, &[&root]);
+        c.exclude = vec!["*.crt".into()];
+        let out = run(c);
+        let its = items(&out);
+        assert_eq!(
+            its.iter()
+                .filter_map(|i| i.sref.label("filepath"))
+                .collect::<Vec<_>>(),
+            vec![show(&root.join("kube/../pki/inside.crt")).as_str()],
+            "{kind:?}"
+        );
+        let errs = msgs(&out);
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        // The existing and the missing outside file: the same reason and the same
+        // message apart from the path (nothing tells whether it exists).
+        for (reason, loc, msg) in &errs {
+            assert_eq!(*reason, Reason::ReadFailed);
+            assert!(loc.starts_with(&format!("{kp}:clusters/")), "{loc}");
+            assert!(
+                msg.ends_with("is outside the configured paths of this source; not followed"),
+                "{msg}"
+            );
+        }
+        let a = &errs[0].2.replace("exists.crt", "X");
+        let b = &errs[1].2.replace("missing.crt", "X");
+        assert_eq!(a, b);
+    }
+    // A glob of a `file` source matching the kubeconfig: still confined (the file
+    // was recognised by its content).
+    let mut c = cfg(SourceKind::File, &[]);
+    c.paths = vec![format!("{}/*/config", show(&root))];
+    assert_eq!(msgs(&run(c)).len(), 3);
+    // Outside paths added to `paths` are followed.
+    let out = run(cfg(SourceKind::File, &[&root, &outside]));
+    let errs = msgs(&out);
+    assert_eq!(
+        errs.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![Reason::NotFound],
+        "{errs:?}"
+    );
+    // Named by the configuration (the file itself, or a kubeconfig source's glob):
+    // references are followed anywhere, as before.
+    for paths in [vec![kp.clone()], vec![format!("{}/kube/*", show(&root))]] {
+        let mut c = cfg(SourceKind::Kubeconfig, &[]);
+        c.paths = paths;
+        let out = run(c);
+        assert_eq!(items(&out).len(), 3);
+        assert_eq!(
+            msgs(&out).iter().map(|e| e.0).collect::<Vec<_>>(),
+            vec![Reason::NotFound]
+        );
+    }
+    let out = run(cfg(SourceKind::File, &[&root.join("kube/config")]));
+    assert_eq!(items(&out).len(), 3);
+}
+
+#[test]
+fn lexical_normalisation() {
+    use super::kubeconf::normalise;
+    assert_eq!(normalise(Path::new("/a/b/../c/./d")), Path::new("/a/c/d"));
+    assert_eq!(normalise(Path::new("/../../etc")), Path::new("/etc"));
+    assert_eq!(normalise(Path::new("a/../../b")), Path::new("../b"));
+    assert_eq!(normalise(Path::new("../../b")), Path::new("../../b"));
+    assert!(!super::kubeconf::within_roots(
+        &["/srv/k".into()],
+        Path::new("/srv/k/../kx/ca.crt")
+    ));
+    assert!(!super::kubeconf::within_roots(
+        &["/srv/k".into()],
+        Path::new("/srv/kx/ca.crt")
+    ));
+    assert!(super::kubeconf::within_roots(
+        &["/srv/*/conf".into()],
+        Path::new("/srv/other/x/../ca.crt")
+    ));
 }
 
 #[test]

@@ -166,10 +166,11 @@ impl Walk<'_> {
         if meta.is_dir() {
             self.walk_dir_root(path, &meta, Mode::All)
         } else if meta.is_file() {
-            self.file(path, &meta, None);
+            self.file(path, &meta, None, true);
             RootOutcome::Walked
         } else {
-            debug!(path = %show(path), "not a regular file or directory; skipped");
+            // Named explicitly: reported, never opened.
+            self.push_special(path, &meta);
             RootOutcome::Walked
         }
     }
@@ -222,6 +223,7 @@ impl Walk<'_> {
             }
         }
         names.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        atomic_writer_last(&mut names);
         let ahead = Lookahead {
             excludes: &self.excludes,
             pattern: match mode {
@@ -384,16 +386,50 @@ impl Walk<'_> {
             }
         } else if meta.is_file() {
             if selected(path) {
-                self.file(path, &meta, ahead_file.filter(|_| !is_symlink));
+                // Named by the configuration when a glob matched the file itself
+                // (not a file below a matched or configured directory).
+                let named = matches!(mode, Mode::Glob(_));
+                self.file(path, &meta, ahead_file.filter(|_| !is_symlink), named);
             }
+        } else if selected(path) {
+            // Matched (a file in a walked directory, or by a glob): reported,
+            // never opened.
+            self.push_special(path, &meta);
         } else {
-            debug!(path = %show(path), "not a regular file; skipped");
+            debug!(path = %show(path), "not a regular file and not selected; skipped");
         }
+    }
+
+    /// The error object of a FIFO, socket or device that was named or matched: a
+    /// located `read_failed` "not a regular file" (version-less, like the other
+    /// error objects: a watcher's replay repeats it). The file is never opened.
+    pub(super) fn push_special(&mut self, path: &Path, meta: &Metadata) {
+        if !self.seen_files.insert((meta.dev(), meta.ino())) {
+            return;
+        }
+        let e = ErrorEntry::new(
+            self.src.file_sref(path),
+            Reason::ReadFailed,
+            format!(
+                "{} is not a regular file ({}); not read",
+                show(path),
+                special_kind(meta)
+            ),
+        );
+        self.push_object(error_object(path_key(path), e));
     }
 
     /// One regular file (already stat'ed as `meta`, symlinks followed), with its
     /// look-ahead when it was stat'ed as a regular file in a directory listing.
-    pub(super) fn file(&mut self, path: &Path, meta: &Metadata, ahead: Option<AheadFile>) {
+    /// `named`: the file is a configured path or matched a configured glob (not
+    /// found in a walked directory); see [`Walk::kubeconfig_items`].
+    pub(super) fn file(
+        &mut self,
+        path: &Path,
+        meta: &Metadata,
+        ahead: Option<AheadFile>,
+        named: bool,
+    ) {
         if !self.seen_files.insert((meta.dev(), meta.ino())) {
             debug!(path = %show(path), "file already seen under another path; skipped");
             return;
@@ -460,7 +496,7 @@ impl Walk<'_> {
             match kubeconfig::split(&data) {
                 Ok(entries) => {
                     data.fill(0);
-                    let (items, errors, refs) = self.kubeconfig_items(path, entries);
+                    let (items, errors, refs) = self.kubeconfig_items(path, entries, named);
                     let version = with_refs(&base, &refs);
                     if !refs.is_empty() {
                         self.new_refs.insert(key.clone(), refs);
@@ -546,5 +582,44 @@ pub(super) fn error_object(key: String, e: ErrorEntry) -> Object {
             items: Vec::new(),
             errors: vec![e],
         },
+    }
+}
+
+/// What a non-regular, non-directory file is, for messages.
+pub(super) fn special_kind(meta: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else {
+        "special file"
+    }
+}
+
+/// Name of the symlink by which the kubelet's atomic writer publishes the
+/// current content of a Secret, ConfigMap or projected volume.
+pub(super) const ATOMIC_DATA: &[u8] = b"..data";
+
+/// In a Kubernetes atomic-writer directory (one holding a `..data` symlink: the
+/// visible names are symlinks through `..data` into a timestamped `..<date>`
+/// directory replaced on every update), walk the entries whose names begin with
+/// `..` last. The visible, stable path (`/etc/tls/tls.crt`) is then reached first
+/// and the same inode met again under the timestamped directory is a duplicate,
+/// so `filepath` does not change on every update. The order of the other entries
+/// is kept (sorted by name). Without `follow_symlinks` the visible symlinks are
+/// skipped and the files are still found under the timestamped directory.
+pub(super) fn atomic_writer_last(names: &mut [(OsString, fs::DirEntry)]) {
+    let is_writer = names
+        .iter()
+        .any(|(n, e)| n.as_bytes() == ATOMIC_DATA && e.file_type().is_ok_and(|t| t.is_symlink()));
+    if is_writer {
+        // Stable: sorted order is kept within both groups.
+        names.sort_by_key(|(n, _)| n.as_bytes().starts_with(b".."));
     }
 }
