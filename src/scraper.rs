@@ -57,6 +57,8 @@ struct SourceState {
     failure: Option<ErrorEntry>,
     /// The object findings of the source's last scan.
     findings: Vec<crate::model::Finding>,
+    /// The object series of the source's last scan.
+    series: Vec<crate::model::ObjectSeries>,
 }
 
 impl SourceState {
@@ -400,6 +402,7 @@ impl Scraper {
         st.up = Some(out.failure.is_none());
         st.failure = out.failure;
         st.findings = out.findings;
+        st.series = out.series;
     }
 
     fn build_snapshot(&mut self, now: DateTime<Utc>) -> Snapshot {
@@ -431,6 +434,7 @@ impl Scraper {
                 snap.errors.push(f.clone());
             }
             snap.findings.extend(st.findings.iter().cloned());
+            snap.object_series.extend(st.series.iter().cloned());
             for kind in src.kinds() {
                 let (certificates, objects) =
                     built.per_kind.get(&kind).copied().unwrap_or_default();
@@ -661,6 +665,7 @@ mod tests {
         assert!(!p12.is_empty());
         let out = |v: &str| SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects: vec![Object {
                 key: "/ks".into(),
                 version: Some(v.into()),
@@ -704,6 +709,7 @@ mod tests {
     async fn unchanged_broken_object_is_counted_once_but_still_reported() {
         let out = |v: &str| SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects: vec![broken("/a", v)],
             failure: None,
         };
@@ -736,11 +742,13 @@ mod tests {
     async fn disappeared_objects_are_forgotten() {
         let first = SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects: vec![broken("/a", "1"), broken("/b", "1")],
             failure: None,
         };
         let second = SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects: vec![broken("/b", "1")],
             failure: None,
         };
@@ -756,6 +764,7 @@ mod tests {
     async fn timed_out_source_is_down_and_keeps_previous_results() {
         let first = SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects: vec![broken("/a", "1")],
             failure: None,
         };
@@ -816,12 +825,14 @@ mod tests {
         let scans = vec![
             SourceOutput {
                 findings: Vec::new(),
+                series: Vec::new(),
                 objects: vec![pem_object("/a", "1", &ca), pem_object("/b", "1", &bundle)],
                 failure: None,
             },
             // /a rewritten (same certificate), /b unchanged.
             SourceOutput {
                 findings: Vec::new(),
+                series: Vec::new(),
                 objects: vec![pem_object("/a", "2", &ca), pem_object("/b", "1", &bundle)],
                 failure: None,
             },
@@ -872,6 +883,7 @@ mod tests {
     async fn source_failure_flips_up_and_recovers() {
         let down = SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects: Vec::new(),
             failure: Some(ErrorEntry::new(
                 SourceRef::new(SourceKind::File, "scripted", "scripted"),

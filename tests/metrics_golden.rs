@@ -256,6 +256,7 @@ fn snapshot() -> Snapshot {
         completed_at_unix: NOW - 10.0,
         crls: Vec::new(),
         findings: Vec::new(),
+        object_series: Vec::new(),
     };
     snap.sort();
     snap

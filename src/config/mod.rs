@@ -406,6 +406,18 @@ pub struct KubernetesConfig {
     pub configmaps: KubeConfigMapsConfig,
     pub cabundles: KubeCaBundlesConfig,
     pub csrs: KubeCsrsConfig,
+    /// Ingress TLS checks (`ingress_*` findings, `x509_ingress_tls_info`).
+    pub ingresses: KubeSwitch,
+    /// cert-manager checks, when its CRDs exist (`cert_manager_*`).
+    pub cert_manager: KubeSwitch,
+}
+
+/// `kubernetes.ingresses` / `kubernetes.cert_manager` (docs/kubernetes.md,
+/// "Ingress and cert-manager health"). Default on; they need the secrets family
+/// with the `kubernetes.io/tls` type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeSwitch {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -499,6 +511,8 @@ impl Default for KubernetesConfig {
                 enabled: false,
                 label_selector: None,
             },
+            ingresses: KubeSwitch { enabled: true },
+            cert_manager: KubeSwitch { enabled: true },
         }
     }
 }

@@ -181,6 +181,10 @@ pub struct RawKubernetes {
     pub cabundles: Option<RawKubeCaBundles>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrs: Option<RawKubeCsrs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingresses: Option<RawKubeSwitch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_manager: Option<RawKubeSwitch>,
 }
 
 /// `kubernetes.secrets:`
@@ -247,6 +251,14 @@ pub struct RawKubeCsrs {
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_selector: Option<String>,
+}
+
+/// `kubernetes.ingresses:`, `kubernetes.cert_manager:` (the health checks).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubeSwitch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// `scan:` — durations as text (`5m`), parsed in validation so every bad value is reported.
@@ -387,6 +399,10 @@ pub struct RawSource {
     pub cabundles: Option<RawKubeCaBundles>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrs: Option<RawKubeCsrs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingresses: Option<RawKubeSwitch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_manager: Option<RawKubeSwitch>,
 }
 
 /// `sources[].secrets:` of a `docker` entry (`mode`, `mounted_dir`) or a
@@ -492,6 +508,8 @@ impl RawSource {
                 "configmaps",
                 "cabundles",
                 "csrs",
+                "ingresses",
+                "cert_manager",
             ]),
             _ => None,
         }
@@ -542,6 +560,8 @@ impl RawSource {
         add(self.configmaps.is_some(), "configmaps");
         add(self.cabundles.is_some(), "cabundles");
         add(self.csrs.is_some(), "csrs");
+        add(self.ingresses.is_some(), "ingresses");
+        add(self.cert_manager.is_some(), "cert_manager");
         keys
     }
 
@@ -586,6 +606,8 @@ impl RawSource {
             configmaps: self.configmaps.clone(),
             cabundles: self.cabundles.clone(),
             csrs: self.csrs.clone(),
+            ingresses: self.ingresses.clone(),
+            cert_manager: self.cert_manager.clone(),
         }
     }
 
@@ -613,6 +635,8 @@ impl RawSource {
             configmaps: k.configmaps,
             cabundles: k.cabundles,
             csrs: k.csrs,
+            ingresses: k.ingresses,
+            cert_manager: k.cert_manager,
             ..RawSource::default()
         }
     }
@@ -1072,6 +1096,12 @@ impl RawKubernetes {
             csrs: Some(RawKubeCsrs {
                 enabled: Some(k.csrs.enabled),
                 label_selector: k.csrs.label_selector.clone(),
+            }),
+            ingresses: Some(RawKubeSwitch {
+                enabled: Some(k.ingresses.enabled),
+            }),
+            cert_manager: Some(RawKubeSwitch {
+                enabled: Some(k.cert_manager.enabled),
             }),
         }
     }

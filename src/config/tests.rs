@@ -214,6 +214,10 @@ kubernetes:
   csrs:
     enabled: true
     label_selector: "x=y"
+  ingresses:
+    enabled: true
+  cert_manager:
+    enabled: false
 "#;
 
 fn every_key_expected() -> Config {
@@ -359,6 +363,8 @@ fn every_key_expected() -> Config {
                 enabled: true,
                 label_selector: Some("x=y".into()),
             },
+            ingresses: crate::config::KubeSwitch { enabled: true },
+            cert_manager: crate::config::KubeSwitch { enabled: false },
         },
         tls_endpoints: Vec::new(),
         probe: Default::default(),

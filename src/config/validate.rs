@@ -610,6 +610,12 @@ fn kubernetes(
             k.cabundles.resources = res.clone();
         }
     }
+    if let Some(c) = &r.ingresses {
+        k.ingresses.enabled = c.enabled.unwrap_or(true);
+    }
+    if let Some(c) = &r.cert_manager {
+        k.cert_manager.enabled = c.enabled.unwrap_or(true);
+    }
     if let Some(c) = &r.csrs {
         k.csrs.enabled = c.enabled.unwrap_or(false);
         k.csrs.label_selector = kube_selector(

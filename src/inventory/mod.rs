@@ -53,6 +53,9 @@ pub struct Snapshot {
     /// Object findings raised by sources ([`crate::model::finding`]), sorted by
     /// (location, id, message).
     pub findings: Vec<crate::model::Finding>,
+    /// Object series raised by sources ([`crate::model::ObjectSeries`]), in
+    /// source order.
+    pub object_series: Vec<crate::model::ObjectSeries>,
 }
 
 impl Snapshot {
@@ -68,6 +71,7 @@ impl Snapshot {
             completed_at_unix: 0.0,
             crls: Vec::new(),
             findings: Vec::new(),
+            object_series: Vec::new(),
         }
     }
 

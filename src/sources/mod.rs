@@ -92,6 +92,10 @@ pub struct SourceOutput {
     /// whose objects did not change reports the same findings again; a failed
     /// scan reports what it could still see).
     pub findings: Vec<crate::model::Finding>,
+    /// Series the source derives from the objects it watches
+    /// ([`crate::model::ObjectSeries`], e.g. `x509_ingress_tls_info`); like
+    /// `findings`, the complete current list.
+    pub series: Vec<crate::model::ObjectSeries>,
 }
 
 /// A certificate source.

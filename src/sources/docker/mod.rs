@@ -365,6 +365,7 @@ impl DockerSource {
         };
         SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects,
             failure: Some(ErrorEntry::new(
                 SourceRef::new(
@@ -448,6 +449,7 @@ impl DockerSource {
         );
         SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects,
             failure: None,
         }

@@ -320,6 +320,7 @@ impl FileSource {
             );
             return SourceOutput {
                 findings: Vec::new(),
+                series: Vec::new(),
                 objects: Vec::new(),
                 failure: Some(ErrorEntry::new(first.source, first.reason, message)),
             };
@@ -329,6 +330,7 @@ impl FileSource {
         }
         SourceOutput {
             findings: Vec::new(),
+            series: Vec::new(),
             objects,
             failure: None,
         }
@@ -379,6 +381,7 @@ impl Source for FileSource {
                 Ok(out) => out,
                 Err(e) => SourceOutput {
                     findings: Vec::new(),
+                    series: Vec::new(),
                     objects: Vec::new(),
                     failure: Some(ErrorEntry::new(
                         self.sref(&self.cfg.name),

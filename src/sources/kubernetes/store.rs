@@ -24,6 +24,18 @@ use super::extract::Extracted;
 /// repeats well within this window).
 pub const ERROR_STALE_AFTER: Duration = Duration::from_secs(75);
 
+/// A Secret's `tls.crt` leaf as the store holds it ([`Store::tls_leaf`]).
+#[derive(Debug, Clone)]
+pub enum Leaf {
+    /// No such Secret held (it does not exist, or yields nothing).
+    Absent,
+    /// The Secret is held but has no `tls.crt` certificate (only `ca.crt`).
+    NoTlsCrt,
+    /// Its `tls.crt` could not be read (the error is reported on its own).
+    Unreadable,
+    Cert(Arc<crate::model::ParsedCert>),
+}
+
 /// What one object contributes, parsed: its certificates, its extraction and
 /// parse errors, and the content digest used for ConfigMap deduplication.
 #[derive(Debug, Default)]
@@ -222,6 +234,38 @@ impl Store {
         }
         self.bump();
         self.dirty.notify_one();
+    }
+
+    /// The leaf certificate of a Secret's `tls.crt` (`key` = `namespace/name`),
+    /// for the health checks (sources/kubernetes/health.rs).
+    pub fn tls_leaf(&self, key: &str) -> Leaf {
+        let g = self.lock();
+        let Some(o) = g.objects.get(key) else {
+            return Leaf::Absent;
+        };
+        let is_tls_crt = |loc: &str| loc.rsplit_once(':').is_some_and(|(_, k)| k == "tls.crt");
+        if let Some((_, _, c)) = o
+            .summary
+            .certs
+            .iter()
+            .find(|(r, i, _)| *i == 0 && is_tls_crt(&r.location))
+        {
+            return Leaf::Cert(c.clone());
+        }
+        if o.summary
+            .errors
+            .iter()
+            .any(|e| is_tls_crt(&e.source.location))
+        {
+            Leaf::Unreadable
+        } else {
+            Leaf::NoTlsCrt
+        }
+    }
+
+    /// Every watcher completed its initial LIST at least once.
+    pub fn synced(&self) -> bool {
+        self.lock().watchers.iter().all(|w| w.synced)
     }
 
     /// Number of objects held (benchmarks, tests).
