@@ -57,8 +57,8 @@ struct SourceState {
     failure: Option<ErrorEntry>,
     /// The object findings of the source's last scan.
     findings: Vec<crate::model::Finding>,
-    /// The object series of the source's last scan.
-    series: Vec<crate::model::ObjectSeries>,
+    /// The object series of the source's last scan (shared with the snapshots).
+    series: Arc<[crate::model::ObjectSeries]>,
 }
 
 impl SourceState {
@@ -434,7 +434,9 @@ impl Scraper {
                 snap.errors.push(f.clone());
             }
             snap.findings.extend(st.findings.iter().cloned());
-            snap.object_series.extend(st.series.iter().cloned());
+            if !st.series.is_empty() {
+                snap.object_series.push(st.series.clone());
+            }
             for kind in src.kinds() {
                 let (certificates, objects) =
                     built.per_kind.get(&kind).copied().unwrap_or_default();
@@ -665,7 +667,7 @@ mod tests {
         assert!(!p12.is_empty());
         let out = |v: &str| SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects: vec![Object {
                 key: "/ks".into(),
                 version: Some(v.into()),
@@ -709,7 +711,7 @@ mod tests {
     async fn unchanged_broken_object_is_counted_once_but_still_reported() {
         let out = |v: &str| SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects: vec![broken("/a", v)],
             failure: None,
         };
@@ -742,13 +744,13 @@ mod tests {
     async fn disappeared_objects_are_forgotten() {
         let first = SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects: vec![broken("/a", "1"), broken("/b", "1")],
             failure: None,
         };
         let second = SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects: vec![broken("/b", "1")],
             failure: None,
         };
@@ -764,7 +766,7 @@ mod tests {
     async fn timed_out_source_is_down_and_keeps_previous_results() {
         let first = SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects: vec![broken("/a", "1")],
             failure: None,
         };
@@ -825,14 +827,14 @@ mod tests {
         let scans = vec![
             SourceOutput {
                 findings: Vec::new(),
-                series: Vec::new(),
+                series: Default::default(),
                 objects: vec![pem_object("/a", "1", &ca), pem_object("/b", "1", &bundle)],
                 failure: None,
             },
             // /a rewritten (same certificate), /b unchanged.
             SourceOutput {
                 findings: Vec::new(),
-                series: Vec::new(),
+                series: Default::default(),
                 objects: vec![pem_object("/a", "2", &ca), pem_object("/b", "1", &bundle)],
                 failure: None,
             },
@@ -883,7 +885,7 @@ mod tests {
     async fn source_failure_flips_up_and_recovers() {
         let down = SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects: Vec::new(),
             failure: Some(ErrorEntry::new(
                 SourceRef::new(SourceKind::File, "scripted", "scripted"),

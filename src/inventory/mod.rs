@@ -53,9 +53,9 @@ pub struct Snapshot {
     /// Object findings raised by sources ([`crate::model::finding`]), sorted by
     /// (location, id, message).
     pub findings: Vec<crate::model::Finding>,
-    /// Object series raised by sources ([`crate::model::ObjectSeries`]), in
-    /// source order.
-    pub object_series: Vec<crate::model::ObjectSeries>,
+    /// Object series raised by sources ([`crate::model::ObjectSeries`]), one
+    /// shared list per source, in source order.
+    pub object_series: Vec<Arc<[crate::model::ObjectSeries]>>,
 }
 
 impl Snapshot {

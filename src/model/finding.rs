@@ -282,6 +282,14 @@ impl ObjectMetric {
         self == ObjectMetric::IngressTlsInfo
     }
 
+    /// The label names, in order (the values of an [`ObjectSeries`] follow them).
+    pub fn label_names(self) -> &'static [&'static str] {
+        match self {
+            ObjectMetric::IngressTlsInfo => &["namespace", "ingress", "host", "secret_name"],
+            _ => &["namespace", "name", "issuer_name", "issuer_kind"],
+        }
+    }
+
     pub fn help(self) -> &'static str {
         match self {
             ObjectMetric::IngressTlsInfo => {
@@ -300,11 +308,13 @@ impl ObjectMetric {
     }
 }
 
-/// One series of an [`ObjectMetric`]: label pairs (names fixed per family) and value.
+/// One series of an [`ObjectMetric`]: the label values, in the order of
+/// [`ObjectMetric::label_names`] (shared between the series of one object:
+/// a cert-manager Certificate's three series hold one label set), and the value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectSeries {
     pub metric: ObjectMetric,
-    pub labels: Vec<(&'static str, String)>,
+    pub labels: std::sync::Arc<[Box<str>]>,
     pub value: f64,
 }
 

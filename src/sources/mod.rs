@@ -94,8 +94,9 @@ pub struct SourceOutput {
     pub findings: Vec<crate::model::Finding>,
     /// Series the source derives from the objects it watches
     /// ([`crate::model::ObjectSeries`], e.g. `x509_ingress_tls_info`); like
-    /// `findings`, the complete current list.
-    pub series: Vec<crate::model::ObjectSeries>,
+    /// `findings`, the complete current list. Shared: a source whose objects did
+    /// not change hands out the same list again (no copy per scan).
+    pub series: Arc<[crate::model::ObjectSeries]>,
 }
 
 /// A certificate source.

@@ -394,7 +394,13 @@ impl SnapshotCollector {
                 series: Vec::new(),
                 always: false,
             };
-            for s in snap.object_series.iter().filter(|s| s.metric == metric) {
+            let names = metric.label_names();
+            for s in snap
+                .object_series
+                .iter()
+                .flat_map(|l| l.iter())
+                .filter(|s| s.metric == metric)
+            {
                 let value = if metric.is_info() {
                     Some(Value::Int(1))
                 } else if s.value.fract() == 0.0 && s.value.abs() < 9.0e15 {
@@ -404,7 +410,11 @@ impl SnapshotCollector {
                 };
                 if let Some(value) = value {
                     fam.series.push(Series::Labels {
-                        labels: s.labels.clone(),
+                        labels: names
+                            .iter()
+                            .zip(s.labels.iter())
+                            .map(|(n, v)| (*n, v.to_string()))
+                            .collect(),
                         value,
                     });
                 }

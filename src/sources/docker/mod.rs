@@ -365,7 +365,7 @@ impl DockerSource {
         };
         SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects,
             failure: Some(ErrorEntry::new(
                 SourceRef::new(
@@ -449,7 +449,7 @@ impl DockerSource {
         );
         SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects,
             failure: None,
         }

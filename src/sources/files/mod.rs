@@ -320,7 +320,7 @@ impl FileSource {
             );
             return SourceOutput {
                 findings: Vec::new(),
-                series: Vec::new(),
+                series: Default::default(),
                 objects: Vec::new(),
                 failure: Some(ErrorEntry::new(first.source, first.reason, message)),
             };
@@ -330,7 +330,7 @@ impl FileSource {
         }
         SourceOutput {
             findings: Vec::new(),
-            series: Vec::new(),
+            series: Default::default(),
             objects,
             failure: None,
         }
@@ -381,7 +381,7 @@ impl Source for FileSource {
                 Ok(out) => out,
                 Err(e) => SourceOutput {
                     findings: Vec::new(),
-                    series: Vec::new(),
+                    series: Default::default(),
                     objects: Vec::new(),
                     failure: Some(ErrorEntry::new(
                         self.sref(&self.cfg.name),

@@ -137,17 +137,25 @@ struct HWatch {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// By `<Kind>:<namespace>/<name>`.
-    objects: HashMap<String, Obj>,
+    /// By `<Kind>:<namespace>/<name>` (boxed: the table stays small).
+    objects: HashMap<String, Box<Obj>>,
     watchers: Vec<HWatch>,
     relisting: HashMap<usize, HashSet<String>>,
 }
+
+/// Change counters of the health and secrets stores, and the completeness flag.
+type Stamp = (u64, u64, bool);
 
 /// The health watchers' store: bounded summaries of the optional resources.
 #[derive(Debug)]
 pub struct HealthStore {
     inner: Mutex<Inner>,
     status: watch::Sender<u64>,
+    /// Bumped on every change of the held objects.
+    changes: std::sync::atomic::AtomicU64,
+    /// The series of the last evaluation and the change counters (health,
+    /// secrets, completeness) they were computed at: reused while unchanged.
+    cache: Mutex<Option<(Stamp, Arc<[ObjectSeries]>)>>,
 }
 
 impl Default for HealthStore {
@@ -155,6 +163,8 @@ impl Default for HealthStore {
         HealthStore {
             inner: Mutex::new(Inner::default()),
             status: watch::channel(0).0,
+            changes: std::sync::atomic::AtomicU64::new(0),
+            cache: Mutex::new(None),
         }
     }
 }
@@ -169,6 +179,11 @@ impl HealthStore {
 
     fn bump(&self) {
         self.status.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn changed(&self) {
+        self.changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Register a watcher (or a discovery step); returns its index.
@@ -194,6 +209,7 @@ impl HealthStore {
     }
 
     fn end_list(&self, owner: usize) {
+        self.changed();
         {
             let mut g = self.lock();
             let seen = g.relisting.remove(&owner).unwrap_or_default();
@@ -219,13 +235,14 @@ impl HealthStore {
     }
 
     fn upsert(&self, owner: usize, key: String, obj: Option<Obj>) {
+        self.changed();
         let mut g = self.lock();
         if let Some(seen) = g.relisting.get_mut(&owner) {
             seen.insert(key.clone());
         }
         match obj {
             Some(o) => {
-                g.objects.insert(key, o);
+                g.objects.insert(key, Box::new(o));
             }
             None => {
                 g.objects.remove(&key);
@@ -234,11 +251,13 @@ impl HealthStore {
     }
 
     fn remove(&self, key: &str) {
+        self.changed();
         self.lock().objects.remove(key);
     }
 
     /// Drop everything a watcher contributed (its resource is skipped).
     fn forget(&self, owner: usize) {
+        self.changed();
         let mut g = self.lock();
         g.objects.retain(|_, o| o.owner != owner);
         g.relisting.remove(&owner);
@@ -320,6 +339,13 @@ fn ready_of(status: &Value) -> Ready {
             Some("False") => CondStatus::False,
             _ => CondStatus::Unknown,
         };
+        if status == CondStatus::True {
+            // Nothing to report: keep no text.
+            return Ready {
+                status,
+                ..Ready::default()
+            };
+        }
         return Ready {
             status,
             reason: text(c.get("reason").unwrap_or(&Value::Null), MAX_CONDITION_TEXT),
@@ -773,7 +799,38 @@ impl Drop for AbortAll {
 #[derive(Debug, Default)]
 pub struct Report {
     pub findings: Vec<Finding>,
-    pub series: Vec<ObjectSeries>,
+    pub series: Arc<[ObjectSeries]>,
+}
+
+/// Run the checks ([`evaluate_now`]), reusing the previous series while neither
+/// store changed (findings are recomputed: they depend on the clock).
+pub fn evaluate(hs: &HealthStore, secrets: &Store, secrets_complete: bool, now: i64) -> Report {
+    let stamp = (
+        hs.changes.load(std::sync::atomic::Ordering::Acquire),
+        secrets.changes(),
+        secrets_complete,
+    );
+    let cached = match hs.cache.lock() {
+        Ok(g) => g
+            .as_ref()
+            .filter(|(s, _)| *s == stamp)
+            .map(|(_, v)| v.clone()),
+        Err(_) => None,
+    };
+    match cached {
+        Some(series) => {
+            let (findings, _) = evaluate_now(hs, secrets, secrets_complete, now, false);
+            Report { findings, series }
+        }
+        None => {
+            let (findings, series) = evaluate_now(hs, secrets, secrets_complete, now, true);
+            let series: Arc<[ObjectSeries]> = series.into();
+            if let Ok(mut g) = hs.cache.lock() {
+                *g = Some((stamp, series.clone()));
+            }
+            Report { findings, series }
+        }
+    }
 }
 
 fn fmt_time(t: i64) -> String {
@@ -793,20 +850,35 @@ fn ago(secs: i64) -> String {
     }
 }
 
-/// Run the checks over what the health store and the secrets store hold.
+/// Run the checks over what the health store and the secrets store hold:
+/// findings, and the series when `with_series`.
 /// `secrets_complete`: every Secret that exists is in `secrets` (all its
 /// watchers synced and no label selector narrows them); only then is a Secret
 /// that is not held reported missing.
-pub fn evaluate(hs: &HealthStore, secrets: &Store, secrets_complete: bool, now: i64) -> Report {
+pub fn evaluate_now(
+    hs: &HealthStore,
+    secrets: &Store,
+    secrets_complete: bool,
+    now: i64,
+    with_series: bool,
+) -> (Vec<Finding>, Vec<ObjectSeries>) {
     let g = hs.lock();
     // Deterministic order: by kind tag and location.
-    let mut objs: Vec<(&String, &Obj)> = g.objects.iter().collect();
+    let mut objs: Vec<(&String, &Obj)> = g.objects.iter().map(|(k, o)| (k, &**o)).collect();
     objs.sort_by(|a, b| a.0.cmp(b.0));
-    let mut r = Report::default();
+    #[derive(Default)]
+    struct Out {
+        findings: Vec<Finding>,
+        series: Vec<ObjectSeries>,
+    }
+    let mut r = Out::default();
     let mut counts: BTreeMap<ObjectMetric, usize> = BTreeMap::new();
     let mut capped = false;
     let mut push_series =
-        |r: &mut Report, metric: ObjectMetric, labels: Vec<(&'static str, String)>, value: f64| {
+        |r: &mut Out, metric: ObjectMetric, labels: Arc<[Box<str>]>, value: f64| {
+            if !with_series {
+                return;
+            }
             let n = counts.entry(metric).or_insert(0);
             if *n >= MAX_SERIES_PER_FAMILY {
                 capped = true;
@@ -819,7 +891,7 @@ pub fn evaluate(hs: &HealthStore, secrets: &Store, secrets_complete: bool, now: 
                 value,
             });
         };
-    let find = |r: &mut Report, id: FindingId, fp: &str, location: &str, msg: String| {
+    let find = |r: &mut Out, id: FindingId, fp: &str, location: &str, msg: String| {
         if r.findings.len() < MAX_FINDINGS {
             r.findings.push(Finding::object(id, fp, location, msg));
         }
@@ -841,12 +913,12 @@ pub fn evaluate(hs: &HealthStore, secrets: &Store, secrets_complete: bool, now: 
                             push_series(
                                 &mut r,
                                 ObjectMetric::IngressTlsInfo,
-                                vec![
-                                    ("namespace", o.namespace.to_string()),
-                                    ("ingress", o.name.to_string()),
-                                    ("host", h.to_string()),
-                                    ("secret_name", secret.to_string()),
-                                ],
+                                Arc::new([
+                                    o.namespace.clone(),
+                                    o.name.clone(),
+                                    (*h).into(),
+                                    secret.into(),
+                                ]),
                                 1.0,
                             );
                         }
@@ -907,12 +979,12 @@ pub fn evaluate(hs: &HealthStore, secrets: &Store, secrets_complete: bool, now: 
                 not_after,
                 failed_attempts,
             } => {
-                let labels = vec![
-                    ("namespace", o.namespace.to_string()),
-                    ("name", o.name.to_string()),
-                    ("issuer_name", issuer_name.to_string()),
-                    ("issuer_kind", issuer_kind.to_string()),
-                ];
+                let labels: Arc<[Box<str>]> = Arc::new([
+                    o.namespace.clone(),
+                    o.name.clone(),
+                    issuer_name.clone(),
+                    issuer_kind.clone(),
+                ]);
                 push_series(
                     &mut r,
                     ObjectMetric::CertManagerCertificateReady,
@@ -1054,7 +1126,7 @@ pub fn evaluate(hs: &HealthStore, secrets: &Store, secrets_complete: bool, now: 
     if capped {
         warn!("kubernetes health: more than {MAX_SERIES_PER_FAMILY} series in one object metric family; the rest is left out");
     }
-    r
+    (r.findings, r.series)
 }
 
 #[cfg(test)]

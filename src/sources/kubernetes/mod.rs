@@ -748,7 +748,7 @@ impl Source for KubeSource {
                 Err(e) => {
                     return SourceOutput {
                         findings: Vec::new(),
-                        series: Vec::new(),
+                        series: Default::default(),
                         objects: Vec::new(),
                         failure: Some(ErrorEntry::new(
                             SourceRef::new(kind, &self.name, &self.name),

@@ -103,6 +103,8 @@ pub struct Store {
     status: watch::Sender<u64>,
     /// Fired on object changes; debounced into the source's change signal.
     pub dirty: Notify,
+    /// Bumped on every change of the held objects ([`Store::changes`]).
+    changes: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Store {
@@ -111,6 +113,7 @@ impl Default for Store {
             inner: Mutex::new(Inner::default()),
             status: watch::channel(0).0,
             dirty: Notify::new(),
+            changes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -143,8 +146,20 @@ impl Store {
         self.lock().relisting.insert(owner, HashSet::new());
     }
 
+    /// A counter that changes whenever the held objects may have changed
+    /// (the health checks reuse their series while it stays put).
+    pub fn changes(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// A (re-)list completed: objects of `owner` that were not listed are gone.
     pub fn end_list(&self, owner: usize) {
+        self.changed();
         {
             let mut g = self.lock();
             let seen = g.relisting.remove(&owner).unwrap_or_default();
@@ -184,6 +199,7 @@ impl Store {
 
     /// Insert or replace an object (an empty summary removes it).
     pub fn upsert(&self, owner: usize, key: String, version: &str, summary: Summary, live: bool) {
+        self.changed();
         {
             let mut g = self.lock();
             if let Some(seen) = g.relisting.get_mut(&owner) {
@@ -214,6 +230,7 @@ impl Store {
 
     /// An object was deleted.
     pub fn remove(&self, owner: usize, key: &str) {
+        self.changed();
         {
             let mut g = self.lock();
             g.objects.remove(key);
