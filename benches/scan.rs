@@ -40,9 +40,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certvigil::checks::Checker;
-use certvigil::config::{default_config, Config};
+use certvigil::config::Config;
 use certvigil::model::{SourceKind, TrustStatus};
 use certvigil::scraper::Scraper;
+use certvigil::setup::default_config;
+use certvigil::sources::files::config::FileSourceConfig;
 use certvigil::sources::files::FileSource;
 use certvigil::sources::{build_sources, Source};
 use rcgen::{
@@ -145,18 +147,27 @@ fn root_path(base: &Path) -> PathBuf {
     base.join("fullchain-root.pem")
 }
 
+fn first_file_source(cfg: &Config) -> FileSourceConfig {
+    cfg.sources
+        .of::<FileSourceConfig>()
+        .next()
+        .cloned()
+        .expect("a file source")
+}
+
 fn corpus_config(dir: &Path, roots: Option<&Path>) -> Config {
     let mut cfg = default_config();
     let mut src = cfg
-        .files
-        .iter()
+        .sources
+        .of::<FileSourceConfig>()
         .find(|f| f.kind == SourceKind::File)
         .cloned()
         .expect("default config has a file source");
     src.name = "bench".into();
     src.paths = vec![dir.display().to_string()];
     src.exclude = Vec::new();
-    cfg.files = vec![src];
+    cfg.sources.retain_of::<FileSourceConfig>(|_| false);
+    cfg.sources.push(src);
     if let Some(r) = roots {
         cfg.trust.roots = vec![r.to_path_buf()];
         cfg.trust.system_roots = false;
@@ -302,7 +313,7 @@ fn measure_distinct_extras(
     let now = chrono::Utc::now();
     // The same warm re-scan in a long-running scraper (`serve`): the rescan
     // signal is attached, so the file source watches; nothing changes.
-    let src = Arc::new(FileSource::new(cfg.files[0].clone()));
+    let src = Arc::new(FileSource::new(first_file_source(cfg)));
     let mut scraper = Scraper::new(
         vec![src.clone() as Arc<dyn Source>],
         Duration::from_secs(600),
@@ -602,7 +613,7 @@ fn profile_watched(dir: &Path, n: usize) {
         .build()
         .expect("runtime");
     let cfg = corpus_config(dir, None);
-    let src = Arc::new(FileSource::new(cfg.files[0].clone()));
+    let src = Arc::new(FileSource::new(first_file_source(&cfg)));
     let mut scraper = Scraper::new(
         vec![src.clone() as Arc<dyn Source>],
         Duration::from_secs(600),

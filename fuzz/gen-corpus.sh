@@ -15,7 +15,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-targets=(parse_object crl ocsp aia config webconfig docker_tar kubernetes kubeconfig jks http)
+targets=(parse_object crl ocsp aia config webconfig docker_tar kubernetes kubeconfig jks http starttls)
 for t in "${targets[@]}"; do mkdir -p "$out/$t"; done
 
 # --- a small PKI: CA (EC P-256), leaf (RSA 2048), revoked leaf ----------------
@@ -221,6 +221,31 @@ EOF
 printf 'q=web%%20prod&source_kind=file&status=expiring&format=json\napplication/openmetrics-text;version=1.0.0;q=0.5,text/plain;q=1\nBasic dXNlcjpwYXNz\n' > "$out/http/typical"
 printf 'q=%%E2%%82%%AC%%zz+%%&&=&format=csv&format=md\n*/*\nBasic !!!\n' > "$out/http/odd"
 printf '[::1]:9793\ntext/plain\n' > "$out/http/listen"
+
+# --- starttls: protocol byte | write-size byte | the server's replies ---------------
+# protocol: 0 smtp 1 lmtp 2 imap 3 pop3 4 ftp 5 ldap 6 postgres 7 mysql 8 xmpp
+python3 - "$out/starttls" <<'PY'
+import os, sys
+d = sys.argv[1]
+def put(name, proto, chunk, body):
+    open(os.path.join(d, name), "wb").write(bytes([proto, chunk]) + body)
+put("smtp", 0, 7, b"220-mail.example ESMTP\r\n220 ready\r\n250-mail.example\r\n250-SIZE 1000\r\n250 STARTTLS\r\n220 2.0.0 go ahead\r\n")
+put("lmtp", 1, 63, b"220 lmtp ready\r\n250-lmtp\r\n250 STARTTLS\r\n220 go\r\n")
+put("smtp_refused", 0, 3, b"220 mail\r\n250-mail\r\n250 STARTTLS\r\n454 TLS not available\r\n")
+put("imap", 2, 11, b"* OK IMAP4rev1 ready\r\n* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\ncv1 OK done\r\ncv2 OK begin TLS\r\n")
+put("pop3", 3, 5, b"+OK POP3 ready\r\n+OK capa\r\nUSER\r\nSTLS\r\n.\r\n+OK begin TLS\r\n")
+put("ftp", 4, 63, b"220 FTP ready\r\n234 AUTH TLS ok\r\n")
+oid = b"1.3.6.1.4.1.1466.20037"
+resp = b"\x0a\x01\x00\x04\x00\x04\x00" + b"\x8a" + bytes([len(oid)]) + oid
+op = b"\x78" + bytes([len(resp)]) + resp
+msg = b"\x02\x01\x01" + op
+put("ldap", 5, 4, b"\x30" + bytes([len(msg)]) + msg)
+put("postgres", 6, 1, b"S")
+payload = b"\x0a" + b"8.0.36\x00" + b"\x01\x00\x00\x00" + b"abcdefgh" + b"\x00" + (0x0800 | 0x0200 | 0x8000).to_bytes(2, "little") + b"\x2d" + b"\x02\x00" + b"\x00\x00" + b"\x15" + b"\x00" * 10 + b"ijklmnopqrst\x00"
+put("mysql", 7, 16, len(payload).to_bytes(3, "little") + b"\x00" + payload)
+put("xmpp", 8, 32, b"<?xml version='1.0'?><stream:stream from='example.com' id='1' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features><proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+put("injection", 0, 63, b"220 mail\r\n250 STARTTLS\r\n220 go\r\nEHLO injected\r\n")
+PY
 
 for t in "${targets[@]}"; do
   printf '%-13s %s seeds\n' "$t" "$(find "$out/$t" -type f | wc -l)"

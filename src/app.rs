@@ -93,7 +93,7 @@ fn print_default_config() -> u8 {
 }
 
 fn check_config(path: &std::path::Path) -> u8 {
-    let cfg = match config::load_file(path) {
+    let cfg = match crate::setup::load_file(path) {
         Ok(c) => c,
         Err(errs) => {
             eprintln!("{}: configuration is invalid:", path.display());
@@ -129,8 +129,8 @@ fn check_config(path: &std::path::Path) -> u8 {
 /// lists every problem, one per line.
 pub fn load_config(spec: &ConfigSpec) -> Result<Config, String> {
     let base = match &spec.config_file {
-        Some(p) => config::load_file(p).map_err(|e| e.to_string())?,
-        None => config::default_config(),
+        Some(p) => crate::setup::load_file(p).map_err(|e| e.to_string())?,
+        None => crate::setup::default_config(),
     };
     Ok(cli::apply_overrides(base, spec))
 }
@@ -187,6 +187,10 @@ fn scan_main(opts: ScanOptions, level: Option<&str>) -> u8 {
         }
         OutputFormat::Json => json::render(&snap),
         OutputFormat::Csv => csv::render(&snap),
+        OutputFormat::Ecs => {
+            let report = crate::outputs::report::build(&snap, &cfg.report);
+            crate::outputs::ecs::render(&snap, &report.findings)
+        }
     };
     if !text.ends_with('\n') {
         text.push('\n');
@@ -505,7 +509,7 @@ pub fn reload(
         Err(p) => *p.into_inner() = new,
     }
     info!(
-        sources = ?cfg.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        sources = ?cfg.sources.describe(),
         interval = ?cfg.scan.interval,
         "configuration reloaded"
     );
@@ -612,7 +616,7 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
     info!(
         listen = %local,
         tls = web.is_some(),
-        sources = ?cfg.files.iter().map(|f| format!("{}/{}", f.kind, f.name)).collect::<Vec<_>>(),
+        sources = ?cfg.sources.describe(),
         interval = ?cfg.scan.interval,
         source_timeout = ?cfg.scan.source_timeout,
         "certvigil {} starting",
@@ -633,7 +637,7 @@ async fn serve(spec: ConfigSpec, cfg: Config, web: Option<webconfig::WebConfig>)
     };
     let scraper =
         Scraper::new(sources::build_sources(&cfg), cfg.scan.source_timeout).with_checker(checker);
-    for d in std::iter::once(&cfg.docker).chain(&cfg.docker_sources) {
+    for d in cfg.sources.of::<sources::docker::config::DockerConfig>() {
         if sources::docker::DockerSource::wanted(d) {
             info!(name = %d.name, host = %sources::docker::DockerSource::host(d), "Docker source on");
         }

@@ -29,10 +29,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, Config, FileSourceConfig};
+use crate::config::{self, Config};
 use crate::model::SourceKind;
 use crate::outputs::policy::{self, FailOn, Policy};
 pub use crate::outputs::report::ReportFormat;
+use crate::sources::docker::config::{DockerConfig, DockerEnabled};
+use crate::sources::files::config::FileSourceConfig;
+use crate::sources::kubernetes::config::{KubeEnabled, KubernetesConfig};
 
 /// Name of the file source built from command-line paths (as the established
 /// exporter's CLI shortcut names it).
@@ -219,6 +222,8 @@ pub enum OutputFormat {
     Json,
     Table,
     Csv,
+    /// NDJSON in the Elastic Common Schema (docs/ecs.md).
+    Ecs,
 }
 
 /// Validated options: what the program will do.
@@ -534,8 +539,8 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
     if !o.paths.is_empty() {
         let from_file = spec.config_file.is_some();
         let file_sources: Vec<&FileSourceConfig> = if from_file {
-            cfg.files
-                .iter()
+            cfg.sources
+                .of::<FileSourceConfig>()
                 .filter(|f| f.kind == SourceKind::File)
                 .collect()
         } else {
@@ -574,58 +579,60 @@ pub fn apply_overrides(mut cfg: Config, spec: &ConfigSpec) -> Config {
             watch: Default::default(),
         };
         if from_file {
-            cfg.files.retain(|f| f.kind != SourceKind::File);
+            cfg.sources
+                .retain_of::<FileSourceConfig>(|f| f.kind != SourceKind::File);
         } else {
-            cfg.files.clear();
+            cfg.sources.retain_of::<FileSourceConfig>(|_| false);
             // Without --config, PATH... scans only those paths (and what the
             // command line asks for).
-            cfg.kubernetes.enabled = config::KubeEnabled::Off;
+            if let Some(k) = cfg.sources.section_mut::<KubernetesConfig>() {
+                k.enabled = KubeEnabled::Off;
+            }
         }
-        cfg.files.insert(0, cli);
+        cfg.sources.insert_first(cli);
         // PATH arguments without --config replace the default sources: the Docker
         // source of the embedded default ("auto") stays off unless --docker.
         if !from_file {
-            cfg.docker.enabled = crate::config::DockerEnabled::Off;
+            if let Some(d) = cfg.sources.section_mut::<DockerConfig>() {
+                d.enabled = DockerEnabled::Off;
+            }
         }
     }
     if !o.targets.is_empty() {
         use crate::sources::tls_endpoint::{TlsEndpointConfig, CLI_SOURCE_NAME};
         if spec.config_file.is_none() && o.paths.is_empty() {
             // URL... alone (no PATH, no --config) scans only those endpoints.
-            cfg.files.clear();
-            cfg.kubernetes.enabled = config::KubeEnabled::Off;
-            cfg.docker.enabled = crate::config::DockerEnabled::Off;
+            cfg.sources.retain_of::<FileSourceConfig>(|_| false);
+            if let Some(k) = cfg.sources.section_mut::<KubernetesConfig>() {
+                k.enabled = KubeEnabled::Off;
+            }
+            if let Some(d) = cfg.sources.section_mut::<DockerConfig>() {
+                d.enabled = DockerEnabled::Off;
+            }
         }
-        cfg.tls_endpoints.retain(|t| t.name != CLI_SOURCE_NAME);
-        cfg.tls_endpoints.insert(
-            0,
-            TlsEndpointConfig::with_targets(CLI_SOURCE_NAME, o.targets.clone()),
-        );
+        cfg.sources
+            .retain_of::<TlsEndpointConfig>(|t| t.name != CLI_SOURCE_NAME);
+        cfg.sources.insert_first(TlsEndpointConfig::with_targets(
+            CLI_SOURCE_NAME,
+            o.targets.clone(),
+        ));
     }
     if o.docker {
         // The configured Docker sources: the `kind: docker` entries when there are
         // any (the top-level section is then off unless given), else the section.
-        if cfg.docker_sources.is_empty() {
-            cfg.docker.enabled = crate::config::DockerEnabled::On;
-        } else {
-            for d in &mut cfg.docker_sources {
-                d.enabled = crate::config::DockerEnabled::On;
-            }
+        for d in cfg.sources.of_mut::<DockerConfig>() {
+            d.enabled = DockerEnabled::On;
         }
         // `--docker` alone (no PATH, no --config) scans only Docker.
         if spec.config_file.is_none() && o.paths.is_empty() && o.targets.is_empty() {
-            cfg.files.clear();
+            cfg.sources.retain_of::<FileSourceConfig>(|_| false);
         }
     }
     if o.kubernetes {
         // Like --docker: the `kind: kubernetes` entries when there are any, else the
         // top-level section.
-        if cfg.kubernetes_sources.is_empty() {
-            cfg.kubernetes.enabled = config::KubeEnabled::On;
-        } else {
-            for k in &mut cfg.kubernetes_sources {
-                k.enabled = config::KubeEnabled::On;
-            }
+        for k in cfg.sources.of_mut::<KubernetesConfig>() {
+            k.enabled = KubeEnabled::On;
         }
     }
     if !o.trust_roots.is_empty() {
@@ -663,6 +670,7 @@ pub fn effective_interval(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::tls_endpoint::TlsEndpointConfig;
 
     fn parse(args: &[&str]) -> Result<Options, CliError> {
         parse_args(std::iter::once("certvigil").chain(args.iter().copied()))
@@ -743,11 +751,13 @@ mod tests {
                 ..Default::default()
             },
         };
-        let cfg = apply_overrides(config::default_config(), &only_urls);
-        assert!(cfg.files.is_empty());
-        assert_eq!(cfg.docker.enabled, crate::config::DockerEnabled::Off);
-        assert_eq!(cfg.tls_endpoints.len(), 1);
-        assert_eq!(cfg.tls_endpoints[0].name, "endpoints");
+        let cfg = apply_overrides(crate::setup::default_config(), &only_urls);
+        assert!(files(&cfg).is_empty());
+        let docker = cfg.sources.section::<DockerConfig>().unwrap();
+        assert_eq!(docker.enabled, DockerEnabled::Off);
+        let tls: Vec<&TlsEndpointConfig> = cfg.sources.of().collect();
+        assert_eq!(tls.len(), 1);
+        assert_eq!(tls[0].name, "endpoints");
         assert!(parse(&["scan", "tls://h"]).is_err());
     }
 
@@ -770,8 +780,9 @@ mod tests {
             panic!("expected serve")
         };
         assert!(s.spec.overrides.kubernetes);
-        let cfg = apply_overrides(config::default_config(), &s.spec);
-        assert_eq!(cfg.kubernetes.enabled, config::KubeEnabled::On);
+        let cfg = apply_overrides(crate::setup::default_config(), &s.spec);
+        let k = cfg.sources.section::<KubernetesConfig>().unwrap();
+        assert_eq!(k.enabled, KubeEnabled::On);
         assert!(usage_err(&["--log.level", "info,[[["]).contains("--log.level"));
     }
 
@@ -841,11 +852,15 @@ mod tests {
         }
     }
 
+    fn files(cfg: &Config) -> Vec<&FileSourceConfig> {
+        cfg.sources.of::<FileSourceConfig>().collect()
+    }
+
     #[test]
     fn paths_replace_default_sources() {
-        let cfg = apply_overrides(config::default_config(), &spec(None, &["/x", "/y"]));
-        assert_eq!(cfg.files.len(), 1);
-        let f = &cfg.files[0];
+        let cfg = apply_overrides(crate::setup::default_config(), &spec(None, &["/x", "/y"]));
+        assert_eq!(files(&cfg).len(), 1);
+        let f = files(&cfg)[0];
         assert_eq!(f.name, CLI_FILES_SOURCE);
         assert_eq!(f.kind, SourceKind::File);
         assert_eq!(f.paths, vec!["/x", "/y"]);
@@ -855,8 +870,8 @@ mod tests {
 
     #[test]
     fn paths_keep_config_size_and_passwords_and_kubeconfigs() {
-        let mut base = config::default_config();
-        let mut file = base.files[0].clone();
+        let mut base = crate::setup::default_config();
+        let mut file = files(&base)[0].clone();
         file.max_file_size = 5;
         file.pkcs12_passwords = vec!["a".into(), "b".into()];
         let mut other = file.clone();
@@ -866,25 +881,29 @@ mod tests {
         let mut kube = file.clone();
         kube.kind = SourceKind::Kubeconfig;
         kube.name = "kube".into();
-        base.files = vec![file, kube.clone(), other];
+        base.sources.retain_of::<FileSourceConfig>(|_| false);
+        for f in [file, kube.clone(), other] {
+            base.sources.push(f);
+        }
         let cfg = apply_overrides(base, &spec(Some("c.yml"), &["/z"]));
-        assert_eq!(cfg.files.len(), 2);
-        assert_eq!(cfg.files[0].name, CLI_FILES_SOURCE);
-        assert_eq!(cfg.files[0].max_file_size, 7);
-        assert_eq!(cfg.files[0].pkcs12_passwords, vec!["a", "b", "c"]);
-        assert_eq!(cfg.files[1], kube);
+        let f = files(&cfg);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].name, CLI_FILES_SOURCE);
+        assert_eq!(f[0].max_file_size, 7);
+        assert_eq!(f[0].pkcs12_passwords, vec!["a", "b", "c"]);
+        assert_eq!(f[1], &kube);
     }
 
     #[test]
     fn no_paths_keeps_sources_and_applies_other_overrides() {
-        let base = config::default_config();
+        let base = crate::setup::default_config();
         let mut s = spec(None, &[]);
         s.overrides.trust_roots = vec![PathBuf::from("/roots")];
         s.overrides.crl_files = vec![PathBuf::from("/crl")];
         s.overrides.offline = true;
         s.overrides.listen = Some("127.0.0.1:9".into());
         let cfg = apply_overrides(base.clone(), &s);
-        assert_eq!(cfg.files, base.files);
+        assert_eq!(cfg.sources, base.sources);
         assert_eq!(cfg.trust.roots, vec![PathBuf::from("/roots")]);
         assert_eq!(cfg.trust.intermediates, base.trust.intermediates);
         assert_eq!(cfg.revocation.crl_files, vec![PathBuf::from("/crl")]);

@@ -249,17 +249,17 @@ pub fn fuzz_aia(data: &[u8]) {
 }
 
 /// The configuration YAML through `check-config`'s load and validate path
-/// (`config::load_file` = read capped + [`crate::config::from_yaml_str`]);
+/// (`setup::load_file` = read capped + [`crate::setup::from_yaml_str`]);
 /// an accepted configuration must serialise back to YAML that loads again.
 pub fn fuzz_config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match crate::config::from_yaml_str(text, "fuzz.yaml") {
+    match crate::setup::from_yaml_str(text, "fuzz.yaml") {
         Ok(cfg) => {
-            let yaml = crate::config::to_yaml(&cfg);
+            let yaml = crate::setup::to_yaml(&cfg);
             if let Ok(yaml) = yaml {
-                if let Err(e) = crate::config::from_yaml_str(&yaml, "round-trip") {
+                if let Err(e) = crate::setup::from_yaml_str(&yaml, "round-trip") {
                     panic!("config: accepted configuration does not load again: {e}\n{yaml}");
                 }
             }
@@ -542,4 +542,71 @@ pub fn fuzz_http(data: &[u8]) {
     let _ = crate::outputs::http::negotiate::accepts_gzip(accept);
     let _ = crate::outputs::http::webconfig::BasicAuth::parse_header(auth.map(str::as_bytes));
     let _ = crate::outputs::http::parse_listen(query);
+}
+
+/// The STARTTLS protocols with a plaintext phase, indexed by the input's first byte.
+const STARTTLS_PROTOCOLS: [crate::model::target::Protocol; 9] = {
+    use crate::model::target::Protocol as P;
+    [
+        P::Smtp,
+        P::Lmtp,
+        P::Imap,
+        P::Pop3,
+        P::Ftp,
+        P::Ldap,
+        P::Postgres,
+        P::Mysql,
+        P::Xmpp,
+    ]
+};
+
+/// The TLS endpoint source's STARTTLS plaintext phase against a hostile server:
+/// byte 0 picks the protocol, byte 1 the write size (1–64 bytes, so replies
+/// arrive split), the rest is everything the server sends, then EOF. The client's
+/// requests are drained. Invariants: the negotiation ends (EOF is an error, never a
+/// hang), and its error is a non-empty, bounded message.
+pub fn fuzz_starttls(data: &[u8]) {
+    use crate::sources::tls_endpoint::starttls;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (Some(&p), Some(&w)) = (data.first(), data.get(1)) else {
+        return;
+    };
+    let protocol = STARTTLS_PROTOCOLS[p as usize % STARTTLS_PROTOCOLS.len()];
+    let chunk = (w as usize % 64) + 1;
+    let script = &data[2..];
+    thread_local! {
+        static RT: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("current-thread runtime");
+    }
+    let result = RT.with(|rt| {
+        rt.block_on(async {
+            let (client, server) = tokio::io::duplex(1 << 16);
+            let (mut sr, mut sw) = tokio::io::split(server);
+            let feed = async move {
+                for part in script.chunks(chunk) {
+                    if sw.write_all(part).await.is_err() {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                let _ = sw.shutdown().await;
+            };
+            let drain = async move {
+                let mut sink = Vec::new();
+                let _ = (&mut sr).take(1 << 20).read_to_end(&mut sink).await;
+            };
+            let negotiate = async move {
+                let mut client = client;
+                let r = starttls::negotiate(&mut client, protocol, "example.com").await;
+                drop(client);
+                r
+            };
+            let (r, (), ()) = tokio::join!(negotiate, feed, drain);
+            r
+        })
+    });
+    if let Err(e) = result {
+        assert_message(&e.to_string(), "starttls");
+    }
 }

@@ -37,4 +37,5 @@ pub mod model;
 pub mod outputs;
 pub mod parse;
 pub mod scraper;
+pub mod setup;
 pub mod sources;

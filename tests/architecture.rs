@@ -13,6 +13,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("parse", &["model"]),
     ("config", &["model", "parse"]),
     ("sources", &["model", "parse", "config"]),
+    // The loader: global sections (config) + every source kind's config (the
+    // registry in sources/mod.rs). `cli` and `app` load through it.
+    ("setup", &["model", "parse", "config", "sources"]),
     ("checks", &["model", "parse", "config"]),
     ("inventory", &["model"]),
     ("events", &["model"]),

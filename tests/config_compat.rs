@@ -7,10 +7,40 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use certvigil::config::{
-    from_yaml_str, load_file, to_yaml, Config, DockerEnabled, KubeEnabled, SecretsMode,
-};
+use certvigil::config::Config;
 use certvigil::model::SourceKind;
+use certvigil::setup::{from_yaml_str, load_file, to_yaml};
+use certvigil::sources::docker::config::{DockerConfig, DockerEnabled, SecretsMode};
+use certvigil::sources::files::config::FileSourceConfig;
+use certvigil::sources::kubernetes::config::{KubeEnabled, KubernetesConfig};
+
+// What the release's `Config` fields were, read through the registry's typed
+// accessors: the file-like sources, and the Docker / Kubernetes sources of the
+// top-level sections (off when absent and replaced by `sources:` entries).
+fn files(c: &Config) -> Vec<&FileSourceConfig> {
+    c.sources.of::<FileSourceConfig>().collect()
+}
+
+fn docker(c: &Config) -> DockerConfig {
+    match c.sources.section::<DockerConfig>() {
+        Some(d) => d.clone(),
+        None => {
+            let mut d = certvigil::sources::docker::config::default_docker();
+            d.enabled = DockerEnabled::Off;
+            d
+        }
+    }
+}
+
+fn kubernetes(c: &Config) -> KubernetesConfig {
+    match c.sources.section::<KubernetesConfig>() {
+        Some(k) => k.clone(),
+        None => KubernetesConfig {
+            enabled: KubeEnabled::Off,
+            ..KubernetesConfig::default()
+        },
+    }
+}
 
 fn fixture(name: &str) -> Config {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -34,8 +64,8 @@ fn kubernetes_deployment_config() {
     let c = fixture("kubernetes-deployment.yml");
     assert_eq!(c.scan.interval, Duration::from_secs(300));
     assert_eq!(c.server.listen, ":9793");
-    assert!(c.files.is_empty(), "sources: [] means no file source");
-    let k = &c.kubernetes;
+    assert!(files(&c).is_empty(), "sources: [] means no file source");
+    let k = &kubernetes(&c);
     assert_eq!(k.enabled, KubeEnabled::On);
     assert_eq!(k.name, "kubernetes");
     assert!(k.namespaces.is_empty() && k.exclude_namespaces.is_empty());
@@ -50,7 +80,7 @@ fn kubernetes_deployment_config() {
     assert!(k.cabundles.enabled);
     assert_eq!(k.cabundles.resources.len(), 4);
     assert!(k.csrs.enabled);
-    assert_eq!(c.docker.enabled, DockerEnabled::Off);
+    assert_eq!(docker(&c).enabled, DockerEnabled::Off);
     assert_eq!(
         c.trust.roots,
         [PathBuf::from(
@@ -64,8 +94,8 @@ fn kubernetes_deployment_config() {
 #[test]
 fn kubernetes_daemonset_config() {
     let c = fixture("kubernetes-daemonset.yml");
-    assert_eq!(c.files.len(), 1);
-    let f = &c.files[0];
+    assert_eq!(files(&c).len(), 1);
+    let f = files(&c)[0];
     assert_eq!(f.kind, SourceKind::File);
     assert_eq!(f.name, "host-files");
     assert_eq!(
@@ -79,8 +109,8 @@ fn kubernetes_daemonset_config() {
     );
     assert!(f.exclude.iter().any(|e| e == "**/*.key"));
     assert!(f.follow_symlinks);
-    assert_eq!(c.kubernetes.enabled, KubeEnabled::Off);
-    assert_eq!(c.docker.enabled, DockerEnabled::Off);
+    assert_eq!(kubernetes(&c).enabled, KubeEnabled::Off);
+    assert_eq!(docker(&c).enabled, DockerEnabled::Off);
     assert_eq!(c.trust.roots, [PathBuf::from("/etc/kubernetes/pki/ca.crt")]);
     round_trips("kubernetes-daemonset.yml", &c);
 }
@@ -88,9 +118,9 @@ fn kubernetes_daemonset_config() {
 #[test]
 fn swarm_config() {
     let c = fixture("swarm.yml");
-    assert_eq!(c.files.len(), 1);
-    assert_eq!(c.files[0].paths, ["/etc/ssl", "/etc/docker"]);
-    let d = &c.docker;
+    assert_eq!(files(&c).len(), 1);
+    assert_eq!(files(&c)[0].paths, ["/etc/ssl", "/etc/docker"]);
+    let d = &docker(&c);
     assert_eq!(d.enabled, DockerEnabled::On);
     assert_eq!(d.name, "docker");
     assert_eq!(d.host.as_deref(), Some("unix:///var/run/docker.sock"));
@@ -101,7 +131,7 @@ fn swarm_config() {
         d.node_dir.as_deref(),
         Some(std::path::Path::new("/var/lib/docker/swarm/certificates"))
     );
-    assert_eq!(c.kubernetes.enabled, KubeEnabled::Off);
+    assert_eq!(kubernetes(&c).enabled, KubeEnabled::Off);
     round_trips("swarm.yml", &c);
 }
 
@@ -115,9 +145,8 @@ fn release_default_config() {
     assert_eq!(c.scan.source_timeout, Duration::from_secs(120));
     assert_eq!(c.server.listen, ":9793");
     assert_eq!(c.server.web_config_file, None);
-    let kinds: Vec<(SourceKind, &str, usize)> = c
-        .files
-        .iter()
+    let kinds: Vec<(SourceKind, &str, usize)> = files(&c)
+        .into_iter()
         .map(|f| (f.kind, f.name.as_str(), f.paths.len()))
         .collect();
     assert_eq!(
@@ -127,11 +156,11 @@ fn release_default_config() {
             (SourceKind::Kubeconfig, "host-kubeconfigs", 2)
         ]
     );
-    assert_eq!(c.files[0].max_file_size, 1 << 20);
-    assert_eq!(c.files[0].max_files, 200_000);
-    assert_eq!(c.kubernetes.enabled, KubeEnabled::Auto);
-    assert_eq!(c.kubernetes.list_page_size, 250);
-    assert_eq!(c.kubernetes.debounce, Duration::from_millis(500));
-    assert_eq!(c.kubernetes.secrets.types[0].keys, ["tls.crt", "ca.crt"]);
+    assert_eq!(files(&c)[0].max_file_size, 1 << 20);
+    assert_eq!(files(&c)[0].max_files, 200_000);
+    assert_eq!(kubernetes(&c).enabled, KubeEnabled::Auto);
+    assert_eq!(kubernetes(&c).list_page_size, 250);
+    assert_eq!(kubernetes(&c).debounce, Duration::from_millis(500));
+    assert_eq!(kubernetes(&c).secrets.types[0].keys, ["tls.crt", "ca.crt"]);
     round_trips("default.yaml", &c);
 }

@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use certvigil::config::{default_config, FileSourceConfig, WatchEnabled};
+use certvigil::config::WatchEnabled;
 use certvigil::model::SourceKind;
 use certvigil::scraper::Scraper;
+use certvigil::setup::default_config;
+use certvigil::sources::files::config::FileSourceConfig;
 use certvigil::sources::files::FileSource;
 use certvigil::sources::{RescanSignal, Source};
 use futures::FutureExt;
@@ -45,9 +47,10 @@ fn temp_dirs() -> Vec<tempfile::TempDir> {
 
 fn config(paths: &[&Path]) -> FileSourceConfig {
     let mut c = default_config()
-        .files
-        .into_iter()
+        .sources
+        .of::<FileSourceConfig>()
         .find(|f| f.kind == SourceKind::File)
+        .cloned()
         .expect("default file source");
     c.name = "watched".into();
     c.paths = paths.iter().map(|p| p.display().to_string()).collect();

@@ -49,18 +49,13 @@ fn config() -> Config {
             level: "info".into(),
             format: LogFormat::Text,
         },
-        files: Vec::new(),
         trust: TrustConfig::default(),
         revocation: RevocationConfig::default(),
         report: ReportConfig {
             warning_window: Duration::from_secs(28 * 86400),
         },
-        docker: certvigil::config::default_docker(),
-        docker_sources: Vec::new(),
-        kubernetes_sources: Vec::new(),
-        kubernetes: Default::default(),
-        tls_endpoints: Vec::new(),
         probe: Default::default(),
+        sources: Default::default(),
     }
 }
 

@@ -533,6 +533,42 @@ fn prop_http() {
     );
 }
 
+#[test]
+fn prop_starttls() {
+    // protocol byte (0 smtp, 2 imap, 5 ldap, 7 mysql, 8 xmpp), write size, replies.
+    run(
+        "starttls",
+        fuzzing::fuzz_starttls,
+        vec![
+            [
+                &[0u8, 7][..],
+                b"220 mail\r\n250-mail\r\n250 STARTTLS\r\n220 go ahead\r\n",
+            ]
+            .concat(),
+            [
+                &[2u8, 11][..],
+                b"* OK ready\r\n* CAPABILITY IMAP4rev1 STARTTLS\r\ncv1 OK\r\ncv2 OK go\r\n",
+            ]
+            .concat(),
+            [
+                &[5u8, 3][..],
+                b"\x30\x0c\x02\x01\x01\x78\x07\x0a\x01\x00\x04\x00\x04\x00",
+            ]
+            .concat(),
+            [
+                &[8u8, 63][..],
+                b"<stream:stream><stream:features><starttls/></stream:features><proceed/>",
+            ]
+            .concat(),
+            [
+                &[0u8, 63][..],
+                b"220 mail\r\n250 STARTTLS\r\n220 go\r\nEHLO injected\r\n",
+            ]
+            .concat(),
+        ],
+    );
+}
+
 /// The key-marker detector itself must catch a leak, or every "no key in the
 /// output" assertion above would pass vacuously.
 #[test]

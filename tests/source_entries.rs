@@ -6,10 +6,10 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use certvigil::config::from_yaml_str;
 use certvigil::model::SourceKind;
 use certvigil::outputs::metrics::render;
 use certvigil::scraper::Scraper;
+use certvigil::setup::from_yaml_str;
 use certvigil::sources::build_sources;
 
 /// A loopback port that nothing listens on (bound once, then released).

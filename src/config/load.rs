@@ -8,12 +8,8 @@ use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
 use super::errors::{ConfigError, ConfigErrors, MAX_ERRORS};
 use super::locate::PathIndex;
-use super::raw::{defaults, RawConfig};
-use super::validate::validate;
-use super::{
-    Config, FileSourceConfig, LogConfig, LogFormat, MetricsConfig, ReportConfig, RevocationConfig,
-    ScanConfig, ServerConfig, TrustConfig, DEFAULT_YAML,
-};
+use super::raw::RawConfig;
+use super::Config;
 
 /// Largest configuration accepted (bytes).
 pub const MAX_CONFIG_BYTES: usize = 1 << 20;
@@ -23,7 +19,7 @@ pub const DEFAULT_ORIGIN: &str = "<default>";
 
 /// Parser options: a budget sized for configuration files (small, shallow, few
 /// aliases), so hostile input fails fast instead of exhausting memory or time.
-fn options() -> serde_saphyr::Options {
+pub fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_reader_input_bytes: Some(MAX_CONFIG_BYTES),
@@ -49,38 +45,8 @@ fn options() -> serde_saphyr::Options {
     }
 }
 
-/// Parse and validate a configuration. `origin` (a file path or a label) prefixes
-/// every error line.
-pub fn from_yaml_str(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
-    parse(text, origin, default_sources)
-}
-
-/// Read (at most [`MAX_CONFIG_BYTES`]), parse and validate a configuration file.
-pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
-    let origin = path.display().to_string();
-    let text = read_capped(path).map_err(|m| ConfigErrors::single(&origin, m))?;
-    from_yaml_str(&text, &origin)
-}
-
-/// The embedded default configuration ([`DEFAULT_YAML`]) parsed and validated. A unit
-/// test proves it parses; should it ever not, a programmatic equivalent without
-/// sources is returned instead of panicking.
-pub fn default_config() -> Config {
-    match parse(DEFAULT_YAML, DEFAULT_ORIGIN, Vec::new) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(errors = %e, "embedded default configuration is invalid");
-            fallback_config()
-        }
-    }
-}
-
-/// Sources used when a configuration has no `sources` key: those of the default config.
-fn default_sources() -> Vec<FileSourceConfig> {
-    default_config().files
-}
-
-fn read_capped(path: &Path) -> Result<String, String> {
+/// Read at most [`MAX_CONFIG_BYTES`] of a file as UTF-8 text.
+pub fn read_capped(path: &Path) -> Result<String, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut buf = Vec::new();
     file.take(MAX_CONFIG_BYTES as u64 + 1)
@@ -96,11 +62,12 @@ fn read_capped(path: &Path) -> Result<String, String> {
         .map_err(|e| format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()))
 }
 
-fn parse(
+/// Deserialize a whole document (at most [`MAX_CONFIG_BYTES`]) with the strict
+/// budget; a deserialization error is located (line, column, YAML path).
+pub fn parse_document<T: serde::de::DeserializeOwned>(
     text: &str,
     origin: &str,
-    default_sources: fn() -> Vec<FileSourceConfig>,
-) -> Result<Config, ConfigErrors> {
+) -> Result<T, ConfigErrors> {
     if text.len() > MAX_CONFIG_BYTES {
         return Err(ConfigErrors::single(
             origin,
@@ -110,34 +77,35 @@ fn parse(
             ),
         ));
     }
-    let raw: RawConfig = match serde_saphyr::from_str_with_options(text, options()) {
-        Ok(raw) => raw,
-        Err(err) => return Err(ConfigErrors(vec![located_serde_error(text, origin, &err)])),
-    };
-    validate(&raw, default_sources).map_err(|mut errors| {
-        let index = PathIndex::build(text);
-        let extra = errors.len().saturating_sub(MAX_ERRORS);
-        errors.truncate(MAX_ERRORS);
-        if extra > 0 {
-            errors.push(ConfigError::new(
-                "",
-                format!("... and {extra} more problems"),
-            ));
-        }
-        ConfigErrors(
-            errors
-                .into_iter()
-                .map(|mut e| {
-                    e.origin = origin.to_string();
-                    if let Some((line, column)) = index.position_of(&e.path) {
-                        e.line = Some(line);
-                        e.column = Some(column);
-                    }
-                    e
-                })
-                .collect(),
-        )
-    })
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|err| ConfigErrors(vec![located_serde_error(text, origin, &err)]))
+}
+
+/// Attach origin, line and column (from the YAML paths) to validation problems,
+/// keeping at most [`MAX_ERRORS`].
+pub fn locate(mut errors: Vec<ConfigError>, text: &str, origin: &str) -> ConfigErrors {
+    let index = PathIndex::build(text);
+    let extra = errors.len().saturating_sub(MAX_ERRORS);
+    errors.truncate(MAX_ERRORS);
+    if extra > 0 {
+        errors.push(ConfigError::new(
+            "",
+            format!("... and {extra} more problems"),
+        ));
+    }
+    ConfigErrors(
+        errors
+            .into_iter()
+            .map(|mut e| {
+                e.origin = origin.to_string();
+                if let Some((line, column)) = index.position_of(&e.path) {
+                    e.line = Some(line);
+                    e.column = Some(column);
+                }
+                e
+            })
+            .collect(),
+    )
 }
 
 /// Turn a serde-saphyr error into a [`ConfigError`] with line, column and YAML path.
@@ -190,47 +158,9 @@ fn friendly_message(err: &serde_saphyr::Error) -> String {
     }
 }
 
-/// The built-in defaults without any source; only used if [`DEFAULT_YAML`] were broken.
-fn fallback_config() -> Config {
-    Config {
-        scan: ScanConfig {
-            interval: defaults::SCAN_INTERVAL,
-            source_timeout: defaults::SOURCE_TIMEOUT,
-        },
-        server: ServerConfig {
-            listen: defaults::LISTEN.to_string(),
-            web_config_file: None,
-        },
-        metrics: MetricsConfig {
-            cluster: defaults::CLUSTER.to_string(),
-            expose_relative: defaults::EXPOSE_RELATIVE,
-            expose_per_cert_error: defaults::EXPOSE_PER_CERT_ERROR,
-            expose_not_before: defaults::EXPOSE_NOT_BEFORE,
-            expose_expired: defaults::EXPOSE_EXPIRED,
-            trim_path_components: defaults::TRIM_PATH_COMPONENTS,
-            max_dns_names_in_label: defaults::MAX_DNS_NAMES_IN_LABEL,
-        },
-        log: LogConfig {
-            level: defaults::LOG_LEVEL.to_string(),
-            format: LogFormat::Text,
-        },
-        files: Vec::new(),
-        trust: TrustConfig::default(),
-        revocation: RevocationConfig::default(),
-        report: ReportConfig {
-            warning_window: defaults::WARNING_WINDOW,
-        },
-        docker: super::validate::default_docker(),
-        docker_sources: Vec::new(),
-        kubernetes_sources: Vec::new(),
-        kubernetes: super::KubernetesConfig::default(),
-        tls_endpoints: Vec::new(),
-        probe: Default::default(),
-    }
-}
-
-/// Serialize a validated config as YAML that [`from_yaml_str`] reads back to an equal
-/// config (every key written out). Note: includes `pkcs12_passwords` verbatim.
-pub fn to_yaml(config: &Config) -> Result<String, String> {
-    serde_saphyr::to_string(&RawConfig::from_config(config)).map_err(|e| e.to_string())
+/// The global sections at their defaults, without any source (what an empty
+/// document means for them).
+pub fn default_globals() -> Config {
+    let mut p = super::source::Problems::default();
+    super::validate::validate(&RawConfig::default(), &mut p)
 }

@@ -3,23 +3,22 @@
 //! The embedded default (`default.yaml`) is what `certvigil` runs with when given
 //! nothing, and what `print-default-config` prints.
 
+pub mod check;
 pub mod duration;
-mod errors;
+pub mod errors;
 pub mod listen;
-mod load;
+pub mod load;
 mod locate;
 pub mod paths;
+pub mod probe;
 pub mod raw;
-#[cfg(test)]
-mod tests;
-pub mod tls_endpoint;
-mod validate;
+pub mod source;
+pub mod validate;
 
 pub use duration::{format_duration, parse_duration, parse_size, DurationError, SizeError};
 pub use errors::{ConfigError, ConfigErrors};
-pub use load::{
-    default_config, from_yaml_str, load_file, to_yaml, DEFAULT_ORIGIN, MAX_CONFIG_BYTES,
-};
+pub use load::{DEFAULT_ORIGIN, MAX_CONFIG_BYTES};
+pub use source::{EntryCtx, KindConfig, Problems, SourceConfig, SourceConfigs, SourceSlot};
 pub use validate::{check_listen, check_log_level, check_source_name, default_docker};
 
 use std::path::PathBuf;
@@ -37,29 +36,16 @@ pub struct Config {
     pub server: ServerConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
-    /// File-like sources (`kind: file` and `kind: kubeconfig`), in config order.
-    pub files: Vec<FileSourceConfig>,
     pub trust: TrustConfig,
     pub revocation: RevocationConfig,
     pub report: ReportConfig,
-    /// The Docker source of the top-level `docker:` section (an alias for one
-    /// `kind: docker` entry of `sources:`). When the section is absent and
-    /// `sources:` has `kind: docker` entries, it is off.
-    pub docker: DockerConfig,
-    /// The `kind: docker` entries of `sources:`, in config order (several Docker
-    /// hosts side by side, each with its own `name`).
-    pub docker_sources: Vec<DockerConfig>,
-    /// The Kubernetes source of the top-level `kubernetes:` section (an alias for
-    /// one `kind: kubernetes` entry of `sources:`). When the section is absent and
-    /// `sources:` has `kind: kubernetes` entries, it is off.
-    pub kubernetes: KubernetesConfig,
-    /// `kind: tls_endpoint` sources, in config order.
-    pub tls_endpoints: Vec<tls_endpoint::TlsEndpointConfig>,
     /// `probe:` — `GET /probe` modules.
-    pub probe: tls_endpoint::ProbeConfig,
-    /// The `kind: kubernetes` entries of `sources:`, in config order (several
-    /// clusters side by side, each with its own `name` prefix).
-    pub kubernetes_sources: Vec<KubernetesConfig>,
+    pub probe: probe::ProbeConfig,
+    /// Every configured source: the legacy top-level `docker:`/`kubernetes:`
+    /// sections (aliases for one entry each), then the `sources:` entries in config
+    /// order. Each kind's config type lives in its module under `src/sources/`;
+    /// ask for one kind with `cfg.sources.of::<T>()`.
+    pub sources: SourceConfigs,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,14 +3,14 @@
 //! into the validated [`super::Config`], filling absent keys from [`defaults`] (the one
 //! place where default values live) and collecting every problem with its YAML path.
 //!
-//! Sources are one flat struct ([`RawSource`]) with a `kind` field rather than an
-//! internally-tagged enum: serde's internally-tagged enums buffer their content and lose
-//! both `deny_unknown_fields` precision and locations. Which keys are meaningful for
-//! which kind is checked in validation ([`RawSource::allowed_keys`]).
+//! [`RawConfig`] holds the global sections only. The sources (`sources:` entries and
+//! the legacy `docker:`/`kubernetes:` alias sections) are read by `crate::setup`
+//! through the registry in `src/sources/mod.rs`: each kind owns its raw struct.
 //!
-//! Adding a section (e.g. `docker:`): add an `Option<RawDocker>` field here with
-//! `#[serde(default, skip_serializing_if = "Option::is_none")]`, its defaults in
-//! [`defaults`], and its validation in `validate.rs`.
+//! Adding a global section: add an `Option<RawX>` field here with
+//! `#[serde(default, skip_serializing_if = "Option::is_none")]`, the same field in
+//! `setup::RawDocument`, its defaults in [`defaults`], and its validation in
+//! `validate.rs`.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -98,19 +98,14 @@ pub struct RawConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<RawLog>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sources: Option<Vec<RawSource>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<RawTrust>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<RawRevocation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<RawReport>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub docker: Option<RawDocker>,
-    pub kubernetes: Option<RawKubernetes>,
     /// `probe:` (`GET /probe` modules; `sources::tls_endpoint::config`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<super::tls_endpoint::RawProbe>,
+    pub probe: Option<super::probe::RawProbe>,
 }
 
 /// `enabled:` of the Docker and Kubernetes sections and of `sources[].watch`:
@@ -243,6 +238,14 @@ pub struct RawKubeCaBundles {
     pub resources: Option<Vec<String>>,
 }
 
+/// `kubernetes.ingresses:`, `kubernetes.cert_manager:` (the health checks).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubeSwitch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
 /// `kubernetes.csrs:`
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -251,14 +254,6 @@ pub struct RawKubeCsrs {
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_selector: Option<String>,
-}
-
-/// `kubernetes.ingresses:`, `kubernetes.cert_manager:` (the health checks).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKubeSwitch {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
 }
 
 /// `scan:` — durations as text (`5m`), parsed in validation so every bad value is reported.
@@ -311,13 +306,10 @@ pub struct RawLog {
     pub format: Option<String>,
 }
 
-/// One entry of `sources:`. `kind` selects the source type; keys that do not apply to
-/// that kind are rejected in validation.
+/// One `kind: file` or `kind: kubeconfig` entry of `sources:`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSource {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+pub struct RawFileSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -338,108 +330,6 @@ pub struct RawSource {
     pub max_files: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<RawFileWatch>,
-    // `kind: tls_endpoint` keys (validated by `sources::tls_endpoint::config`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub targets: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_sd: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub every_address: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jitter: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_cert: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_key: Option<String>,
-    // `kind: docker` (the keys of the top-level `docker:` section, same meaning).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<RawAutoBool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<RawDockerTls>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_timeout: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configs: Option<RawDockerToggle>,
-    /// `docker` and `kubernetes` both have a `secrets:` key; [`RawEntrySecrets`]
-    /// holds either's keys, and validation rejects those of the other kind.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secrets: Option<RawEntrySecrets>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub containers: Option<RawDockerContainers>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<RawDockerNode>,
-    // `kind: kubernetes` (the keys of the top-level `kubernetes:` section).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubeconfig: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespaces: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exclude_namespaces: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace_scoped: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub list_page_size: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_object_size: Option<RawSize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub debounce: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configmaps: Option<RawKubeConfigMaps>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cabundles: Option<RawKubeCaBundles>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csrs: Option<RawKubeCsrs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ingresses: Option<RawKubeSwitch>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert_manager: Option<RawKubeSwitch>,
-}
-
-/// `sources[].secrets:` of a `docker` entry (`mode`, `mounted_dir`) or a
-/// `kubernetes` entry (`enabled`, `label_selector`, `types`, `expose_labels`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEntrySecrets {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mounted_dir: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub types: Option<Vec<RawKubeSecretType>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expose_labels: Option<Vec<String>>,
-}
-
-impl RawEntrySecrets {
-    /// Keys present that do not apply to `kind` (`docker` or `kubernetes`).
-    pub fn foreign_keys(&self, kind: &str) -> Vec<&'static str> {
-        let docker = [
-            ("mode", self.mode.is_some()),
-            ("mounted_dir", self.mounted_dir.is_some()),
-        ];
-        let kube = [
-            ("enabled", self.enabled.is_some()),
-            ("label_selector", self.label_selector.is_some()),
-            ("types", self.types.is_some()),
-            ("expose_labels", self.expose_labels.is_some()),
-        ];
-        let other: &[(&'static str, bool)] = if kind == "docker" { &kube } else { &docker };
-        other.iter().filter(|(_, p)| *p).map(|(k, _)| *k).collect()
-    }
 }
 
 /// `sources[].watch:` — change notification while serving.
@@ -453,215 +343,6 @@ pub struct RawFileWatch {
     pub verify_interval: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debounce: Option<String>,
-}
-
-/// Source kinds accepted in `sources[].kind`.
-pub const SOURCE_KINDS: &[&str] = &["file", "kubeconfig", "docker", "kubernetes", "tls_endpoint"];
-
-impl RawSource {
-    /// Keys that are meaningful for `kind` (besides `kind` and `name`), or `None` for an
-    /// unknown kind.
-    pub fn allowed_keys(kind: &str) -> Option<&'static [&'static str]> {
-        match kind {
-            "file" => Some(&[
-                "paths",
-                "exclude",
-                "follow_symlinks",
-                "max_file_size",
-                "pkcs12_passwords",
-                "try_empty_password",
-                "keystore_passwords",
-                "max_files",
-                "watch",
-            ]),
-            "kubeconfig" => Some(&[
-                "paths",
-                "exclude",
-                "follow_symlinks",
-                "max_file_size",
-                "max_files",
-                "watch",
-            ]),
-            "tls_endpoint" => Some(super::tls_endpoint::KEYS),
-            "docker" => Some(&[
-                "enabled",
-                "host",
-                "tls",
-                "api_timeout",
-                "events",
-                "configs",
-                "secrets",
-                "containers",
-                "node",
-            ]),
-            "kubernetes" => Some(&[
-                "enabled",
-                "kubeconfig",
-                "context",
-                "namespaces",
-                "exclude_namespaces",
-                "namespace_scoped",
-                "list_page_size",
-                "max_object_size",
-                "debounce",
-                "secrets",
-                "configmaps",
-                "cabundles",
-                "csrs",
-                "ingresses",
-                "cert_manager",
-            ]),
-            _ => None,
-        }
-    }
-
-    /// Keys present in this entry (besides `kind` and `name`), in declaration order.
-    pub fn present_keys(&self) -> Vec<&'static str> {
-        let mut keys = Vec::new();
-        let mut add = |present: bool, key: &'static str| {
-            if present {
-                keys.push(key);
-            }
-        };
-        add(self.paths.is_some(), "paths");
-        add(self.exclude.is_some(), "exclude");
-        add(self.follow_symlinks.is_some(), "follow_symlinks");
-        add(self.max_file_size.is_some(), "max_file_size");
-        add(self.pkcs12_passwords.is_some(), "pkcs12_passwords");
-        add(self.try_empty_password.is_some(), "try_empty_password");
-        add(self.keystore_passwords.is_some(), "keystore_passwords");
-        add(self.max_files.is_some(), "max_files");
-        add(self.watch.is_some(), "watch");
-        add(self.targets.is_some(), "targets");
-        add(self.file_sd.is_some(), "file_sd");
-        add(self.timeout.is_some(), "timeout");
-        add(self.concurrency.is_some(), "concurrency");
-        add(self.every_address.is_some(), "every_address");
-        add(self.jitter.is_some(), "jitter");
-        add(self.client_cert.is_some(), "client_cert");
-        add(self.client_key.is_some(), "client_key");
-        add(self.enabled.is_some(), "enabled");
-        add(self.host.is_some(), "host");
-        add(self.tls.is_some(), "tls");
-        add(self.api_timeout.is_some(), "api_timeout");
-        add(self.events.is_some(), "events");
-        add(self.configs.is_some(), "configs");
-        add(self.secrets.is_some(), "secrets");
-        add(self.containers.is_some(), "containers");
-        add(self.node.is_some(), "node");
-        add(self.kubeconfig.is_some(), "kubeconfig");
-        add(self.context.is_some(), "context");
-        add(self.namespaces.is_some(), "namespaces");
-        add(self.exclude_namespaces.is_some(), "exclude_namespaces");
-        add(self.namespace_scoped.is_some(), "namespace_scoped");
-        add(self.list_page_size.is_some(), "list_page_size");
-        add(self.max_object_size.is_some(), "max_object_size");
-        add(self.debounce.is_some(), "debounce");
-        add(self.configmaps.is_some(), "configmaps");
-        add(self.cabundles.is_some(), "cabundles");
-        add(self.csrs.is_some(), "csrs");
-        add(self.ingresses.is_some(), "ingresses");
-        add(self.cert_manager.is_some(), "cert_manager");
-        keys
-    }
-
-    /// The Docker keys of a `kind: docker` entry, as a `docker:` section.
-    pub fn docker_part(&self) -> RawDocker {
-        RawDocker {
-            enabled: self.enabled.clone(),
-            name: self.name.clone(),
-            host: self.host.clone(),
-            tls: self.tls.clone(),
-            api_timeout: self.api_timeout.clone(),
-            events: self.events,
-            configs: self.configs.clone(),
-            secrets: self.secrets.as_ref().map(|s| RawDockerSecrets {
-                mode: s.mode.clone(),
-                mounted_dir: s.mounted_dir.clone(),
-            }),
-            containers: self.containers.clone(),
-            node: self.node.clone(),
-        }
-    }
-
-    /// The Kubernetes keys of a `kind: kubernetes` entry, as a `kubernetes:` section.
-    pub fn kubernetes_part(&self) -> RawKubernetes {
-        RawKubernetes {
-            enabled: self.enabled.clone(),
-            name: self.name.clone(),
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-            namespaces: self.namespaces.clone(),
-            exclude_namespaces: self.exclude_namespaces.clone(),
-            namespace_scoped: self.namespace_scoped,
-            list_page_size: self.list_page_size,
-            max_object_size: self.max_object_size.clone(),
-            debounce: self.debounce.clone(),
-            secrets: self.secrets.as_ref().map(|s| RawKubeSecrets {
-                enabled: s.enabled,
-                label_selector: s.label_selector.clone(),
-                types: s.types.clone(),
-                expose_labels: s.expose_labels.clone(),
-            }),
-            configmaps: self.configmaps.clone(),
-            cabundles: self.cabundles.clone(),
-            csrs: self.csrs.clone(),
-            ingresses: self.ingresses.clone(),
-            cert_manager: self.cert_manager.clone(),
-        }
-    }
-
-    /// A `kind: kubernetes` entry with every key of `k` written out.
-    pub fn from_kubernetes(k: RawKubernetes) -> RawSource {
-        RawSource {
-            kind: Some("kubernetes".to_string()),
-            name: k.name,
-            enabled: k.enabled,
-            kubeconfig: k.kubeconfig,
-            context: k.context,
-            namespaces: k.namespaces,
-            exclude_namespaces: k.exclude_namespaces,
-            namespace_scoped: k.namespace_scoped,
-            list_page_size: k.list_page_size,
-            max_object_size: k.max_object_size,
-            debounce: k.debounce,
-            secrets: k.secrets.map(|s| RawEntrySecrets {
-                enabled: s.enabled,
-                label_selector: s.label_selector,
-                types: s.types,
-                expose_labels: s.expose_labels,
-                ..RawEntrySecrets::default()
-            }),
-            configmaps: k.configmaps,
-            cabundles: k.cabundles,
-            csrs: k.csrs,
-            ingresses: k.ingresses,
-            cert_manager: k.cert_manager,
-            ..RawSource::default()
-        }
-    }
-
-    /// A `kind: docker` entry with every key of `d` written out.
-    pub fn from_docker(d: RawDocker) -> RawSource {
-        RawSource {
-            kind: Some("docker".to_string()),
-            name: d.name,
-            enabled: d.enabled,
-            host: d.host,
-            tls: d.tls,
-            api_timeout: d.api_timeout,
-            events: d.events,
-            configs: d.configs,
-            secrets: d.secrets.map(|s| RawEntrySecrets {
-                mode: s.mode,
-                mounted_dir: s.mounted_dir,
-                ..RawEntrySecrets::default()
-            }),
-            containers: d.containers,
-            node: d.node,
-            ..RawSource::default()
-        }
-    }
 }
 
 /// `trust:`
@@ -904,59 +585,6 @@ impl RawConfig {
                     .to_string(),
                 ),
             }),
-            sources: Some(
-                c.files
-                    .iter()
-                    .map(|f| {
-                        let is_file = f.kind == crate::model::SourceKind::File;
-                        RawSource {
-                            kind: Some(f.kind.as_str().to_string()),
-                            name: Some(f.name.clone()),
-                            paths: Some(f.paths.clone()),
-                            exclude: Some(f.exclude.clone()),
-                            follow_symlinks: Some(f.follow_symlinks),
-                            max_file_size: Some(RawSize::Bytes(f.max_file_size)),
-                            pkcs12_passwords: is_file.then(|| f.pkcs12_passwords.clone()),
-                            try_empty_password: is_file.then_some(f.try_empty_password),
-                            keystore_passwords: is_file.then(|| f.keystore_passwords.clone()),
-                            max_files: Some(f.max_files),
-                            watch: Some(RawFileWatch {
-                                enabled: Some(match f.watch.enabled {
-                                    super::WatchEnabled::Auto => RawAutoBool::Text("auto".into()),
-                                    super::WatchEnabled::On => RawAutoBool::Bool(true),
-                                    super::WatchEnabled::Off => RawAutoBool::Bool(false),
-                                }),
-                                verify_interval: Some(format_duration(f.watch.verify_interval)),
-                                debounce: Some(format_duration(f.watch.debounce)),
-                            }),
-                            ..RawSource::default()
-                        }
-                    })
-                    .chain(c.tls_endpoints.iter().map(|t| RawSource {
-                        kind: Some("tls_endpoint".into()),
-                        name: Some(t.name.clone()),
-                        targets: Some(t.targets.iter().map(|x| x.to_string()).collect()),
-                        file_sd: Some(t.file_sd.clone()),
-                        timeout: Some(format_duration(t.timeout)),
-                        concurrency: Some(t.concurrency),
-                        every_address: Some(t.every_address),
-                        jitter: Some(format_duration(t.jitter)),
-                        client_cert: t.client_cert.as_ref().map(|p| p.display().to_string()),
-                        client_key: t.client_key.as_ref().map(|p| p.display().to_string()),
-                        ..RawSource::default()
-                    }))
-                    .chain(
-                        c.docker_sources
-                            .iter()
-                            .map(|d| RawSource::from_docker(RawDocker::from_config(d))),
-                    )
-                    .chain(
-                        c.kubernetes_sources
-                            .iter()
-                            .map(|k| RawSource::from_kubernetes(RawKubernetes::from_config(k))),
-                    )
-                    .collect(),
-            ),
             trust: Some(RawTrust {
                 roots: paths(&c.trust.roots),
                 intermediates: paths(&c.trust.intermediates),
@@ -987,8 +615,6 @@ impl RawConfig {
             report: Some(RawReport {
                 warning_window: Some(format_duration(c.report.warning_window)),
             }),
-            docker: Some(RawDocker::from_config(&c.docker)),
-            kubernetes: Some(RawKubernetes::from_config(&c.kubernetes)),
             probe: Some(c.probe.to_raw()),
         }
     }

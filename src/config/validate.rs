@@ -2,20 +2,18 @@
 //! [`defaults`]; every problem is collected (not just the first) with its YAML path, so
 //! `check-config` can print them all. Lines are attached later by the loader.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::duration::{parse_duration, parse_size, SizeError, MAX_SIZE_LIMIT};
-use super::errors::ConfigError;
 use super::raw::{
-    defaults, RawAutoBool, RawConfig, RawDocker, RawFileWatch, RawSize, RawSource, SOURCE_KINDS,
+    defaults, RawAutoBool, RawConfig, RawDocker, RawFileSource, RawFileWatch, RawSize,
 };
+use super::source::{EntryCtx, Problems, SourceConfigs};
 use super::{
-    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, FileWatchConfig, KubeEnabled,
-    KubernetesConfig, LogConfig, LogFormat, MetricsConfig, ReportConfig, RevocationConfig,
-    RevocationMethodConfig, ScanConfig, SecretsMode, ServerConfig, TrustConfig, TrustProfile,
-    WatchEnabled,
+    Config, DockerConfig, DockerEnabled, DockerTls, FileSourceConfig, FileWatchConfig, LogConfig,
+    LogFormat, MetricsConfig, ReportConfig, RevocationConfig, RevocationMethodConfig, ScanConfig,
+    SecretsMode, ServerConfig, TrustConfig, TrustProfile, WatchEnabled,
 };
 use crate::model::SourceKind;
 
@@ -24,35 +22,20 @@ pub const MAX_SOURCE_NAME: usize = 128;
 /// Shortest accepted `scan.interval` and `scan.source_timeout`.
 pub const MIN_SCAN_DURATION: Duration = Duration::from_secs(1);
 
-/// Collects problems with their YAML paths.
-#[derive(Default)]
-struct Problems(Vec<ConfigError>);
-
-impl Problems {
-    /// A problem at `path`; `message` is any error or text (its `Display`).
-    fn add(&mut self, path: impl Into<String>, message: impl std::fmt::Display) {
-        self.0.push(ConfigError::new(path, message.to_string()));
-    }
-}
-
-/// Validate `raw`. `default_sources` is used when the `sources` key is absent.
-pub fn validate(
-    raw: &RawConfig,
-    default_sources: impl FnOnce() -> Vec<FileSourceConfig>,
-) -> Result<Config, Vec<ConfigError>> {
-    let mut p = Problems::default();
-
+/// Validate the global sections of `raw` (the sources are validated by
+/// `crate::setup` through the registry); problems go to `p`.
+pub fn validate(raw: &RawConfig, p: &mut Problems) -> Config {
     let scan_raw = raw.scan.clone().unwrap_or_default();
     let scan = ScanConfig {
         interval: duration(
-            &mut p,
+            p,
             "scan.interval",
             scan_raw.interval.as_deref(),
             defaults::SCAN_INTERVAL,
             MIN_SCAN_DURATION,
         ),
         source_timeout: duration(
-            &mut p,
+            p,
             "scan.source_timeout",
             scan_raw.source_timeout.as_deref(),
             defaults::SOURCE_TIMEOUT,
@@ -122,21 +105,16 @@ pub fn validate(
     };
     let log = LogConfig { level, format };
 
-    let probe = super::tls_endpoint::validate_probe(
+    let probe = super::probe::validate_probe(
         raw.probe.as_ref(),
         &|t: &str| parse_duration(t).map_err(|e| e.to_string()),
         &mut |path, msg| p.add(path, msg),
     );
-    let mut tls_endpoints = Vec::new();
-    let (files, docker_entries, kube_entries) = match &raw.sources {
-        None => (default_sources(), Vec::new(), Vec::new()),
-        Some(list) => sources(&mut p, list, &mut tls_endpoints),
-    };
 
     let t = raw.trust.clone().unwrap_or_default();
     let trust = TrustConfig {
-        roots: path_list(&mut p, "trust.roots", t.roots.as_deref()),
-        intermediates: path_list(&mut p, "trust.intermediates", t.intermediates.as_deref()),
+        roots: path_list(p, "trust.roots", t.roots.as_deref()),
+        intermediates: path_list(p, "trust.intermediates", t.intermediates.as_deref()),
         system_roots: t.system_roots.unwrap_or(defaults::SYSTEM_ROOTS),
         fetch_aia: t.fetch_aia.unwrap_or(defaults::FETCH_AIA),
         profile: match t.profile.as_deref().map(TrustProfile::parse) {
@@ -151,7 +129,7 @@ pub fn validate(
 
     let r = raw.revocation.clone().unwrap_or_default();
     let revocation = RevocationConfig {
-        crl_files: path_list(&mut p, "revocation.crl_files", r.crl_files.as_deref()),
+        crl_files: path_list(p, "revocation.crl_files", r.crl_files.as_deref()),
         offline: r.offline.unwrap_or(defaults::REVOCATION_OFFLINE),
         ..RevocationConfig::default()
     };
@@ -182,7 +160,7 @@ pub fn validate(
         revocation.methods = methods;
     }
     revocation.fetch_timeout = duration(
-        &mut p,
+        p,
         "revocation.fetch_timeout",
         r.fetch_timeout.as_deref(),
         defaults::FETCH_TIMEOUT,
@@ -213,14 +191,14 @@ pub fn validate(
     }
     let cache = r.cache.clone().unwrap_or_default();
     revocation.cache_min_ttl = duration(
-        &mut p,
+        p,
         "revocation.cache.min_ttl",
         cache.min_ttl.as_deref(),
         defaults::CACHE_MIN_TTL,
         Duration::from_millis(1),
     );
     revocation.cache_max_ttl = duration(
-        &mut p,
+        p,
         "revocation.cache.max_ttl",
         cache.max_ttl.as_deref(),
         defaults::CACHE_MAX_TTL,
@@ -236,7 +214,7 @@ pub fn validate(
     let rep = raw.report.clone().unwrap_or_default();
     let report = ReportConfig {
         warning_window: duration(
-            &mut p,
+            p,
             "report.warning_window",
             rep.warning_window.as_deref(),
             defaults::WARNING_WINDOW,
@@ -244,129 +222,28 @@ pub fn validate(
         ),
     };
 
-    // The top-level `docker:` section is an alias for one Docker source. When it is
-    // absent and `sources:` has `kind: docker` entries, those replace it (it is off).
-    let docker = match (&raw.docker, docker_entries.is_empty()) {
-        (None, false) => DockerConfig {
-            enabled: DockerEnabled::Off,
-            ..docker(&mut p, "docker", None)
-        },
-        (section, _) => docker(&mut p, "docker", section.as_ref()),
-    };
-    if docker.enabled != DockerEnabled::Off {
-        if let Some(f) = files.iter().find(|f| f.name == docker.name) {
-            p.add(
-                "docker.name",
-                format!("source name {:?} is already used by a file source", f.name),
-            );
-        }
-        if let Some((i, _)) = docker_entries.iter().find(|(_, d)| d.name == docker.name) {
-            p.add(
-                format!("sources[{i}].name"),
-                format!(
-                    "source name {:?} is already used by the top-level docker: section \
-                     (an alias for one kind: docker entry; give this entry another name \
-                     or remove the section)",
-                    docker.name
-                ),
-            );
-        }
-    }
-    let docker_sources: Vec<DockerConfig> = docker_entries.into_iter().map(|(_, d)| d).collect();
-    // The top-level `kubernetes:` section is an alias for one Kubernetes source, like
-    // `docker:` above.
-    let kubernetes = match (&raw.kubernetes, kube_entries.is_empty()) {
-        (None, false) => KubernetesConfig {
-            enabled: KubeEnabled::Off,
-            ..KubernetesConfig::default()
-        },
-        (section, _) => kubernetes(&mut p, "kubernetes", section.as_ref()),
-    };
-    if kubernetes.enabled != KubeEnabled::Off {
-        if let Some((i, _)) = kube_entries.iter().find(|(_, k)| k.name == kubernetes.name) {
-            p.add(
-                format!("sources[{i}].name"),
-                format!(
-                    "source name {:?} is already used by the top-level kubernetes: section \
-                     (an alias for one kind: kubernetes entry; give this entry another name \
-                     or remove the section)",
-                    kubernetes.name
-                ),
-            );
-        }
-    }
-    // The Kubernetes sources are named `<name>-secrets`, `<name>-configmaps`,
-    // `<name>-cabundles` and `<name>-csrs`; every source name must be unique.
-    let kubes: Vec<(String, &KubernetesConfig)> =
-        std::iter::once(("kubernetes.name".to_string(), &kubernetes))
-            .chain(
-                kube_entries
-                    .iter()
-                    .map(|(i, k)| (format!("sources[{i}].name"), k)),
-            )
-            .filter(|(_, k)| k.enabled != KubeEnabled::Off)
-            .collect();
-    for (path, k) in &kubes {
-        for suffix in KUBE_SUFFIXES {
-            let full = format!("{}-{suffix}", k.name);
-            let other_kubes = kubes
-                .iter()
-                .filter(|(_, o)| o.name != k.name)
-                .flat_map(|(_, o)| KUBE_SUFFIXES.iter().map(move |s| format!("{}-{s}", o.name)));
-            let clash = files
-                .iter()
-                .map(|f| f.name.clone())
-                .chain((docker.enabled != DockerEnabled::Off).then(|| docker.name.clone()))
-                .chain(
-                    docker_sources
-                        .iter()
-                        .filter(|d| d.enabled != DockerEnabled::Off)
-                        .map(|d| d.name.clone()),
-                )
-                .chain(other_kubes)
-                .find(|n| *n == full);
-            if let Some(n) = clash {
-                p.add(
-                    path.as_str(),
-                    format!("the Kubernetes source name {n:?} is already used by another source"),
-                );
-                break;
-            }
-        }
-    }
-    let kubernetes_sources: Vec<KubernetesConfig> =
-        kube_entries.into_iter().map(|(_, k)| k).collect();
-
-    if !p.0.is_empty() {
-        return Err(p.0);
-    }
-    Ok(Config {
+    Config {
         scan,
         server,
         metrics,
         log,
-        files,
         trust,
         revocation,
         report,
-        docker,
-        docker_sources,
-        kubernetes,
-        tls_endpoints,
         probe,
-        kubernetes_sources,
-    })
+        sources: SourceConfigs::default(),
+    }
 }
 
 /// The suffixes of the four sources one Kubernetes source runs as.
-const KUBE_SUFFIXES: [&str; 4] = ["secrets", "configmaps", "cabundles", "csrs"];
+pub const KUBE_SUFFIXES: [&str; 4] = ["secrets", "configmaps", "cabundles", "csrs"];
 
 /// At most this many `kubernetes.secrets.expose_labels` (bounded label cardinality).
 pub const MAX_KUBE_EXPOSE_LABELS: usize = 16;
 /// Largest `kubernetes.list_page_size`.
 pub const MAX_KUBE_PAGE_SIZE: u32 = 10_000;
 
-fn kube_selector(p: &mut Problems, path: &str, sel: Option<&String>) -> Option<String> {
+pub fn kube_selector(p: &mut Problems, path: &str, sel: Option<&String>) -> Option<String> {
     let s = sel?;
     if s.trim().is_empty() {
         return None;
@@ -377,7 +254,7 @@ fn kube_selector(p: &mut Problems, path: &str, sel: Option<&String>) -> Option<S
     Some(s.trim().to_string())
 }
 
-fn kube_patterns(
+pub fn kube_patterns(
     p: &mut Problems,
     path: &str,
     list: Option<&Vec<String>>,
@@ -400,7 +277,7 @@ fn kube_patterns(
 
 /// A Kubernetes source: the top-level `kubernetes:` section (`root` = `kubernetes`)
 /// or a `kind: kubernetes` entry of `sources:` (`root` = `sources[i]`).
-fn kubernetes(
+pub fn kubernetes(
     p: &mut Problems,
     root: &str,
     raw: Option<&super::raw::RawKubernetes>,
@@ -634,7 +511,7 @@ pub fn default_docker() -> DockerConfig {
 }
 
 /// A YAML size (integer or text like `1MiB`) in bytes.
-fn raw_size(raw: &RawSize) -> Result<u64, SizeError> {
+pub fn raw_size(raw: &RawSize) -> Result<u64, SizeError> {
     match raw {
         RawSize::Bytes(n) => Ok(*n),
         RawSize::Negative(n) => Err(SizeError::NegativeNumber(*n)),
@@ -642,7 +519,7 @@ fn raw_size(raw: &RawSize) -> Result<u64, SizeError> {
     }
 }
 
-fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u64 {
+pub fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u64 {
     let Some(raw) = raw else { return default };
     let parsed = raw_size(raw);
     match parsed {
@@ -664,7 +541,7 @@ fn size(p: &mut Problems, path: &str, raw: Option<&RawSize>, default: u64) -> u6
 
 /// A Docker source: the top-level `docker:` section (`base` = `docker`) or a
 /// `kind: docker` entry of `sources:` (`base` = `sources[i]`).
-fn docker(p: &mut Problems, base: &str, raw: Option<&RawDocker>) -> DockerConfig {
+pub fn docker(p: &mut Problems, base: &str, raw: Option<&RawDocker>) -> DockerConfig {
     let d = raw.cloned().unwrap_or_default();
     let enabled = auto_bool(
         p,
@@ -810,7 +687,7 @@ fn docker(p: &mut Problems, base: &str, raw: Option<&RawDocker>) -> DockerConfig
     }
 }
 
-fn duration(
+pub fn duration(
     p: &mut Problems,
     path: &str,
     text: Option<&str>,
@@ -843,7 +720,7 @@ fn duration(
     }
 }
 
-fn path_list(p: &mut Problems, path: &str, list: Option<&[String]>) -> Vec<PathBuf> {
+pub fn path_list(p: &mut Problems, path: &str, list: Option<&[String]>) -> Vec<PathBuf> {
     let list = list.unwrap_or_default();
     for (i, s) in list.iter().enumerate() {
         if let Err(e) = check_path_text(s) {
@@ -853,7 +730,7 @@ fn path_list(p: &mut Problems, path: &str, list: Option<&[String]>) -> Vec<PathB
     list.iter().map(PathBuf::from).collect()
 }
 
-fn check_path_text(s: &str) -> Result<(), String> {
+pub fn check_path_text(s: &str) -> Result<(), String> {
     if s.trim().is_empty() {
         return Err("must be a non-empty path".into());
     }
@@ -863,194 +740,78 @@ fn check_path_text(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Parsed `sources:` entries: file-like sources, and the `docker` and `kubernetes`
-/// entries with their index (`tls_endpoint` entries go to the
-/// `tls_endpoints` argument).
-type Entries = (
-    Vec<FileSourceConfig>,
-    Vec<(usize, DockerConfig)>,
-    Vec<(usize, KubernetesConfig)>,
-);
-
-fn sources(
-    p: &mut Problems,
-    list: &[RawSource],
-    tls_endpoints: &mut Vec<super::tls_endpoint::TlsEndpointConfig>,
-) -> Entries {
-    let mut out = Vec::new();
-    let mut dockers = Vec::new();
-    let mut kubes = Vec::new();
-    // name -> index of first use
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, s) in list.iter().enumerate() {
-        let base = format!("sources[{i}]");
-        let kind_text = match s.kind.as_deref() {
-            Some(k) => k,
-            None => {
-                p.add(
-                    format!("{base}.kind"),
-                    format!(
-                        "missing required key kind (one of: {})",
-                        SOURCE_KINDS.join(", ")
-                    ),
-                );
-                continue;
-            }
-        };
-        let Some(allowed) = RawSource::allowed_keys(kind_text) else {
-            p.add(
-                format!("{base}.kind"),
-                format!(
-                    "unknown source kind {kind_text:?} (expected one of: {})",
-                    SOURCE_KINDS.join(", ")
-                ),
-            );
-            continue;
-        };
-        for key in s.present_keys() {
-            if !allowed.contains(&key) {
-                p.add(
-                    format!("{base}.{key}"),
-                    format!("key {key} does not apply to sources of kind {kind_text}"),
+/// A `kind: file` or `kind: kubeconfig` entry (`ctx.kind`).
+pub fn file_source(raw: &RawFileSource, ctx: &mut EntryCtx<'_>) -> FileSourceConfig {
+    let kind = match ctx.kind {
+        "kubeconfig" => SourceKind::Kubeconfig,
+        _ => SourceKind::File,
+    };
+    if kind == SourceKind::Kubeconfig {
+        for (present, key) in [
+            (raw.pkcs12_passwords.is_some(), "pkcs12_passwords"),
+            (raw.try_empty_password.is_some(), "try_empty_password"),
+            (raw.keystore_passwords.is_some(), "keystore_passwords"),
+        ] {
+            if present {
+                ctx.add(
+                    key,
+                    format!("key {key} does not apply to sources of kind kubeconfig"),
                 );
             }
         }
-        let name = s.name.clone().unwrap_or_else(|| kind_text.to_string());
-        if let Some(secrets) = &s.secrets {
-            for key in secrets.foreign_keys(kind_text) {
-                p.add(
-                    format!("{base}.secrets.{key}"),
-                    format!("key secrets.{key} does not apply to sources of kind {kind_text}"),
-                );
-            }
-        }
-        if kind_text == "docker" || kind_text == "kubernetes" {
-            // The name's syntax is checked with the other Docker keys.
-            if check_source_name(&name).is_ok() {
-                if let Some(first) = seen.get(&name) {
-                    p.add(
-                        format!("{base}.name"),
-                        format!(
-                            "duplicate source name {name:?} (already used by sources[{first}])"
-                        ),
-                    );
-                } else {
-                    seen.insert(name.clone(), i);
-                }
-            }
-            if kind_text == "docker" {
-                dockers.push((i, docker(p, &base, Some(&s.docker_part()))));
-            } else {
-                kubes.push((i, kubernetes(p, &base, Some(&s.kubernetes_part()))));
-            }
-            continue;
-        }
-        let kind = match kind_text {
-            "kubeconfig" => SourceKind::Kubeconfig,
-            _ => SourceKind::File,
-        };
-
-        if let Err(e) = check_source_name(&name) {
-            p.add(format!("{base}.name"), e);
-        } else if let Some(first) = seen.get(&name) {
-            p.add(
-                format!("{base}.name"),
-                format!("duplicate source name {name:?} (already used by sources[{first}])"),
-            );
-        } else {
-            seen.insert(name.clone(), i);
-        }
-        if kind_text == "tls_endpoint" {
-            let raw = super::tls_endpoint::RawTlsEndpoint {
-                targets: s.targets.as_deref(),
-                file_sd: s.file_sd.as_deref(),
-                timeout: s.timeout.as_deref(),
-                concurrency: s.concurrency,
-                every_address: s.every_address,
-                jitter: s.jitter.as_deref(),
-                client_cert: s.client_cert.as_deref(),
-                client_key: s.client_key.as_deref(),
-            };
-            tls_endpoints.push(super::tls_endpoint::validate(
-                &base,
-                name,
-                &raw,
-                &|t: &str| parse_duration(t).map_err(|e| e.to_string()),
-                &mut |path, msg| p.add(path, msg),
-            ));
-            continue;
-        }
-
-        let paths = s.paths.clone().unwrap_or_default();
-        if paths.is_empty() {
-            p.add(
-                format!("{base}.paths"),
-                "at least one path is required".to_string(),
-            );
-        }
-        for (j, path) in paths.iter().enumerate() {
-            if let Err(e) = check_path_text(path) {
-                p.add(format!("{base}.paths[{j}]"), e);
-            }
-        }
-        let exclude = s.exclude.clone().unwrap_or_default();
-        for (j, pat) in exclude.iter().enumerate() {
-            if let Err(e) = check_path_text(pat) {
-                p.add(format!("{base}.exclude[{j}]"), e);
-            }
-        }
-
-        let max_file_size = match &s.max_file_size {
-            None => defaults::MAX_FILE_SIZE,
-            Some(raw) => {
-                let parsed = raw_size(raw);
-                match parsed {
-                    Ok(0) => {
-                        p.add(format!("{base}.max_file_size"), "must be greater than zero");
-                        defaults::MAX_FILE_SIZE
-                    }
-                    Ok(n) if n > MAX_SIZE_LIMIT => {
-                        p.add(
-                            format!("{base}.max_file_size"),
-                            format!("{n} bytes is more than the limit of 1GiB"),
-                        );
-                        defaults::MAX_FILE_SIZE
-                    }
-                    Ok(n) => n,
-                    Err(e) => {
-                        p.add(format!("{base}.max_file_size"), e);
-                        defaults::MAX_FILE_SIZE
-                    }
-                }
-            }
-        };
-
-        let max_files = s.max_files.unwrap_or(defaults::MAX_FILES);
-        if max_files == 0 {
-            p.add(format!("{base}.max_files"), "must be greater than zero");
-        }
-
-        out.push(FileSourceConfig {
-            kind,
-            name,
-            paths,
-            exclude,
-            follow_symlinks: s.follow_symlinks.unwrap_or(defaults::FOLLOW_SYMLINKS),
-            max_file_size,
-            pkcs12_passwords: s.pkcs12_passwords.clone().unwrap_or_default(),
-            try_empty_password: s.try_empty_password.unwrap_or(defaults::TRY_EMPTY_PASSWORD),
-            keystore_passwords: s.keystore_passwords.clone().unwrap_or_default(),
-            max_files,
-            watch: file_watch(p, &base, s.watch.as_ref()),
-        });
     }
-    (out, dockers, kubes)
+    let name = ctx.name(raw.name.as_ref());
+    let base = ctx.base.to_string();
+    let p = &mut *ctx.problems;
+    let paths = raw.paths.clone().unwrap_or_default();
+    if paths.is_empty() {
+        p.add(
+            format!("{base}.paths"),
+            "at least one path is required".to_string(),
+        );
+    }
+    for (j, path) in paths.iter().enumerate() {
+        if let Err(e) = check_path_text(path) {
+            p.add(format!("{base}.paths[{j}]"), e);
+        }
+    }
+    let exclude = raw.exclude.clone().unwrap_or_default();
+    for (j, pat) in exclude.iter().enumerate() {
+        if let Err(e) = check_path_text(pat) {
+            p.add(format!("{base}.exclude[{j}]"), e);
+        }
+    }
+    let max_file_size = size(
+        p,
+        &format!("{base}.max_file_size"),
+        raw.max_file_size.as_ref(),
+        defaults::MAX_FILE_SIZE,
+    );
+    let max_files = raw.max_files.unwrap_or(defaults::MAX_FILES);
+    if max_files == 0 {
+        p.add(format!("{base}.max_files"), "must be greater than zero");
+    }
+    FileSourceConfig {
+        kind,
+        name,
+        paths,
+        exclude,
+        follow_symlinks: raw.follow_symlinks.unwrap_or(defaults::FOLLOW_SYMLINKS),
+        max_file_size,
+        pkcs12_passwords: raw.pkcs12_passwords.clone().unwrap_or_default(),
+        try_empty_password: raw
+            .try_empty_password
+            .unwrap_or(defaults::TRY_EMPTY_PASSWORD),
+        keystore_passwords: raw.keystore_passwords.clone().unwrap_or_default(),
+        max_files,
+        watch: file_watch(p, &base, raw.watch.as_ref()),
+    }
 }
 
 /// An `enabled:` key: absent or `auto` → `auto`, `true` → `on`, `false` →
 /// `off` (given as `[auto, on, off]`); anything else is a located problem and
 /// counts as `auto`.
-fn auto_bool<T: Copy>(
+pub fn auto_bool<T: Copy>(
     p: &mut Problems,
     path: &str,
     raw: Option<&RawAutoBool>,
@@ -1073,7 +834,7 @@ fn auto_bool<T: Copy>(
 }
 
 /// `sources[i].watch`.
-fn file_watch(p: &mut Problems, base: &str, raw: Option<&RawFileWatch>) -> FileWatchConfig {
+pub fn file_watch(p: &mut Problems, base: &str, raw: Option<&RawFileWatch>) -> FileWatchConfig {
     let mut w = FileWatchConfig::default();
     let Some(r) = raw else {
         return w;

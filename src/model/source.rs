@@ -26,6 +26,8 @@ pub enum SourceKind {
     DockerContainer,
     DockerNode,
     TlsEndpoint,
+    /// Docker Content Trust / Notary trust directories (TUF metadata keys).
+    DockerTrust,
 }
 
 impl SourceKind {
@@ -56,6 +58,7 @@ impl SourceKind {
             SourceKind::DockerContainer => "docker_container",
             SourceKind::DockerNode => "docker_node",
             SourceKind::TlsEndpoint => "tls_endpoint",
+            SourceKind::DockerTrust => "docker_trust",
         }
     }
 }

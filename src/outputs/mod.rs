@@ -2,6 +2,7 @@
 //! the HTTP server (HTML page, JSON API), the JSON inventory and CLI tables.
 
 pub mod csv;
+pub mod ecs;
 pub mod http;
 pub mod json;
 pub mod metrics;

@@ -8,6 +8,7 @@ pub mod jks;
 pub mod kubeconfig;
 pub mod pem;
 pub mod pkcs12;
+pub mod privkey;
 pub mod x509;
 
 use std::sync::Arc;

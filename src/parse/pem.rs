@@ -325,7 +325,7 @@ fn skip_newline(data: &[u8], at: usize) -> usize {
 /// the armour markers, a byte base64 bodies never contain), so the body of a
 /// block is skipped eight bytes at a time instead of being compared position by
 /// position; this search was a visible share of the per-certificate parse time.
-fn find(data: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find(data: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     let (&first, _) = needle.split_first()?;
     let mut at = from;
     while at < data.len() {

@@ -4,20 +4,23 @@
 //! per-object cache so that an object whose `version` did not change is not re-read.
 
 pub mod docker;
+pub mod docker_trust;
 pub mod files;
 pub mod fswatch;
 pub mod glob;
 pub mod kubernetes;
 pub mod tls_endpoint;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Config;
+use crate::config::{Config, EntryCtx, SourceConfig};
 use crate::model::{ErrorEntry, SourceKind, SourceRef};
 use crate::parse::{FormatHint, ParseOptions};
 
@@ -130,22 +133,156 @@ pub fn available_cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Build every enabled source of a validated configuration.
+/// One source kind: its `kind:` values, its raw config (`deny_unknown_fields`, the
+/// keys as written), validation into its config type (defaults filled, problems
+/// located through [`EntryCtx`]), the raw form of a validated config (for
+/// `print-default-config` round trips) and `build()`. Registered with one line in
+/// [`source_kinds!`] below; nothing else lists the kinds.
+pub trait SourceSpec: 'static {
+    /// The `kind:` values this spec reads (the file source reads `file` and
+    /// `kubeconfig` into one config type).
+    const KINDS: &'static [&'static str];
+    /// Every key an entry of this kind accepts besides `kind` (dotted for keys of
+    /// nested sections: `secrets.mode`). Used to tell a key meant for another kind
+    /// ("does not apply to sources of kind ...") from a typo (an unknown key).
+    const KEYS: &'static [&'static str];
+    /// The legacy top-level section that is an alias for one entry (`docker`,
+    /// `kubernetes`); new kinds have none.
+    const SECTION: Option<&'static str> = None;
+    type Raw: serde::de::DeserializeOwned + serde::Serialize + Default + 'static;
+    type Config: SourceConfig + Clone;
+    /// Validate one entry (or the alias section), reporting problems at
+    /// `ctx.base`-relative paths.
+    fn validate(raw: &Self::Raw, ctx: &mut EntryCtx<'_>) -> Self::Config;
+    /// The raw form with every key written out; validating it gives back `cfg`.
+    fn to_raw(cfg: &Self::Config) -> Self::Raw;
+    /// The running sources of a validated config (none when it is disabled).
+    fn build(cfg: &Self::Config) -> Vec<Arc<dyn Source>>;
+    /// The alias section's config when a document has neither the section nor an
+    /// entry of this kind (the Docker and Kubernetes sources default to `auto`).
+    fn implicit_section() -> Option<Self::Config> {
+        None
+    }
+}
+
+/// [`SourceSpec`] as an object (the registry's element type).
+pub trait DynSpec: Sync {
+    /// Identity of the spec (the registry's elements are zero-sized, so their
+    /// addresses do not tell them apart).
+    fn id(&self) -> std::any::TypeId;
+    fn kinds(&self) -> &'static [&'static str];
+    fn keys(&self) -> &'static [&'static str];
+    fn section(&self) -> Option<&'static str>;
+    /// `c` is this spec's config type.
+    fn owns(&self, c: &dyn SourceConfig) -> bool;
+    /// Validate a raw config deserialized by [`deserialize_raw`] for this spec.
+    fn validate(&self, raw: &dyn Any, ctx: &mut EntryCtx<'_>) -> Option<Box<dyn SourceConfig>>;
+    /// The raw form (every key written out, without `kind`) as a JSON value.
+    fn to_raw_value(&self, c: &dyn SourceConfig) -> Option<serde_json::Value>;
+    fn build(&self, c: &dyn SourceConfig) -> Vec<Arc<dyn Source>>;
+    fn implicit_section(&self) -> Option<Box<dyn SourceConfig>>;
+}
+
+/// The object form of a [`SourceSpec`].
+pub struct Spec<S>(PhantomData<fn() -> S>);
+
+impl<S: SourceSpec> Spec<S> {
+    pub const NEW: Spec<S> = Spec(PhantomData);
+}
+
+impl<S: SourceSpec> DynSpec for Spec<S> {
+    fn id(&self) -> std::any::TypeId {
+        std::any::TypeId::of::<S>()
+    }
+    fn kinds(&self) -> &'static [&'static str] {
+        S::KINDS
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        S::KEYS
+    }
+    fn section(&self) -> Option<&'static str> {
+        S::SECTION
+    }
+    fn owns(&self, c: &dyn SourceConfig) -> bool {
+        c.as_any().is::<S::Config>()
+    }
+    fn validate(&self, raw: &dyn Any, ctx: &mut EntryCtx<'_>) -> Option<Box<dyn SourceConfig>> {
+        let raw = raw.downcast_ref::<S::Raw>()?;
+        Some(Box::new(S::validate(raw, ctx)))
+    }
+    fn to_raw_value(&self, c: &dyn SourceConfig) -> Option<serde_json::Value> {
+        let c = c.as_any().downcast_ref::<S::Config>()?;
+        serde_json::to_value(S::to_raw(c)).ok()
+    }
+    fn build(&self, c: &dyn SourceConfig) -> Vec<Arc<dyn Source>> {
+        c.as_any()
+            .downcast_ref::<S::Config>()
+            .map(S::build)
+            .unwrap_or_default()
+    }
+    fn implicit_section(&self) -> Option<Box<dyn SourceConfig>> {
+        S::implicit_section().map(|c| Box::new(c) as Box<dyn SourceConfig>)
+    }
+}
+
+/// The registry: one line per source kind, in build order. Generates [`REGISTRY`]
+/// and [`deserialize_raw`] (serde's deserializers are generic, so the dispatch on
+/// `kind:` is generated code rather than a table of function pointers).
+macro_rules! source_kinds {
+    ($($spec:ty),* $(,)?) => {
+        /// Every registered source kind, in build order.
+        pub static REGISTRY: &[&dyn DynSpec] = &[$(&Spec::<$spec>::NEW),*];
+
+        /// Deserialize the raw config of a `kind:` (`None`: no such kind).
+        pub fn deserialize_raw<'de, D: serde::Deserializer<'de>>(
+            kind: &str,
+            d: D,
+        ) -> Result<Option<Box<dyn Any>>, D::Error> {
+            $(
+                if <$spec as SourceSpec>::KINDS.contains(&kind) {
+                    let raw = <<$spec as SourceSpec>::Raw as serde::Deserialize>::deserialize(d)?;
+                    return Ok(Some(Box::new(raw)));
+                }
+            )*
+            let _ = d;
+            Ok(None)
+        }
+    };
+}
+
+source_kinds! {
+    files::config::FileSpec,
+    docker::config::DockerSpec,
+    kubernetes::config::KubernetesSpec,
+    tls_endpoint::config::TlsEndpointSpec,
+}
+
+/// The spec of a `kind:` value.
+pub fn spec_of_kind(kind: &str) -> Option<&'static dyn DynSpec> {
+    REGISTRY.iter().copied().find(|s| s.kinds().contains(&kind))
+}
+
+/// The spec of a validated config.
+pub fn spec_of(c: &dyn SourceConfig) -> Option<&'static dyn DynSpec> {
+    REGISTRY.iter().copied().find(|s| s.owns(c))
+}
+
+/// Every `kind:` value accepted in `sources:`.
+pub fn kind_names() -> Vec<&'static str> {
+    REGISTRY
+        .iter()
+        .flat_map(|s| s.kinds().iter().copied())
+        .collect()
+}
+
+/// Build every enabled source of a validated configuration: kinds in registry
+/// order, within a kind the alias section first, then the entries in config order.
 pub fn build_sources(cfg: &Config) -> Vec<Arc<dyn Source>> {
     let mut out: Vec<Arc<dyn Source>> = Vec::new();
-    for f in &cfg.files {
-        out.push(Arc::new(files::FileSource::new(f.clone())));
-    }
-    for d in std::iter::once(&cfg.docker).chain(&cfg.docker_sources) {
-        if docker::DockerSource::wanted(d) {
-            out.push(Arc::new(docker::DockerSource::new(d.clone())));
+    for spec in REGISTRY {
+        for c in cfg.sources.iter().filter(|c| spec.owns(*c)) {
+            out.extend(spec.build(c));
         }
-    }
-    for k in std::iter::once(&cfg.kubernetes).chain(&cfg.kubernetes_sources) {
-        out.extend(kubernetes::build(k));
-    }
-    for t in &cfg.tls_endpoints {
-        out.push(Arc::new(tls_endpoint::build(t)));
     }
     out
 }

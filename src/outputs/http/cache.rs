@@ -288,7 +288,9 @@ mod tests {
         let (reload, _) = tokio::sync::mpsc::channel(1);
         HttpState {
             snapshot: SnapshotCell::new(),
-            config: Arc::new(RwLock::new(Arc::new(crate::config::default_config()))),
+            config: Arc::new(RwLock::new(
+                Arc::new(crate::config::load::default_globals()),
+            )),
             reload,
             prober: None,
         }
@@ -353,7 +355,7 @@ mod tests {
             .unwrap()
             .contains("x509_scan_duration_seconds 2.5"));
         assert_eq!(cache.renders(), 5);
-        *st.config.write().unwrap() = Arc::new(crate::config::default_config());
+        *st.config.write().unwrap() = Arc::new(crate::config::load::default_globals());
         let e = cache.get(&st, Kind::MetricsText, false).await.unwrap();
         assert_eq!(cache.renders(), 6);
         assert_eq!(d.bytes, e.bytes);

@@ -35,7 +35,7 @@ pub const DEFAULT_PER_PAGE: usize = 250;
 pub const MAX_PER_PAGE: usize = 1000;
 
 /// Every `source_kind` value, for the filter select.
-const SOURCE_KINDS: [SourceKind; 11] = [
+const SOURCE_KINDS: [SourceKind; 12] = [
     SourceKind::File,
     SourceKind::Kubeconfig,
     SourceKind::KubernetesSecret,
@@ -47,6 +47,7 @@ const SOURCE_KINDS: [SourceKind; 11] = [
     SourceKind::DockerContainer,
     SourceKind::DockerNode,
     SourceKind::TlsEndpoint,
+    SourceKind::DockerTrust,
 ];
 
 /// HTML-escape `& < > " '`.

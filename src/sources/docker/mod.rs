@@ -20,6 +20,7 @@
 //! [`Source::attach_rescan`] the source follows the events stream and asks the
 //! scraper for a prompt rescan on container, config, secret and service events.
 
+pub mod config;
 mod containers;
 mod swarm;
 pub mod tar;

@@ -151,6 +151,8 @@ use super::fswatch::{Session, WatchStats, Watcher};
 use super::glob;
 use super::{BoxFuture, Content, Item, Object, RescanSignal, ScanCtx, Source, SourceOutput};
 
+pub mod config;
+mod exposure;
 mod keys;
 mod kubeconf;
 mod lookahead;
@@ -164,6 +166,8 @@ mod watch;
 use keys::*;
 use lookahead::*;
 use platform::*;
+/// Safe reads for other sources that read host files (regular files only, size cap).
+pub(crate) use read::read_regular;
 use read::*;
 use walk::*;
 use watch::*;
@@ -181,6 +185,8 @@ pub struct FileSource {
     walks: AtomicU64,
     replays: AtomicU64,
     dirs_listed: AtomicU64,
+    /// Key exposure facts of the files seen (`kind: file` only).
+    exposure: Mutex<exposure::Exposure>,
 }
 
 /// Counters of a file source (tests, benchmarks): work done, not time.
@@ -216,7 +222,19 @@ impl FileSource {
             walks: AtomicU64::new(0),
             replays: AtomicU64::new(0),
             dirs_listed: AtomicU64::new(0),
+            exposure: Mutex::new(exposure::Exposure::default()),
         }
+    }
+
+    /// Key exposure findings (`kind: file`): update the per-file facts with this
+    /// scan's objects and report the complete current list.
+    fn with_exposure(&self, mut out: SourceOutput) -> SourceOutput {
+        if self.cfg.kind == SourceKind::File {
+            let mut ex = lock(&self.exposure);
+            ex.update(&out.objects, self.cfg.max_file_size);
+            out.findings = ex.findings();
+        }
+        out
     }
 
     /// Work counters (tests, benchmarks).
@@ -364,7 +382,7 @@ impl Source for FileSource {
                 if let Some(out) = self.try_replay(w, &ctx.prev_versions) {
                     self.replays.fetch_add(1, Ordering::Relaxed);
                     debug!(source = %self.cfg.name, "no change notified since the last walk: not walking");
-                    return out;
+                    return self.with_exposure(out);
                 }
             }
             // Dropping the future (scan timeout) stops the blocking walk.
@@ -378,7 +396,7 @@ impl Source for FileSource {
             .await;
             drop(guard);
             match res {
-                Ok(out) => out,
+                Ok(out) => self.with_exposure(out),
                 Err(e) => SourceOutput {
                     findings: Vec::new(),
                     series: Default::default(),

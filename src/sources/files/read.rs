@@ -5,7 +5,7 @@
 use super::*;
 
 /// A read failure: reason + bounded message.
-pub(super) type ReadErr = Failure;
+pub(crate) type ReadErr = Failure;
 
 /// A buffer of file content that is zeroed when dropped unused (it may hold keys).
 pub(super) struct Wipe(pub(super) Vec<u8>);
@@ -23,7 +23,7 @@ impl Drop for Wipe {
 }
 
 /// Open and read a regular file that was stat'ed as `meta`, at most `max` bytes.
-pub(super) fn read_regular(path: &Path, meta: &Metadata, max: u64) -> Result<Vec<u8>, ReadErr> {
+pub(crate) fn read_regular(path: &Path, meta: &Metadata, max: u64) -> Result<Vec<u8>, ReadErr> {
     let shown = show(path);
     if meta.len() > max {
         return Err(Failure::new(

@@ -14,6 +14,7 @@
 //! `<name>-cabundles`, `<name>-csrs`), so `x509_source_up` and
 //! `x509_source_errors_total` are per resource kind. They share one client.
 
+pub mod config;
 pub mod extract;
 pub mod health;
 pub mod resources;

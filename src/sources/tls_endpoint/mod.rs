@@ -15,7 +15,7 @@
 //! bounded plaintext reads, at most [`verifier::MAX_CHAIN`] certificates per chain.
 //! [`probe`] serves `/probe` with the same machinery.
 
-pub use crate::config::tls_endpoint as config;
+pub mod config;
 pub use crate::model::target;
 pub mod conn;
 pub mod file_sd;

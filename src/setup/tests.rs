@@ -4,9 +4,46 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::defaults;
 use super::*;
+use crate::config::raw::defaults;
+use crate::config::*;
 use crate::model::SourceKind;
+use crate::sources::docker::config::{default_docker, DockerConfig, DockerEnabled, SecretsMode};
+use crate::sources::files::config::FileSourceConfig;
+use crate::sources::kubernetes::config::{KubeEnabled, KubernetesConfig};
+
+fn files(c: &Config) -> Vec<&FileSourceConfig> {
+    c.sources.of::<FileSourceConfig>().collect()
+}
+
+/// The top-level `docker:` section (or its implicit default), if not replaced by entries.
+fn docker(c: &Config) -> DockerConfig {
+    c.sources
+        .section::<DockerConfig>()
+        .cloned()
+        .unwrap_or_else(|| DockerConfig {
+            enabled: DockerEnabled::Off,
+            ..default_docker()
+        })
+}
+
+fn docker_entries(c: &Config) -> Vec<&DockerConfig> {
+    c.sources.entries_of::<DockerConfig>().collect()
+}
+
+fn kubernetes(c: &Config) -> KubernetesConfig {
+    c.sources
+        .section::<KubernetesConfig>()
+        .cloned()
+        .unwrap_or_else(|| KubernetesConfig {
+            enabled: KubeEnabled::Off,
+            ..KubernetesConfig::default()
+        })
+}
+
+fn kube_entries(c: &Config) -> Vec<&KubernetesConfig> {
+    c.sources.entries_of::<KubernetesConfig>().collect()
+}
 
 fn errors_of(text: &str) -> ConfigErrors {
     match from_yaml_str(text, "test.yaml") {
@@ -25,8 +62,9 @@ fn find<'a>(errs: &'a ConfigErrors, path: &str) -> &'a ConfigError {
 fn default_yaml_parses_and_validates() {
     let c = from_yaml_str(DEFAULT_YAML, DEFAULT_ORIGIN).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c, default_config());
-    assert_eq!(c.files.len(), 2);
-    let files = &c.files[0];
+    assert_eq!(files(&c).len(), 2);
+    let fs = files(&c);
+    let files = fs[0];
     assert_eq!(files.kind, SourceKind::File);
     assert_eq!(files.name, "host-files");
     for p in [
@@ -44,7 +82,7 @@ fn default_yaml_parses_and_validates() {
     for x in ["/etc/ssl/certs/**", "/etc/pki/ca-trust/**", "**/*.key"] {
         assert!(files.exclude.iter().any(|e| e == x), "{x} not excluded");
     }
-    let kc = &c.files[1];
+    let kc = fs[1];
     assert_eq!(kc.kind, SourceKind::Kubeconfig);
     assert_eq!(kc.name, "host-kubeconfigs");
     assert_eq!(kc.paths, vec!["/etc/kubernetes/*.conf", "~/.kube/config"]);
@@ -65,8 +103,8 @@ fn default_yaml_shows_the_code_defaults() {
         empty.report.warning_window,
         Duration::from_secs(28 * 86_400)
     );
-    assert_eq!(empty.files[0].max_file_size, defaults::MAX_FILE_SIZE);
-    assert_eq!(empty.files[0].max_files, 200_000);
+    assert_eq!(files(&empty)[0].max_file_size, defaults::MAX_FILE_SIZE);
+    assert_eq!(files(&empty)[0].max_files, 200_000);
     assert!(empty.trust.roots.is_empty());
     assert!(!empty.revocation.offline);
 }
@@ -104,7 +142,7 @@ fn revocation_keys_are_validated() {
 #[test]
 fn empty_sources_means_none() {
     let c = from_yaml_str("sources: []\n", "t").unwrap_or_else(|e| panic!("{e}"));
-    assert!(c.files.is_empty());
+    assert!(files(&c).is_empty());
 }
 
 const EVERY_KEY: &str = r#"
@@ -243,38 +281,6 @@ fn every_key_expected() -> Config {
             level: "certvigil=debug,info".into(),
             format: LogFormat::Json,
         },
-        files: vec![
-            FileSourceConfig {
-                kind: SourceKind::File,
-                name: "web".into(),
-                paths: vec!["/srv/tls".into(), "/opt/*/certs".into()],
-                exclude: vec!["**/*.key".into()],
-                follow_symlinks: false,
-                max_file_size: 512 * 1024,
-                pkcs12_passwords: vec!["changeit".into(), "secret".into()],
-                try_empty_password: false,
-                keystore_passwords: vec!["storepass".into(), "".into()],
-                max_files: 1000,
-                watch: crate::config::FileWatchConfig {
-                    enabled: crate::config::WatchEnabled::Off,
-                    verify_interval: Duration::from_secs(600),
-                    debounce: Duration::from_millis(250),
-                },
-            },
-            FileSourceConfig {
-                kind: SourceKind::Kubeconfig,
-                name: "kube.admin:1".into(),
-                paths: vec!["~/.kube/config".into()],
-                exclude: vec![],
-                follow_symlinks: true,
-                max_file_size: 4096,
-                pkcs12_passwords: vec![],
-                try_empty_password: true,
-                keystore_passwords: vec![],
-                max_files: 200_000,
-                watch: Default::default(),
-            },
-        ],
         trust: TrustConfig {
             roots: vec![PathBuf::from("/etc/certvigil/roots.pem")],
             intermediates: vec![PathBuf::from("/etc/certvigil/int.pem")],
@@ -300,75 +306,115 @@ fn every_key_expected() -> Config {
         report: ReportConfig {
             warning_window: Duration::from_secs(14 * 86_400),
         },
-        docker: crate::config::DockerConfig {
-            enabled: crate::config::DockerEnabled::On,
-            name: "swarm-a".into(),
-            host: Some("tcp://127.0.0.1:2376".into()),
-            tls: crate::config::DockerTls {
-                ca_file: Some(PathBuf::from("/etc/docker/ca.pem")),
-                cert_file: Some(PathBuf::from("/etc/docker/cert.pem")),
-                key_file: Some(PathBuf::from("/etc/docker/key.pem")),
-            },
-            api_timeout: Duration::from_secs(3),
-            events: false,
-            configs: false,
-            secrets_mode: crate::config::SecretsMode::Exec,
-            secrets_dir: PathBuf::from("/secrets"),
-            containers: false,
-            container_paths: vec!["/tls".into(), "/opt/*/cert.pem".into()],
-            container_label: "tls.paths".into(),
-            max_file_size: 64 * 1024,
-            max_containers: 10,
-            node: false,
-            node_dir: Some(PathBuf::from("/srv/swarm/certs")),
-            reread_interval: Duration::from_secs(600),
-        },
-        docker_sources: Vec::new(),
-        kubernetes_sources: Vec::new(),
-        kubernetes: crate::config::KubernetesConfig {
-            enabled: crate::config::KubeEnabled::On,
-            name: "prod".into(),
-            kubeconfig: Some(PathBuf::from("/etc/kube/config")),
-            context: Some("admin@prod".into()),
-            namespaces: vec!["team-a".into(), "team-b".into()],
-            exclude_namespaces: vec!["kube-system".into()],
-            namespace_scoped: true,
-            list_page_size: 50,
-            max_object_size: 64 * 1024,
-            debounce: Duration::from_secs(2),
-            secrets: crate::config::KubeSecretsConfig {
-                enabled: true,
-                label_selector: Some("app=web".into()),
-                types: vec![crate::config::KubeSecretType {
-                    type_: "Opaque".into(),
-                    keys: vec!["*.crt".into(), "keystore.p12".into()],
-                    pkcs12_password_key: Some("password".into()),
-                    pkcs12_passwords: vec!["changeit".into()],
-                    keystore_password_key: Some("storepass".into()),
-                    keystore_passwords: vec!["changeit".into()],
-                }],
-                expose_labels: vec!["app.kubernetes.io/name".into()],
-            },
-            configmaps: crate::config::KubeConfigMapsConfig {
-                enabled: true,
-                label_selector: None,
-                keys: vec!["ca.crt".into(), "*.pem".into()],
-                dedupe: vec![],
-            },
-            cabundles: crate::config::KubeCaBundlesConfig {
-                enabled: false,
-                resources: vec!["apiservices".into()],
-            },
-            csrs: crate::config::KubeCsrsConfig {
-                enabled: true,
-                label_selector: Some("x=y".into()),
-            },
-            ingresses: crate::config::KubeSwitch { enabled: true },
-            cert_manager: crate::config::KubeSwitch { enabled: false },
-        },
-        tls_endpoints: Vec::new(),
+        sources: every_key_sources(),
         probe: Default::default(),
     }
+}
+
+fn every_key_sources() -> SourceConfigs {
+    let mut s = SourceConfigs::default();
+    let files = vec![
+        FileSourceConfig {
+            kind: SourceKind::File,
+            name: "web".into(),
+            paths: vec!["/srv/tls".into(), "/opt/*/certs".into()],
+            exclude: vec!["**/*.key".into()],
+            follow_symlinks: false,
+            max_file_size: 512 * 1024,
+            pkcs12_passwords: vec!["changeit".into(), "secret".into()],
+            try_empty_password: false,
+            keystore_passwords: vec!["storepass".into(), "".into()],
+            max_files: 1000,
+            watch: crate::config::FileWatchConfig {
+                enabled: crate::config::WatchEnabled::Off,
+                verify_interval: Duration::from_secs(600),
+                debounce: Duration::from_millis(250),
+            },
+        },
+        FileSourceConfig {
+            kind: SourceKind::Kubeconfig,
+            name: "kube.admin:1".into(),
+            paths: vec!["~/.kube/config".into()],
+            exclude: vec![],
+            follow_symlinks: true,
+            max_file_size: 4096,
+            pkcs12_passwords: vec![],
+            try_empty_password: true,
+            keystore_passwords: vec![],
+            max_files: 200_000,
+            watch: Default::default(),
+        },
+    ];
+    let docker = DockerConfig {
+        enabled: DockerEnabled::On,
+        name: "swarm-a".into(),
+        host: Some("tcp://127.0.0.1:2376".into()),
+        tls: crate::config::DockerTls {
+            ca_file: Some(PathBuf::from("/etc/docker/ca.pem")),
+            cert_file: Some(PathBuf::from("/etc/docker/cert.pem")),
+            key_file: Some(PathBuf::from("/etc/docker/key.pem")),
+        },
+        api_timeout: Duration::from_secs(3),
+        events: false,
+        configs: false,
+        secrets_mode: SecretsMode::Exec,
+        secrets_dir: PathBuf::from("/secrets"),
+        containers: false,
+        container_paths: vec!["/tls".into(), "/opt/*/cert.pem".into()],
+        container_label: "tls.paths".into(),
+        max_file_size: 64 * 1024,
+        max_containers: 10,
+        node: false,
+        node_dir: Some(PathBuf::from("/srv/swarm/certs")),
+        reread_interval: Duration::from_secs(600),
+    };
+    let kubernetes = KubernetesConfig {
+        enabled: KubeEnabled::On,
+        name: "prod".into(),
+        kubeconfig: Some(PathBuf::from("/etc/kube/config")),
+        context: Some("admin@prod".into()),
+        namespaces: vec!["team-a".into(), "team-b".into()],
+        exclude_namespaces: vec!["kube-system".into()],
+        namespace_scoped: true,
+        list_page_size: 50,
+        max_object_size: 64 * 1024,
+        debounce: Duration::from_secs(2),
+        secrets: crate::config::KubeSecretsConfig {
+            enabled: true,
+            label_selector: Some("app=web".into()),
+            types: vec![crate::config::KubeSecretType {
+                type_: "Opaque".into(),
+                keys: vec!["*.crt".into(), "keystore.p12".into()],
+                pkcs12_password_key: Some("password".into()),
+                pkcs12_passwords: vec!["changeit".into()],
+                keystore_password_key: Some("storepass".into()),
+                keystore_passwords: vec!["changeit".into()],
+            }],
+            expose_labels: vec!["app.kubernetes.io/name".into()],
+        },
+        configmaps: crate::config::KubeConfigMapsConfig {
+            enabled: true,
+            label_selector: None,
+            keys: vec!["ca.crt".into(), "*.pem".into()],
+            dedupe: vec![],
+        },
+        cabundles: crate::config::KubeCaBundlesConfig {
+            enabled: false,
+            resources: vec!["apiservices".into()],
+        },
+        csrs: crate::config::KubeCsrsConfig {
+            enabled: true,
+            label_selector: Some("x=y".into()),
+        },
+        ingresses: crate::config::KubeSwitch { enabled: true },
+        cert_manager: crate::config::KubeSwitch { enabled: false },
+    };
+    s.push_boxed(Box::new(docker), Some("docker"));
+    s.push_boxed(Box::new(kubernetes), Some("kubernetes"));
+    for f in files {
+        s.push(f);
+    }
+    s
 }
 
 #[test]
@@ -434,9 +480,9 @@ fn docker_section_errors_are_located() {
         assert!(e.contains(needle), "{needle} not in {e}");
     }
     let c = from_yaml_str("docker: {enabled: auto}\n", "t").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.docker.enabled, crate::config::DockerEnabled::Auto);
+    assert_eq!(docker(&c).enabled, DockerEnabled::Auto);
     let c = from_yaml_str("docker: {enabled: false}\n", "t").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.docker.enabled, crate::config::DockerEnabled::Off);
+    assert_eq!(docker(&c).enabled, DockerEnabled::Off);
 }
 
 #[test]
@@ -601,7 +647,7 @@ fn sizes_in_sources() {
     ] {
         let yaml = format!("sources: [{{kind: file, paths: [/a], max_file_size: {text}}}]\n");
         let c = from_yaml_str(&yaml, "t").unwrap_or_else(|e| panic!("{text}: {e}"));
-        assert_eq!(c.files[0].max_file_size, bytes, "{text}");
+        assert_eq!(files(&c)[0].max_file_size, bytes, "{text}");
     }
     for bad in ["0", "-1", "1.5MiB", "2GiB", "lots", "1TiB"] {
         let yaml = format!("sources: [{{kind: file, paths: [/a], max_file_size: {bad}}}]\n");
@@ -700,7 +746,7 @@ fn many_problems_are_capped() {
         text.push_str("  - kind: nope\n");
     }
     let errs = errors_of(&text);
-    assert!(errs.len() <= super::errors::MAX_ERRORS + 1);
+    assert!(errs.len() <= crate::config::errors::MAX_ERRORS + 1);
     assert!(errs.to_string().contains("more problems"));
 }
 
@@ -758,9 +804,12 @@ sources:
 #[test]
 fn several_docker_entries_side_by_side() {
     let c = from_yaml_str(TWO_DOCKER_HOSTS, "t").unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<&str> = c.docker_sources.iter().map(|d| d.name.as_str()).collect();
+    let names: Vec<&str> = docker_entries(&c)
+        .into_iter()
+        .map(|d| d.name.as_str())
+        .collect();
     assert_eq!(names, ["docker-a", "docker-b"]);
-    let (a, b) = (&c.docker_sources[0], &c.docker_sources[1]);
+    let (a, b) = (docker_entries(&c)[0], docker_entries(&c)[1]);
     assert_eq!(a.enabled, DockerEnabled::On);
     assert_eq!(a.host.as_deref(), Some("tcp://127.0.0.1:2375"));
     assert_eq!(a.secrets_mode, SecretsMode::Off);
@@ -770,8 +819,8 @@ fn several_docker_entries_side_by_side() {
     // Keys absent from an entry take the same defaults as the `docker:` section.
     assert_eq!(b.api_timeout, default_docker().api_timeout);
     // Entries replace the implicit top-level Docker source.
-    assert_eq!(c.docker.enabled, DockerEnabled::Off);
-    assert_eq!(c.files.len(), 1);
+    assert_eq!(docker(&c).enabled, DockerEnabled::Off);
+    assert_eq!(files(&c).len(), 1);
     // print-default-config style output reads back to the same configuration.
     let text = to_yaml(&c).unwrap();
     let back = from_yaml_str(&text, "round-trip").unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -784,16 +833,16 @@ fn top_level_docker_section_is_an_alias_for_one_entry() {
     let entry = "sources:\n  - kind: docker\n    name: dock\n    enabled: true\n    host: tcp://127.0.0.1:2375\n";
     let a = from_yaml_str(section, "t").unwrap_or_else(|e| panic!("{e}"));
     let b = from_yaml_str(entry, "t").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(a.docker_sources.len(), 0);
-    assert_eq!(b.docker_sources.len(), 1);
-    assert_eq!(a.docker, b.docker_sources[0]);
+    assert_eq!(docker_entries(&a).len(), 0);
+    assert_eq!(docker_entries(&b).len(), 1);
+    assert_eq!(&docker(&a), docker_entries(&b)[0]);
     // Both together: the section keeps working and adds one more Docker source.
     let both = format!(
         "{section}sources:\n  - kind: docker\n    name: other\n    host: tcp://127.0.0.1:2376\n"
     );
     let c = from_yaml_str(&both, "t").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.docker.name, "dock");
-    assert_eq!(c.docker_sources[0].name, "other");
+    assert_eq!(docker(&c).name, "dock");
+    assert_eq!(docker_entries(&c)[0].name, "other");
 }
 
 #[test]
@@ -870,13 +919,12 @@ sources:
 #[test]
 fn several_kubernetes_entries_side_by_side() {
     let c = from_yaml_str(TWO_CLUSTERS, "t").unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<&str> = c
-        .kubernetes_sources
-        .iter()
+    let names: Vec<&str> = kube_entries(&c)
+        .into_iter()
         .map(|k| k.name.as_str())
         .collect();
     assert_eq!(names, ["prod", "staging"]);
-    let (a, b) = (&c.kubernetes_sources[0], &c.kubernetes_sources[1]);
+    let (a, b) = (kube_entries(&c)[0], kube_entries(&c)[1]);
     assert_eq!(a.enabled, KubeEnabled::On);
     assert_eq!(a.namespaces, ["default", "ingress"]);
     assert_eq!(a.secrets.label_selector.as_deref(), Some("team=web"));
@@ -885,7 +933,7 @@ fn several_kubernetes_entries_side_by_side() {
     assert!(!b.configmaps.enabled && !b.csrs.enabled && b.secrets.enabled);
     assert_eq!(b.list_page_size, KubernetesConfig::default().list_page_size);
     // Entries replace the implicit top-level Kubernetes source.
-    assert_eq!(c.kubernetes.enabled, KubeEnabled::Off);
+    assert_eq!(kubernetes(&c).enabled, KubeEnabled::Off);
     let text = to_yaml(&c).unwrap();
     let back = from_yaml_str(&text, "round-trip").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(back, c, "{text}");
@@ -898,8 +946,8 @@ fn top_level_kubernetes_section_is_an_alias_for_one_entry() {
         "sources:\n  - kind: kubernetes\n    name: k\n    enabled: true\n    namespaces: [a]\n";
     let a = from_yaml_str(section, "t").unwrap_or_else(|e| panic!("{e}"));
     let b = from_yaml_str(entry, "t").unwrap_or_else(|e| panic!("{e}"));
-    assert!(a.kubernetes_sources.is_empty());
-    assert_eq!(a.kubernetes, b.kubernetes_sources[0]);
+    assert!(kube_entries(&a).is_empty());
+    assert_eq!(&kubernetes(&a), kube_entries(&b)[0]);
     // Same name as the section: located at the entry.
     let both = format!("{section}sources:\n  - kind: kubernetes\n    name: k\n");
     let errs = errors_of(&both);
