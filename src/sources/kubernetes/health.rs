@@ -676,7 +676,8 @@ pub fn spawn(
     let step = env.health.add_watcher("health discovery".into());
     let hs = env.health.clone();
     let handle = tokio::spawn(async move {
-        let mut tasks = Vec::new();
+        // Aborted with this task (reload), also while discovery is under way.
+        let mut tasks = AbortAll(Vec::new());
         if opts.ingresses {
             let ok = namespace_scoped
                 || discover(&env.client, "networking.k8s.io/v1")
@@ -688,7 +689,7 @@ pub fn spawn(
                         Some(n) => Api::namespaced(env.client.clone(), n),
                         None => Api::all(env.client.clone()),
                     };
-                    tasks.push(spawn_one(
+                    tasks.0.push(spawn_one(
                         &env,
                         api,
                         s,
@@ -718,7 +719,7 @@ pub fn spawn(
                             Some(n) => Api::namespaced(c.clone(), n),
                             None => Api::all(c.clone()),
                         };
-                        tasks.push(spawn_one(
+                        tasks.0.push(spawn_one(
                             &env,
                             api,
                             s,
@@ -731,7 +732,7 @@ pub fn spawn(
                             Some(n) => Api::namespaced(c.clone(), n),
                             None => Api::all(c.clone()),
                         };
-                        tasks.push(spawn_one(
+                        tasks.0.push(spawn_one(
                             &env,
                             api,
                             s,
@@ -746,7 +747,7 @@ pub fn spawn(
                             Some(n) => Api::namespaced(c.clone(), n),
                             None => Api::all(c.clone()),
                         };
-                        tasks.push(spawn_one(
+                        tasks.0.push(spawn_one(
                             &env,
                             api,
                             s,
@@ -761,7 +762,7 @@ pub fn spawn(
                         namespace: None,
                         fields: None,
                     };
-                    tasks.push(spawn_one(
+                    tasks.0.push(spawn_one(
                         &env,
                         api,
                         &s,
@@ -772,11 +773,9 @@ pub fn spawn(
             }
         }
         hs.settle(step);
-        // Keep the watchers' handles: aborting this task does not abort them,
-        // so wait on them and abort them when this task is aborted.
-        let guard = AbortAll(tasks);
+        // Keep the watchers running until this task is aborted.
         futures::future::pending::<()>().await;
-        drop(guard);
+        drop(tasks);
     });
     vec![handle]
 }
