@@ -59,6 +59,8 @@ struct SourceState {
     findings: Vec<crate::model::Finding>,
     /// The object series of the source's last scan (shared with the snapshots).
     series: Arc<[crate::model::ObjectSeries]>,
+    /// [`Source::facts`] after the source's last completed scan.
+    facts: crate::sources::SourceFacts,
 }
 
 impl SourceState {
@@ -229,7 +231,11 @@ impl Scraper {
                 )),
             };
             match result {
-                Ok(out) => self.absorb(src.as_ref(), out).await,
+                Ok(out) => {
+                    self.absorb(src.as_ref(), out).await;
+                    let facts = src.facts();
+                    self.state.entry(name).or_default().facts = facts;
+                }
                 Err(err) => {
                     self.emit(Event::SourceFailed(&err));
                     let st = self.state.entry(name).or_default();
@@ -256,6 +262,34 @@ impl Scraper {
         }
         snap.errors.extend(outcome.errors);
         snap.crls = outcome.crls;
+        // What sources assert (a PKI's own revoked list, its CRLs, token expiry).
+        if self
+            .state
+            .values()
+            .any(|st| !st.facts.revocations.is_empty())
+        {
+            for e in &mut snap.certificates {
+                let asserted = self
+                    .state
+                    .get(&e.source.name)
+                    .and_then(|st| st.facts.revocations.get(&e.source.location));
+                if let Some(r) = asserted {
+                    e.revocation = r.clone();
+                }
+            }
+        }
+        for src in &self.sources {
+            if let Some(st) = self.state.get(src.name()) {
+                snap.crls.extend(st.facts.crls.iter().cloned());
+                if let Some(at) = st.facts.credential_expiry {
+                    snap.credentials.push(crate::inventory::CredentialExpiry {
+                        kind: src.kinds().first().copied().unwrap_or(SourceKind::File),
+                        name: src.name().to_string(),
+                        expires_at: at,
+                    });
+                }
+            }
+        }
         snap.sort();
         snap.scan_duration_seconds = started.elapsed().as_secs_f64();
         snap.completed_at_unix = std::time::SystemTime::now()

@@ -257,6 +257,7 @@ fn snapshot() -> Snapshot {
         crls: Vec::new(),
         findings: Vec::new(),
         object_series: Vec::new(),
+        credentials: Vec::new(),
     };
     snap.sort();
     snap

@@ -56,6 +56,17 @@ pub struct Snapshot {
     /// Object series raised by sources ([`crate::model::ObjectSeries`]), one
     /// shared list per source, in source order.
     pub object_series: Vec<Arc<[crate::model::ObjectSeries]>>,
+    /// Expiry of each source's own credential (the Vault/OpenBao token), for
+    /// `x509_vault_token_expiry_timestamp_seconds`; sorted by (kind, name).
+    pub credentials: Vec<CredentialExpiry>,
+}
+
+/// When a source's own credential expires (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialExpiry {
+    pub kind: SourceKind,
+    pub name: String,
+    pub expires_at: i64,
 }
 
 impl Snapshot {
@@ -72,6 +83,7 @@ impl Snapshot {
             crls: Vec::new(),
             findings: Vec::new(),
             object_series: Vec::new(),
+            credentials: Vec::new(),
         }
     }
 
@@ -94,6 +106,8 @@ impl Snapshot {
         self.metadata
             .sort_by(|a, b| (a.kind, &a.name, &a.location).cmp(&(b.kind, &b.name, &b.location)));
         self.sources
+            .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        self.credentials
             .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
         self.findings
             .sort_by(|a, b| (&a.location, a.id, &a.message).cmp(&(&b.location, b.id, &b.message)));

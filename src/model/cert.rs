@@ -250,6 +250,18 @@ impl RevocationStatus {
 pub enum RevocationMethod {
     Crl,
     Ocsp,
+    /// The issuing Vault/OpenBao PKI mount's own revoked list (`vault` source).
+    Vault,
+}
+
+impl RevocationMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationMethod::Crl => "crl",
+            RevocationMethod::Ocsp => "ocsp",
+            RevocationMethod::Vault => "vault",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

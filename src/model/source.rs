@@ -28,6 +28,10 @@ pub enum SourceKind {
     TlsEndpoint,
     /// Docker Content Trust / Notary trust directories (TUF metadata keys).
     DockerTrust,
+    /// A certificate or issuer of a Vault/OpenBao PKI mount.
+    Vault,
+    /// The deployed certificate of a certbot lineage.
+    Certbot,
 }
 
 impl SourceKind {
@@ -59,6 +63,8 @@ impl SourceKind {
             SourceKind::DockerNode => "docker_node",
             SourceKind::TlsEndpoint => "tls_endpoint",
             SourceKind::DockerTrust => "docker_trust",
+            SourceKind::Vault => "vault",
+            SourceKind::Certbot => "certbot",
         }
     }
 }

@@ -91,11 +91,10 @@ pub fn row(e: &CertEntry) -> [String; 27] {
         e.trust.status.as_str().to_string(),
         e.trust.detail.to_string(),
         e.revocation.status.as_str().to_string(),
-        match e.revocation.method {
-            Some(crate::model::RevocationMethod::Crl) => "crl".to_string(),
-            Some(crate::model::RevocationMethod::Ocsp) => "ocsp".to_string(),
-            None => String::new(),
-        },
+        e.revocation
+            .method
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
         e.revocation.revoked_at.clone().unwrap_or_default(),
         e.revocation.reason.clone().unwrap_or_default(),
     ]

@@ -991,3 +991,44 @@ fn entry_secrets_keys_are_checked_per_kind() {
     let errs = errors_of("sources:\n  - kind: kubernetes\n    list_page_size: 0\n");
     assert_eq!(find(&errs, "sources[0].list_page_size").line, Some(3));
 }
+
+#[test]
+fn docker_trust_entries_are_read_validated_and_round_trip() {
+    use crate::sources::docker_trust::DockerTrustConfig;
+    let text = "sources:\n  - kind: docker_trust\n    trust_dirs: [~/.docker/trust, /srv/notary]\n    expiry_warning: 7d\n  - kind: docker_trust\n    name: ci-trust\n";
+    let c = from_yaml_str(text, "t").unwrap_or_else(|e| panic!("{e}"));
+    let t: Vec<&DockerTrustConfig> = c.sources.of::<DockerTrustConfig>().collect();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].name, "docker-trust");
+    assert_eq!(
+        t[0].trust_dirs,
+        [
+            PathBuf::from("~/.docker/trust"),
+            PathBuf::from("/srv/notary")
+        ]
+    );
+    assert_eq!(t[0].expiry_warning, Duration::from_secs(7 * 86_400));
+    assert_eq!(t[1].name, "ci-trust");
+    assert_eq!(t[1].trust_dirs, [PathBuf::from("~/.docker/trust")]);
+    let names: Vec<String> = crate::sources::build_sources(&c)
+        .iter()
+        .map(|s| s.name().to_string())
+        .filter(|n| n.contains("trust"))
+        .collect();
+    assert_eq!(names, ["docker-trust", "ci-trust"]);
+    let yaml = to_yaml(&c).unwrap();
+    let back = from_yaml_str(&yaml, "round-trip").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    assert_eq!(back, c, "{yaml}");
+    // Keys of other kinds and bad values are located problems.
+    let errs = errors_of(
+        "sources:\n  - kind: docker_trust\n    paths: [/x]\n    trust_dirs: []\n    expiry_warning: soon\n",
+    );
+    assert!(find(&errs, "sources[0].paths")
+        .message
+        .contains("does not apply to sources of kind docker_trust"));
+    assert_eq!(find(&errs, "sources[0].trust_dirs").line, Some(4));
+    assert_eq!(find(&errs, "sources[0].expiry_warning").line, Some(5));
+    // A key no kind has is an unknown field, located.
+    let errs = errors_of("sources:\n  - kind: docker_trust\n    trustdirs: [/x]\n");
+    assert_eq!(find(&errs, "sources[0].trustdirs").line, Some(3));
+}

@@ -3,6 +3,7 @@
 //! registered in [`build_sources`]. The scraper parses what they return and keeps a
 //! per-object cache so that an object whose `version` did not change is not re-read.
 
+pub mod certbot;
 pub mod docker;
 pub mod docker_trust;
 pub mod files;
@@ -10,6 +11,7 @@ pub mod fswatch;
 pub mod glob;
 pub mod kubernetes;
 pub mod tls_endpoint;
+pub mod vault;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -119,6 +121,27 @@ pub trait Source: Send + Sync {
     /// long-running scrapers (`serve`) only, again after a reload; sources without
     /// change notifications ignore it.
     fn attach_rescan(&self, _signal: RescanSignal) {}
+    /// What the source learned about itself and its issuers in its last
+    /// completed scan, beyond objects: CRLs it read (a PKI mount's issuer CRLs,
+    /// published as `x509_crl_*`), the expiry of its own credential (the Vault
+    /// token) and revocation it knows authoritatively. The scraper asks right
+    /// after each scan; most sources have none.
+    fn facts(&self) -> SourceFacts {
+        SourceFacts::default()
+    }
+}
+
+/// See [`Source::facts`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceFacts {
+    pub crls: Vec<crate::model::CrlInfo>,
+    /// Unix time at which the source's own credential (token) expires; `None`
+    /// when it has none or it never expires.
+    pub credential_expiry: Option<i64>,
+    /// Revocation the source itself knows authoritatively, by object location
+    /// (a Vault/OpenBao mount's own revoked list, method `vault`): it replaces
+    /// what the CRL/OCSP checks found for the certificates there.
+    pub revocations: std::collections::HashMap<String, crate::model::Revocation>,
 }
 
 /// "Rescan now": the one change signal of a scraper. Sources that learn about a
@@ -255,6 +278,9 @@ source_kinds! {
     docker::config::DockerSpec,
     kubernetes::config::KubernetesSpec,
     tls_endpoint::config::TlsEndpointSpec,
+    docker_trust::config::DockerTrustSpec,
+    vault::config::VaultSpec,
+    certbot::config::CertbotSpec,
 }
 
 /// The spec of a `kind:` value.

@@ -35,7 +35,7 @@ pub const DEFAULT_PER_PAGE: usize = 250;
 pub const MAX_PER_PAGE: usize = 1000;
 
 /// Every `source_kind` value, for the filter select.
-const SOURCE_KINDS: [SourceKind; 12] = [
+const SOURCE_KINDS: [SourceKind; 14] = [
     SourceKind::File,
     SourceKind::Kubeconfig,
     SourceKind::KubernetesSecret,
@@ -48,6 +48,8 @@ const SOURCE_KINDS: [SourceKind; 12] = [
     SourceKind::DockerNode,
     SourceKind::TlsEndpoint,
     SourceKind::DockerTrust,
+    SourceKind::Vault,
+    SourceKind::Certbot,
 ];
 
 /// HTML-escape `& < > " '`.

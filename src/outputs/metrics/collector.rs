@@ -147,9 +147,12 @@ pub mod help {
         "CRL nextUpdate as Unix time in seconds (absent when the CRL has none).";
     pub const CRL_STALE: &str = "1 if the CRL was past its nextUpdate at the last scan, else 0.";
     pub const CRL_NUMBER: &str = "CRL number (cRLNumber extension), 0 when absent.";
+    pub const VAULT_TOKEN_EXPIRY: &str =
+        "Unix time (seconds) at which the token a vault source reads Vault/OpenBao with expires (absent for a token without expiry).";
 
     /// Every help text (for the escaping test).
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 26] = [
+        VAULT_TOKEN_EXPIRY,
         PKCS12_PASSPHRASE,
         JKS_PASSPHRASE,
         CRL_THIS_UPDATE,
@@ -300,6 +303,24 @@ impl SnapshotCollector {
             }
         }
         families.extend([up, errors, bundles, certificates]);
+        let mut token = gauge(
+            "x509_vault_token_expiry_timestamp_seconds",
+            help::VAULT_TOKEN_EXPIRY,
+            false,
+        );
+        for c in &snap.credentials {
+            if c.kind != crate::model::SourceKind::Vault {
+                continue;
+            }
+            token.series.push(Series::Labels {
+                labels: vec![
+                    ("source_kind", c.kind.as_str().to_string()),
+                    ("source_name", c.name.clone()),
+                ],
+                value: Value::Int(c.expires_at),
+            });
+        }
+        families.push(token);
 
         // Passphrase failures by keystore format, per source name (summed over the
         // kinds of one source), for the sources that can read keystores (pre-created

@@ -139,6 +139,7 @@ fn evaluate(e: &CertEntry, now: i64, window: i64) -> Vec<(FindingId, String)> {
             m.push_str(match method {
                 crate::model::RevocationMethod::Crl => ", per CRL",
                 crate::model::RevocationMethod::Ocsp => ", per OCSP",
+                crate::model::RevocationMethod::Vault => ", per the issuing Vault/OpenBao PKI",
             });
         }
         out.push((FindingId::Revoked, m));

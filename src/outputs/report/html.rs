@@ -224,6 +224,7 @@ pub fn render(report: &Report<'_>) -> String {
                 match m {
                     crate::model::RevocationMethod::Crl => "CRL",
                     crate::model::RevocationMethod::Ocsp => "OCSP",
+                    crate::model::RevocationMethod::Vault => "Vault",
                 }
             );
         }

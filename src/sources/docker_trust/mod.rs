@@ -15,6 +15,7 @@
 //! Everything is read with the file source's safe reads (regular files only,
 //! size-capped); walks are bounded in depth and entries.
 
+pub mod config;
 pub mod tuf;
 
 use std::path::{Path, PathBuf};
