@@ -47,7 +47,7 @@ struct Acme {
 
 impl Drop for Acme {
     fn drop(&mut self) {
-        let _ = self.pebble.kill();
+        drop(self.pebble.stdin.take());
         let _ = self.pebble.wait();
     }
 }
@@ -157,12 +157,16 @@ fn acme() -> Option<&'static Acme> {
                 free_port()
             ),
         );
-        let pebble = Command::new("pebble")
-            .args(["-config", cfg.to_str().unwrap()])
+        // Dies with the test process (the fixture is a static: no destructor):
+        // `sh` kills pebble when its stdin, a pipe from this process, closes.
+        let pebble = Command::new("sh")
+            .arg("-c")
+            .arg("\"$@\" </dev/null >/dev/null 2>&1 & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read _ignored; exit 0")
+            .args(["sh", "pebble", "-config", cfg.to_str().unwrap()])
             .env("PEBBLE_VA_ALWAYS_VALID", "1")
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -30,6 +30,27 @@ fn documented_policy() -> String {
     rest[..rest.find("```").unwrap()].to_string()
 }
 
+/// Start `program args` so that it dies with the test process: the fixture
+/// lives in a `static`, whose destructor never runs, so the server is started
+/// under `sh`, which kills it when its stdin (a pipe from this process) closes
+/// at exit; closing the child's stdin ends it (and so the server) earlier.
+pub fn spawn_reaped(program: &str, args: &[&str], envs: &[(&str, &Path)]) -> Child {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("\"$@\" </dev/null >/dev/null 2>&1 & pid=$!; trap 'kill $pid 2>/dev/null' EXIT; read _ignored; exit 0")
+        .arg("sh")
+        .arg(program)
+        .args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {program}: {e}"))
+}
+
 fn bao_available() -> bool {
     let ok = Command::new("bao")
         .arg("version")
@@ -60,7 +81,8 @@ struct Bao {
 
 impl Drop for Bao {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Closing the reaper's stdin makes it kill the server and exit.
+        drop(self.child.stdin.take());
         let _ = self.child.wait();
     }
 }
@@ -107,19 +129,16 @@ fn bao() -> Option<&'static Bao> {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let addr = format!("http://127.0.0.1:{port}");
-        let child = Command::new("bao")
-            .args([
+        let child = spawn_reaped(
+            "bao",
+            &[
                 "server",
                 "-dev",
                 "-dev-root-token-id=root",
                 &format!("-dev-listen-address=127.0.0.1:{port}"),
-            ])
-            .env("HOME", dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bao server -dev");
+            ],
+            &[("HOME", dir.path())],
+        );
         let mut b = Bao {
             child,
             addr,
@@ -483,25 +502,22 @@ fn https_is_verified_against_the_configured_ca() {
     }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = Command::new("bao")
-        .args([
+    let child = spawn_reaped(
+        "bao",
+        &[
             "server",
             "-dev",
             "-dev-tls",
             &format!("-dev-tls-cert-dir={}", dir.path().display()),
             "-dev-root-token-id=root",
             &format!("-dev-listen-address=127.0.0.1:{port}"),
-        ])
-        .env("HOME", dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+        &[("HOME", dir.path())],
+    );
     struct Kill(Child);
     impl Drop for Kill {
         fn drop(&mut self) {
-            let _ = self.0.kill();
+            drop(self.0.stdin.take());
             let _ = self.0.wait();
         }
     }
