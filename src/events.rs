@@ -9,15 +9,19 @@
 //! | [`Event::SourceFailed`] — a whole source scan failed (timeout, task failure, every root unreadable, API down) | `warn` | yes |
 //! | [`Event::ObjectError`] — one object or item could not be read or parsed | `debug` | yes |
 //! | [`Event::CheckError`] — a check (chain, revocation) produced a located error | `debug` | yes |
+//! | [`TransportEvent`] with a reason — a Kubernetes watcher's LIST/WATCH failed ([`emit_transport`]) | `warn` | `x509_kube_transport_errors_total` |
+//! | [`TransportEvent`] without a reason — a watcher re-listed after it had synced | `info` | `x509_kube_watch_resyncs_total` |
 //!
 //! Messages are the entry's bounded message; private key material never reaches
 //! an [`ErrorEntry`] (sources and parsers guarantee it).
 
 use std::collections::BTreeMap;
 
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use crate::model::{ErrorEntry, KeystoreFormat, Reason, SourceKind};
+use crate::model::{
+    ErrorEntry, KeystoreFormat, Reason, SourceKind, TransportEvent, TransportReason,
+};
 
 /// Error counts per `(source kind, source name)` and reason; never decremented.
 pub type ErrorCounts = BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>;
@@ -25,6 +29,13 @@ pub type ErrorCounts = BTreeMap<(SourceKind, String), BTreeMap<Reason, u64>>;
 /// `bad_passphrase` errors per `(source kind, source name)` and keystore format
 /// (`x509_pkcs12_passphrase_failures_total`, `x509_jks_passphrase_failures_total`).
 pub type PassphraseCounts = BTreeMap<(SourceKind, String), BTreeMap<KeystoreFormat, u64>>;
+
+/// Kubernetes transport failures per source name, by (resource, reason); never
+/// decremented (`x509_kube_transport_errors_total`).
+pub type TransportCounts = BTreeMap<String, BTreeMap<(&'static str, TransportReason), u64>>;
+
+/// Re-LISTs per source name, by resource (`x509_kube_watch_resyncs_total`).
+pub type ResyncCounts = BTreeMap<String, BTreeMap<&'static str, u64>>;
 
 /// A notable thing that happened during a scan.
 #[derive(Debug, Clone, Copy)]
@@ -89,6 +100,48 @@ pub fn emit(counts: &mut ErrorCounts, passphrase: &mut PassphraseCounts, ev: Eve
             .or_default()
             .entry(f)
             .or_insert(0) += 1;
+    }
+}
+
+/// Log a Kubernetes transport event once and count it once (`ev.count`
+/// occurrences) in `transport` (failures) or `resyncs` (re-LISTs).
+pub fn emit_transport(
+    transport: &mut TransportCounts,
+    resyncs: &mut ResyncCounts,
+    ev: &TransportEvent,
+) {
+    match ev.reason {
+        Some(reason) => {
+            warn!(
+                event = "kube_transport_error",
+                source = %ev.source_name,
+                resource = ev.resource,
+                reason = reason.as_str(),
+                count = ev.count,
+                "{}",
+                ev.message
+            );
+            *transport
+                .entry(ev.source_name.clone())
+                .or_default()
+                .entry((ev.resource, reason))
+                .or_insert(0) += ev.count;
+        }
+        None => {
+            info!(
+                event = "kube_watch_resync",
+                source = %ev.source_name,
+                resource = ev.resource,
+                count = ev.count,
+                "{}",
+                ev.message
+            );
+            *resyncs
+                .entry(ev.source_name.clone())
+                .or_default()
+                .entry(ev.resource)
+                .or_insert(0) += ev.count;
+        }
     }
 }
 
@@ -173,5 +226,47 @@ mod tests {
         );
         assert!(lines[2].contains("WARN") && lines[2].contains("event=\"source_failed\""));
         assert!(lines[0].contains("DEBUG") && lines[0].contains("location=/x.pem"));
+    }
+
+    #[test]
+    fn transport_events_log_once_and_count_their_occurrences() {
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || w.clone())
+            .finish();
+        let mut t = TransportCounts::new();
+        let mut r = ResyncCounts::new();
+        let fail = TransportEvent {
+            source_name: "k-secrets".into(),
+            resource: "secrets",
+            reason: Some(TransportReason::ListFailed),
+            count: 3,
+            message: "list secrets: API error 500".into(),
+        };
+        let resync = TransportEvent {
+            reason: None,
+            count: 1,
+            message: "re-listing".into(),
+            ..fail.clone()
+        };
+        tracing::subscriber::with_default(sub, || {
+            emit_transport(&mut t, &mut r, &fail);
+            emit_transport(&mut t, &mut r, &fail);
+            emit_transport(&mut t, &mut r, &resync);
+        });
+        let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(log.lines().count(), 3, "{log}");
+        assert_eq!(
+            log.lines()
+                .filter(|l| l.contains("WARN") && l.contains("reason=\"list_failed\""))
+                .count(),
+            2,
+            "{log}"
+        );
+        assert_eq!(t["k-secrets"][&("secrets", TransportReason::ListFailed)], 6);
+        assert_eq!(r["k-secrets"]["secrets"], 1);
     }
 }

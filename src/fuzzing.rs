@@ -367,6 +367,9 @@ pub fn fuzz_kubernetes(data: &[u8]) {
                 label_selector: None,
                 keys: vec!["*".to_string()],
                 dedupe: vec!["kube-root-ca.crt".to_string()],
+                include: Vec::new(),
+                exclude: Vec::new(),
+                expose_labels: Vec::new(),
             };
             extract::configmap(&ctx, &c, &cm)
         }

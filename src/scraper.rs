@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, info};
 
 use crate::checks::{self, Checker};
-use crate::events::{self, ErrorCounts, Event, PassphraseCounts};
+use crate::events::{self, ErrorCounts, Event, PassphraseCounts, ResyncCounts, TransportCounts};
 use crate::inventory::{Snapshot, SourceStatus};
 use crate::model::{CertEntry, ErrorEntry, KeystoreFormat, Reason, SourceKind, SourceRef};
 use crate::parse::{self, ParseOptions};
@@ -33,6 +33,8 @@ struct CachedObject {
     errors: Vec<ErrorEntry>,
     /// Set for [`Content::Metadata`] objects.
     metadata: Option<Arc<SourceRef>>,
+    /// CRLs found in the object (parsed; `stale` is set per snapshot).
+    crls: Vec<crate::model::CrlInfo>,
     /// Scan generation ([`SourceState::generation`]) that last reported this object.
     seen: u64,
 }
@@ -80,6 +82,8 @@ struct Built {
     certificates: Vec<ParsedItem>,
     errors: Vec<ErrorEntry>,
     metadata: Vec<Arc<SourceRef>>,
+    /// CRLs found in the source's objects.
+    crls: Vec<crate::model::CrlInfo>,
     per_kind: BTreeMap<SourceKind, (usize, usize)>,
 }
 
@@ -91,6 +95,9 @@ pub struct Scraper {
     counters: ErrorCounts,
     /// `bad_passphrase` errors by keystore format, for kinds that read keystores.
     passphrase: PassphraseCounts,
+    /// Kubernetes transport failures and re-LISTs, by source name.
+    transport: TransportCounts,
+    resyncs: ResyncCounts,
     checker: Checker,
     rescan: Option<RescanSignal>,
 }
@@ -103,6 +110,8 @@ impl Scraper {
             state: HashMap::new(),
             counters: BTreeMap::new(),
             passphrase: BTreeMap::new(),
+            transport: BTreeMap::new(),
+            resyncs: BTreeMap::new(),
             checker: Checker::disabled(),
             rescan: None,
         };
@@ -142,6 +151,23 @@ impl Scraper {
                 }
             }
         }
+        for src in &sources {
+            let resources = src.watched_resources();
+            if resources.is_empty() {
+                continue;
+            }
+            let t = self.transport.entry(src.name().to_string()).or_default();
+            let r = self.resyncs.entry(src.name().to_string()).or_default();
+            for res in resources {
+                for reason in crate::model::TransportReason::ALL {
+                    t.entry((res, reason)).or_insert(0);
+                }
+                r.entry(res).or_insert(0);
+            }
+        }
+        self.transport
+            .retain(|name, _| names.contains(name.as_str()));
+        self.resyncs.retain(|name, _| names.contains(name.as_str()));
         self.counters
             .retain(|(_, name), _| names.contains(name.as_str()));
         self.passphrase
@@ -230,6 +256,9 @@ impl Scraper {
                     format!("source task failed: {join}"),
                 )),
             };
+            for ev in src.drain_transport() {
+                events::emit_transport(&mut self.transport, &mut self.resyncs, &ev);
+            }
             match result {
                 Ok(out) => {
                     self.absorb(src.as_ref(), out).await;
@@ -261,7 +290,9 @@ impl Scraper {
             }
         }
         snap.errors.extend(outcome.errors);
-        snap.crls = outcome.crls;
+        // Revocation CRLs first, then the CRLs the sources found.
+        let found = std::mem::replace(&mut snap.crls, outcome.crls);
+        snap.crls.extend(found);
         // What sources assert (a PKI's own revoked list, its CRLs, token expiry).
         if self
             .state
@@ -347,6 +378,7 @@ impl Scraper {
                                 certs: Arc::new([]),
                                 errors: vec![e],
                                 metadata: None,
+                                crls: Vec::new(),
                                 seen: generation,
                             },
                         );
@@ -361,6 +393,7 @@ impl Scraper {
                         certs,
                         errors,
                         metadata: None,
+                        crls: Vec::new(),
                         seen: 0,
                     },
                 )),
@@ -380,6 +413,7 @@ impl Scraper {
                             certs: Arc::new([]),
                             errors: Vec::new(),
                             metadata: Some(Arc::new(sref)),
+                            crls: Vec::new(),
                             seen: 0,
                         },
                     )),
@@ -464,6 +498,12 @@ impl Scraper {
                 );
             snap.errors.extend(built.errors.iter().cloned());
             snap.metadata.extend(built.metadata.iter().cloned());
+            let at = now.timestamp();
+            snap.crls.extend(built.crls.iter().map(|c| {
+                let mut c = c.clone();
+                c.stale = c.stale_at(at);
+                c
+            }));
             if let Some(f) = &st.failure {
                 snap.errors.push(f.clone());
             }
@@ -471,9 +511,11 @@ impl Scraper {
             if !st.series.is_empty() {
                 snap.object_series.push(st.series.clone());
             }
-            for kind in src.kinds() {
+            for (i, kind) in src.kinds().into_iter().enumerate() {
                 let (certificates, objects) =
                     built.per_kind.get(&kind).copied().unwrap_or_default();
+                // Transport counters are per source name: on its first kind only.
+                let first = i == 0;
                 snap.sources.push(SourceStatus {
                     kind,
                     name: src.name().to_string(),
@@ -488,6 +530,18 @@ impl Scraper {
                     passphrase_failures: self
                         .passphrase
                         .get(&(kind, src.name().to_string()))
+                        .cloned()
+                        .unwrap_or_default(),
+                    kube_transport_errors: self
+                        .transport
+                        .get(src.name())
+                        .filter(|_| first)
+                        .cloned()
+                        .unwrap_or_default(),
+                    kube_watch_resyncs: self
+                        .resyncs
+                        .get(src.name())
+                        .filter(|_| first)
                         .cloned()
                         .unwrap_or_default(),
                 });
@@ -515,6 +569,12 @@ fn build_source(objects: &HashMap<String, CachedObject>) -> Built {
             kinds_seen.insert(m.kind);
             b.metadata.push(m.clone());
         }
+        for crl in &obj.crls {
+            if let Some(src) = &crl.source {
+                kinds_seen.insert(src.kind);
+            }
+            b.crls.push(crl.clone());
+        }
         for k in kinds_seen {
             b.per_kind.entry(k).or_default().1 += 1;
         }
@@ -522,6 +582,9 @@ fn build_source(objects: &HashMap<String, CachedObject>) -> Built {
     }
     b.certificates
         .sort_by(|a, b| crate::inventory::cert_order((&a.0, a.1, &a.2), (&b.0, b.1, &b.2)));
+    b.crls.sort_by(|x, y| {
+        (&x.location, x.this_update, &x.number).cmp(&(&y.location, y.this_update, &y.number))
+    });
     let mut part = Snapshot::empty(DateTime::<Utc>::UNIX_EPOCH);
     part.errors = b.errors;
     part.sort();
@@ -566,16 +629,52 @@ fn parse_fresh(fresh: Vec<Fresh>, opts: &ParseOptions) -> Vec<Pending> {
 
 fn parse_one((key, version, items, mut errors): Fresh, opts: &ParseOptions) -> Pending {
     let mut certs = Vec::new();
+    let mut found = Vec::new();
     for item in items {
-        parse_item(item, opts, &mut certs, &mut errors);
+        parse::parse_located_with_crls(
+            item.sref,
+            item.data,
+            item.hint,
+            opts,
+            &mut certs,
+            &mut errors,
+            &mut found,
+        );
     }
+    let crls = parse_crls(found, &mut errors);
     let cached = CachedObject {
         certs: certs.into(),
         errors,
         metadata: None,
+        crls,
         seen: 0,
     };
     (key, version, cached)
+}
+
+/// Parse the CRLs found in an object with the revocation checks' CRL parser
+/// (a CRL it rejects, e.g. one with too many entries, is a `bad_der` error of
+/// its location).
+fn parse_crls(
+    found: Vec<parse::FoundCrl>,
+    errors: &mut Vec<ErrorEntry>,
+) -> Vec<crate::model::CrlInfo> {
+    let mut out = Vec::with_capacity(found.len());
+    for f in found {
+        match checks::crl::ParsedCrl::parse(&f.der, &f.source.location) {
+            Ok(p) => {
+                let mut info = p.info(0);
+                info.source = Some(f.source);
+                out.push(info);
+            }
+            Err(e) => errors.push(ErrorEntry::new(
+                (*f.source).clone(),
+                Reason::BadDer,
+                format!("CRL: {e}"),
+            )),
+        }
+    }
+    out
 }
 
 /// Parse one item: its certificates are appended to `certs`, its parse errors
@@ -685,6 +784,85 @@ mod tests {
         ctx.update(&b);
         b.extend_from_slice(ctx.finish().as_ref());
         b
+    }
+
+    #[tokio::test]
+    async fn crls_found_by_a_source_are_inventoried_with_their_location() {
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "scraper CRL issuer");
+        let ca =
+            rcgen::CertifiedIssuer::self_signed(p, rcgen::KeyPair::generate().unwrap()).unwrap();
+        let now = Utc::now();
+        let t = |days: i64| {
+            ::time::OffsetDateTime::from_unix_timestamp(now.timestamp() + days * 86_400).unwrap()
+        };
+        let crl = |this: i64, next: i64, n: u64| {
+            rcgen::CertificateRevocationListParams {
+                this_update: t(this),
+                next_update: t(next),
+                crl_number: rcgen::SerialNumber::from(n),
+                issuing_distribution_point: None,
+                revoked_certs: Vec::new(),
+                key_identifier_method: rcgen::KeyIdMethod::Sha256,
+            }
+            .signed_by(&ca)
+            .unwrap()
+        };
+        let fresh = crl(-1, 3, 7).pem().unwrap();
+        let stale = crl(-10, -2, 8).der().to_vec();
+        let obj = |key: &str, data: Vec<u8>| Object {
+            key: key.into(),
+            version: Some("1".into()),
+            content: Content::Fresh {
+                items: vec![Item {
+                    sref: SourceRef::new(SourceKind::File, "scripted", key)
+                        .with_label("filepath", key),
+                    data,
+                    hint: parse::FormatHint::Auto,
+                }],
+                errors: Vec::new(),
+            },
+        };
+        let out = || SourceOutput {
+            findings: Vec::new(),
+            series: Default::default(),
+            objects: vec![
+                obj("/pki/fresh.crl.pem", fresh.clone().into_bytes()),
+                obj("/pki/stale.crl", stale.clone()),
+            ],
+            failure: None,
+        };
+        let src = Scripted::new(vec![out(), out()], Duration::ZERO);
+        let mut scraper = Scraper::new(vec![src], Duration::from_secs(5));
+        for (at, stale_now) in [
+            (now, [false, true]),
+            (now + chrono::Duration::days(5), [true, true]),
+        ] {
+            let s = scraper.scan(at).await;
+            assert!(s.errors.is_empty(), "{:?}", s.errors);
+            let got: Vec<(String, Option<String>, bool)> = s
+                .crls
+                .iter()
+                .map(|c| {
+                    let src = c.source.as_ref().expect("found by the source");
+                    assert_eq!(src.name, "scripted");
+                    assert_eq!(c.issuer.cn, "scraper CRL issuer");
+                    (c.location.clone(), c.number.clone(), c.stale)
+                })
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    ("/pki/fresh.crl.pem".into(), Some("7".into()), stale_now[0]),
+                    ("/pki/stale.crl".into(), Some("8".into()), stale_now[1]),
+                ]
+            );
+            // A CRL-only file is an object of the source, not a broken one.
+            assert_eq!(s.sources[0].objects, 2);
+            assert_eq!(errors_of(&s, Reason::BadDer), 0);
+        }
     }
 
     #[tokio::test]

@@ -606,6 +606,327 @@ fn faults_are_located_errors_and_inventory_stays() {
     promtool_check(&m);
 }
 
+/// `x509_kube_transport_errors_total{source_name,resource,reason}` and
+/// `x509_kube_watch_resyncs_total{source_name,resource}` (the established
+/// exporter's v4.2 families): pre-created at 0 per watched resource, counted per
+/// failure kind while the fake API server answers 500 to WATCH and LIST, sends
+/// an ERROR event, breaks a stream or expires a watch (410); every count is also
+/// a logged event.
+#[test]
+fn transport_errors_and_resyncs_are_counted_per_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = FakeApiServer::start();
+    let kc = api.kubeconfig(dir.path());
+    let (_, leaf, key) = tls_server_material();
+    api.apply("secrets", "shop", "web", tls_secret(&leaf, &key, None));
+    let cfg = config(
+        dir.path(),
+        &kc,
+        "  cabundles:\n    enabled: false\n  configmaps:\n    enabled: true\n",
+    );
+    let mut s = Served::start(dir.path(), &cfg);
+    let transport = |m: &str, source: &str, resource: &str, reason: &str| {
+        metric_value(
+            m,
+            &format!(
+                "x509_kube_transport_errors_total{{source_name=\"{source}\",resource=\"{resource}\",reason=\"{reason}\"}} "
+            ),
+        )
+    };
+    let resyncs = |m: &str, source: &str, resource: &str| {
+        metric_value(
+            m,
+            &format!(
+                "x509_kube_watch_resyncs_total{{source_name=\"{source}\",resource=\"{resource}\"}} "
+            ),
+        )
+    };
+    let m = s.wait_metrics("the first secret", |m| {
+        !series_for(m, "x509_cert_not_after", "web").is_empty()
+    });
+    // Pre-created: every reason of every watched resource, and the resyncs.
+    for (source, resource) in [
+        ("kubernetes-secrets", "secrets"),
+        ("kubernetes-configmaps", "configmaps"),
+    ] {
+        for reason in [
+            "list_failed",
+            "watch_start_failed",
+            "watch_error_event",
+            "watch_flapped",
+            "namespace_sync_failed",
+        ] {
+            assert_eq!(
+                transport(&m, source, resource, reason),
+                Some(0.0),
+                "{source} {resource} {reason}:\n{m}"
+            );
+        }
+        assert_eq!(resyncs(&m, source, resource), Some(0.0), "{m}");
+    }
+    assert!(
+        !m.contains("x509_kube_transport_errors_total{source_name=\"kubernetes-secrets\",resource=\"configmaps\""),
+        "a resource the source does not watch:\n{m}"
+    );
+    promtool_check(&m);
+
+    // 410 Gone: a resync; then an ERROR event (500) inside the new watch.
+    api.fault("secrets", "watch", Fault::ErrorEvent(500));
+    api.compact();
+    s.wait_metrics("a resync and an ERROR event", |m| {
+        resyncs(m, "kubernetes-secrets", "secrets").unwrap_or(0.0) >= 1.0
+            && transport(m, "kubernetes-secrets", "secrets", "watch_error_event").unwrap_or(0.0)
+                >= 1.0
+    });
+    // A watch stream that breaks (undecodable event).
+    api.fault("secrets", "watch", Fault::GarbageEvent);
+    api.compact();
+    s.wait_metrics("a broken watch", |m| {
+        transport(m, "kubernetes-secrets", "secrets", "watch_flapped").unwrap_or(0.0) >= 1.0
+    });
+    // WATCH answering 500: the watcher retries, each attempt counts.
+    api.outage("secrets", "watch", 500);
+    api.compact();
+    s.wait_metrics("WATCH failures", |m| {
+        transport(m, "kubernetes-secrets", "secrets", "watch_start_failed").unwrap_or(0.0) >= 2.0
+    });
+    // LIST answering 500 (the re-LIST after the expired watch fails).
+    api.end_outages();
+    api.outage("secrets", "list", 500);
+    api.compact();
+    let m = s.wait_metrics("LIST failures", |m| {
+        transport(m, "kubernetes-secrets", "secrets", "list_failed").unwrap_or(0.0) >= 2.0
+    });
+    // The other source's counters did not move; the inventory is kept.
+    for reason in ["list_failed", "watch_start_failed", "watch_error_event"] {
+        assert_eq!(
+            transport(&m, "kubernetes-configmaps", "configmaps", reason),
+            Some(0.0),
+            "{m}"
+        );
+    }
+    assert_eq!(series_for(&m, "x509_cert_not_after", "web").len(), 1, "{m}");
+    promtool_check(&m);
+    // Recovery: new objects arrive again, counters never go back.
+    api.end_outages();
+    api.apply(
+        "secrets",
+        "shop",
+        "after-outage",
+        tls_secret(&cert_expiring_in("after.example.com", 30), &key, None),
+    );
+    let after = s.wait_metrics("recovery", |m| {
+        !series_for(m, "x509_cert_not_after", "after-outage").is_empty()
+    });
+    assert!(
+        transport(&after, "kubernetes-secrets", "secrets", "list_failed").unwrap()
+            >= transport(&m, "kubernetes-secrets", "secrets", "list_failed").unwrap()
+    );
+    // Each count is a logged event (one line per scan and kind, with its count).
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    for reason in [
+        "list_failed",
+        "watch_start_failed",
+        "watch_error_event",
+        "watch_flapped",
+    ] {
+        assert!(
+            log.lines().any(|l| l.contains("kube_transport_error")
+                && l.contains(&format!("reason=\"{reason}\""))
+                && l.contains("resource=\"secrets\"")),
+            "no {reason} event logged:\n{log}"
+        );
+    }
+    assert!(log.contains("kube_watch_resync"), "{log}");
+}
+
+/// Selectors (issue 15): namespace globs (include/exclude), Secret and
+/// ConfigMap name globs, `secrets.leaf_only`, `configmap_label_*` and
+/// `cabundle_label_*`.
+#[test]
+fn selectors_globs_leaf_only_and_exposed_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = FakeApiServer::start();
+    let kc = api.kubeconfig(dir.path());
+    let (ca, leaf, key) = tls_server_material();
+    let chain = format!("{leaf}{ca}");
+    for (ns, name) in [
+        ("team-a", "web-1"),
+        ("team-a", "api"),
+        ("team-a", "web-staging"),
+        ("team-old", "web-2"),
+        ("other", "web-3"),
+    ] {
+        api.apply("secrets", ns, name, tls_secret(&chain, &key, None));
+    }
+    let cm = |team: &str| json!({"metadata": {"labels": {"team": team}}, "data": {"ca.crt": ca.clone()}});
+    api.apply("configmaps", "team-a", "trust-bundle", cm("a"));
+    api.apply("configmaps", "team-a", "other-cm", cm("a"));
+    api.apply(
+        "validatingwebhookconfigurations",
+        "",
+        "policy",
+        json!({"metadata": {"labels": {"app": "gatekeeper"}},
+               "webhooks": [{"name": "v.example.com", "clientConfig": {"caBundle": b64(&ca)}}]}),
+    );
+    let cfg = config(
+        dir.path(),
+        &kc,
+        "  namespaces: [\"team-*\"]\n  exclude_namespaces: [team-old]\n  secrets:\n    include: [\"web-*\"]\n    exclude: [\"*-staging\"]\n    leaf_only: true\n  configmaps:\n    enabled: true\n    include: [\"trust-*\"]\n    expose_labels: [team]\n  cabundles:\n    resources: [validatingwebhookconfigurations]\n    expose_labels: [app]\n",
+    );
+    let (v, o) = scan_json(&cfg);
+    let secrets = certs(&v, "kubernetes_secret");
+    let got: Vec<(String, u64)> = secrets
+        .iter()
+        .map(|c| {
+            (
+                c["location"].as_str().unwrap().to_string(),
+                c["index_in_bundle"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Only team-a/web-1 passes the globs; of its chain only the leaf (index 0).
+    assert_eq!(
+        got,
+        vec![("team-a/web-1:tls.crt".to_string(), 0)],
+        "{}",
+        show(&o)
+    );
+    let cms = certs(&v, "kubernetes_configmap");
+    assert_eq!(cms.len(), 1, "{}", show(&o));
+    assert_eq!(cms[0]["location"], "team-a/trust-bundle:ca.crt");
+    assert_eq!(cms[0]["labels"]["configmap_label_team"], "a", "{}", cms[0]);
+    let cab = certs(&v, "kubernetes_cabundle");
+    assert_eq!(cab.len(), 1, "{}", show(&o));
+    assert_eq!(
+        cab[0]["labels"]["cabundle_label_app"], "gatekeeper",
+        "{}",
+        cab[0]
+    );
+    // One cluster-wide watch (a glob), the excluded namespace left out server-side.
+    let lists: Vec<_> = api
+        .log()
+        .into_iter()
+        .filter(|l| l.verb == "list" && l.resource == "secrets")
+        .collect();
+    assert!(!lists.is_empty());
+    for l in &lists {
+        assert!(l.namespace.is_none(), "{l:?}");
+        assert!(l.query.contains("team-old"), "{l:?}");
+    }
+    // Globs are refused in namespace-scoped mode.
+    let bad = write(
+        dir.path(),
+        "bad.yml",
+        format!(
+            "kubernetes:\n  enabled: true\n  kubeconfig: {}\n  namespace_scoped: true\n  namespaces: [\"team-*\"]\n",
+            kc.display()
+        ),
+    );
+    let o = run(&["check-config", "--config", bad.to_str().unwrap()]);
+    assert_ne!(code(&o), 0, "{}", show(&o));
+    assert!(show(&o).contains("kubernetes.namespaces"), "{}", show(&o));
+}
+
+/// A CRL (PEM) signed by a fresh CA, valid from 1 day ago to `next_days`.
+fn crl_pem(cn: &str, next_days: i64) -> String {
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    let ca = rcgen::CertifiedIssuer::self_signed(p, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    rcgen::CertificateRevocationListParams {
+        this_update: now - time::Duration::days(1),
+        next_update: now + time::Duration::days(next_days),
+        crl_number: rcgen::SerialNumber::from(5u64),
+        issuing_distribution_point: None,
+        revoked_certs: Vec::new(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&ca)
+    .unwrap()
+    .pem()
+    .unwrap()
+}
+
+/// CRLs held in Secrets and ConfigMaps are inventoried as `x509_crl_*` series
+/// with the object's location labels, and follow updates.
+#[test]
+fn crls_in_secrets_and_configmaps_become_crl_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = FakeApiServer::start();
+    let kc = api.kubeconfig(dir.path());
+    api.apply(
+        "secrets",
+        "pki",
+        "issuing-ca",
+        json!({"type": "Opaque", "data": {"ca.crl": b64(crl_pem("secret CRL issuer", 5))}}),
+    );
+    api.apply(
+        "configmaps",
+        "pki",
+        "crl-bundle",
+        json!({"data": {"ca.crl": crl_pem("configmap CRL issuer", 30)}}),
+    );
+    let cfg = config(
+        dir.path(),
+        &kc,
+        "  cabundles:\n    enabled: false\n  secrets:\n    types:\n      - type: Opaque\n        keys: [\"*.crl\"]\n  configmaps:\n    enabled: true\n    keys: [ca.crl]\n",
+    );
+    let mut s = Served::start(dir.path(), &cfg);
+    let crl_line = |m: &str, issuer: &str| -> Option<String> {
+        m.lines()
+            .find(|l| {
+                l.starts_with("x509_crl_next_update{")
+                    && l.contains(&format!("issuer_CN=\"{issuer}\""))
+            })
+            .map(str::to_string)
+    };
+    let m = s.wait_metrics("both CRLs", |m| {
+        crl_line(m, "secret CRL issuer").is_some() && crl_line(m, "configmap CRL issuer").is_some()
+    });
+    let l = crl_line(&m, "secret CRL issuer").unwrap();
+    for want in [
+        "secret_namespace=\"pki\"",
+        "secret_name=\"issuing-ca\"",
+        "secret_key=\"ca.crl\"",
+        "source_kind=\"kubernetes_secret\"",
+        "source_name=\"kubernetes-secrets\"",
+        "crl_number=\"5\"",
+        "serial_number=\"\"",
+    ] {
+        assert!(l.contains(want), "{want} not in {l}");
+    }
+    let l = crl_line(&m, "configmap CRL issuer").unwrap();
+    for want in [
+        "configmap_namespace=\"pki\"",
+        "configmap_name=\"crl-bundle\"",
+        "source_kind=\"kubernetes_configmap\"",
+    ] {
+        assert!(l.contains(want), "{want} not in {l}");
+    }
+    assert!(
+        m.lines().any(|l| l.starts_with("x509_crl_stale{")
+            && l.contains("issuer_CN=\"secret CRL issuer\"")
+            && l.ends_with(" 0")),
+        "{m}"
+    );
+    assert!(!m.contains("reason=\"bad_der\"} 1"), "{m}");
+    promtool_check(&m);
+    // An update replaces the CRL (a new issuer), the old series goes.
+    api.apply(
+        "secrets",
+        "pki",
+        "issuing-ca",
+        json!({"type": "Opaque", "data": {"ca.crl": b64(crl_pem("renewed CRL issuer", 5))}}),
+    );
+    let m = s.wait_metrics("the updated CRL", |m| {
+        crl_line(m, "renewed CRL issuer").is_some()
+    });
+    assert!(crl_line(&m, "secret CRL issuer").is_none(), "{m}");
+    assert!(crl_line(&m, "configmap CRL issuer").is_some(), "{m}");
+}
+
 /// Against a real cluster: `KUBECONFIG=... cargo test -- --ignored real_cluster`.
 #[test]
 #[ignore]

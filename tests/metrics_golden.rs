@@ -17,8 +17,8 @@ use certvigil::config::MetricsConfig;
 use certvigil::inventory::{Snapshot, SourceStatus};
 use certvigil::model::{
     CertEntry, DistinguishedName, ErrorEntry, KeyAlgorithm, KeystoreFormat, ParsedCert, Reason,
-    Revocation, RevocationMethod, RevocationStatus, SourceKind, SourceRef, Trust, TrustReason,
-    TrustStatus,
+    Revocation, RevocationMethod, RevocationStatus, SourceKind, SourceRef, TransportReason, Trust,
+    TrustReason, TrustStatus,
 };
 use certvigil::outputs::metrics::{render, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 use chrono::{TimeZone, Utc};
@@ -98,6 +98,30 @@ fn status(kind: SourceKind, name: &str, up: bool, certs: usize, objects: usize) 
                     )
                 })
                 .collect()
+        } else {
+            BTreeMap::new()
+        },
+        // As the scraper pre-creates them for a Kubernetes source; the Secret
+        // watcher's LIST failed twice and it re-listed once.
+        kube_transport_errors: if kind == SourceKind::KubernetesSecret {
+            TransportReason::ALL
+                .iter()
+                .map(|r| {
+                    (
+                        ("secrets", *r),
+                        if *r == TransportReason::ListFailed {
+                            2
+                        } else {
+                            0
+                        },
+                    )
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        },
+        kube_watch_resyncs: if kind == SourceKind::KubernetesSecret {
+            [("secrets", 1)].into_iter().collect()
         } else {
             BTreeMap::new()
         },

@@ -31,7 +31,17 @@
 //! local CRL), so the untrusted, self-signed and revoked alerts must fire. Without `prometheus` the test is skipped loudly, or fails
 //! under `CERTVIGIL_REQUIRE_REAL=1`. Only 127.0.0.1; both processes are killed
 //! on drop; polls have generous deadlines, never a wall-clock limit on the test.
+//!
+//! A second test (`established_v42_alerts_fire_on_certvigil`) is issue 15's
+//! acceptance: the established exporter's v4.2.0 rules (COMPAT.md §5, plus the
+//! two `...Sustained` variants), and only those, fire on certvigil under their
+//! conditions: expiring, expired, not yet valid, per-certificate error, more than
+//! 5 new source errors, source down, a Kubernetes API answering 500 to LIST and
+//! WATCH (the strict fake API server of tests/common), a PKCS#12 under an unknown
+//! passphrase, CRLs near and after their nextUpdate in the watched directory.
+//! The drop-duplicates collision alert must stay silent.
 
+mod common;
 mod support_cli;
 mod support_prom;
 
@@ -864,4 +874,329 @@ fn dashboards_and_alerts_on_real_prometheus() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+// ---------------------------------------------------------------- issue 15 acceptance
+
+/// The established exporter's rules (every `for:` 2s) plus its two
+/// `...Sustained` variants (same expressions, longer `for` upstream; 4s here).
+fn compat_rules_with_sustained() -> String {
+    let mut s = compat_rules();
+    for (name, expr) in COMPAT_ALERTS {
+        if *name == "SourceErrors" || *name == "KubeTransportErrors" {
+            s.push_str(&format!(
+                "      - alert: Enix{name}Sustained\n        expr: '{}'\n        for: 4s\n",
+                expr.replace('\'', "''")
+            ));
+        }
+    }
+    s
+}
+
+/// A CRL of a fresh CA named `cn`: thisUpdate now+`this_days`, nextUpdate now+`next_days`.
+fn crl_of(cn: &str, now: i64, this_days: i64, next_days: i64) -> rcgen::CertificateRevocationList {
+    let ca = make_ca(cn, now);
+    CertificateRevocationListParams {
+        this_update: at(now + this_days * DAY as i64),
+        next_update: at(now + next_days * DAY as i64),
+        crl_number: SerialNumber::from(3u64),
+        issuing_distribution_point: None,
+        revoked_certs: Vec::new(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&ca)
+    .unwrap()
+}
+
+/// Identity of an established-exporter alert instance: the CRL issuer for CRL
+/// alerts, else the subject CN, else the path below `root`, else the source
+/// name, else the instance.
+fn compat_identity(a: &Alert, root: &Path) -> String {
+    let l = &a.labels;
+    let get = |k: &str| l.get(k).cloned().unwrap_or_default();
+    if a.name.contains("CRL") {
+        return get("issuer_CN");
+    }
+    if !get("subject_CN").is_empty() {
+        return get("subject_CN");
+    }
+    if !get("filepath").is_empty() {
+        let fp = get("filepath");
+        return Path::new(&fp)
+            .strip_prefix(root)
+            .map(|p| p.display().to_string())
+            .unwrap_or(fp);
+    }
+    if !get("source_name").is_empty() {
+        return get("source_name");
+    }
+    get("instance")
+}
+
+#[test]
+fn established_v42_alerts_fire_on_certvigil() {
+    let Some(prom_bin) = prometheus_bin() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let now = now_unix() as i64;
+    let certs = dir.join("watched");
+    std::fs::create_dir_all(&certs).unwrap();
+    let ca = make_ca("compat test CA", now);
+    write(
+        &certs,
+        "soon.pem",
+        leaf("soon", 0x2001, now, -30, 5, Some(&ca)),
+    );
+    write(
+        &certs,
+        "year.pem",
+        leaf("year", 0x2002, now, -30, 335, Some(&ca)),
+    );
+    write(
+        &certs,
+        "expired.pem",
+        leaf("expired", 0x2003, now, -60, -1, Some(&ca)),
+    );
+    write(
+        &certs,
+        "future.pem",
+        leaf("future", 0x2004, now, 2, 300, Some(&ca)),
+    );
+    write(
+        &certs,
+        "broken.pem",
+        "-----BEGIN CERTIFICATE-----\nthis is not base64 !!\n-----END CERTIFICATE-----\n",
+    );
+    // CRLs in the watched directory: one 3 days before its nextUpdate (PEM),
+    // one past it (DER), one far from it (no alert).
+    write(
+        &certs,
+        "near.crl",
+        crl_of("crl near CA", now, -1, 3).pem().unwrap(),
+    );
+    write(
+        &certs,
+        "stale.crl",
+        crl_of("crl stale CA", now, -10, -1).der(),
+    );
+    write(
+        &certs,
+        "fresh.crl",
+        crl_of("crl fresh CA", now, -1, 30).pem().unwrap(),
+    );
+
+    // The Kubernetes API answers 500 to every LIST and WATCH of Secrets. Three
+    // Secret types = three watchers, so failures add up quickly.
+    let api = common::fake_apiserver::FakeApiServer::start();
+    api.outage("secrets", "list", 500);
+    api.outage("secrets", "watch", 500);
+    let kc = api.kubeconfig(dir);
+    let config = write(
+        dir,
+        "certvigil.yml",
+        format!(
+            r#"scan:
+  interval: 1s
+  source_timeout: 30s
+metrics:
+  expose_per_cert_error: true
+sources:
+  - kind: file
+    name: fixtures
+    paths: ["{certs}"]
+  - kind: file
+    name: unreachable
+    paths: ["{unreachable}"]
+revocation:
+  offline: true
+kubernetes:
+  enabled: true
+  kubeconfig: {kc}
+  debounce: 100ms
+  cabundles:
+    enabled: false
+  secrets:
+    types:
+      - type: kubernetes.io/tls
+        keys: [tls.crt]
+      - type: Opaque
+        keys: ["*.crt"]
+      - type: example.com/cert
+        keys: ["*.crt"]
+"#,
+            certs = certs.display(),
+            unreachable = certs.join("year.pem").join("sub").display(),
+            kc = kc.display(),
+        ),
+    );
+
+    let cv_port = free_port();
+    let mut cmd = Command::new(bin());
+    cmd.arg("serve")
+        .args(["--config", config.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{cv_port}")])
+        .env("RUST_LOG", "warn");
+    let mut certvigil = Proc::spawn("certvigil", cmd, dir.join("certvigil.log"));
+
+    let rules = write(dir, "enix.rules.yml", compat_rules_with_sustained());
+    let prom_port = free_port();
+    let prom_cfg = write(
+        dir,
+        "prometheus.yml",
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - {}\n\
+             scrape_configs:\n  - job_name: certvigil\n    static_configs:\n      - targets: ['127.0.0.1:{cv_port}']\n",
+            rules.display()
+        ),
+    );
+    let mut cmd = Command::new(&prom_bin);
+    cmd.arg(format!("--config.file={}", prom_cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .arg("--log.level=warn");
+    let mut prom = Proc::spawn("prometheus", cmd, dir.join("prometheus.log"));
+
+    // Scraped a few times with every pre-created counter, before anything new fails.
+    for q in [
+        "count_over_time(x509_source_errors_total{source_name=\"fixtures\",reason=\"bad_pem\"}[1m]) >= 3",
+        "count_over_time(x509_pkcs12_passphrase_failures_total{source_name=\"fixtures\"}[1m]) >= 3",
+        "count_over_time(x509_kube_transport_errors_total{source_name=\"kubernetes-secrets\",reason=\"list_failed\"}[1m]) >= 3",
+        "x509_crl_next_update{source_name=\"fixtures\"}",
+    ] {
+        let r = wait_data(&mut prom, prom_port, q).unwrap();
+        certvigil.assert_alive();
+        assert!(!r.is_empty(), "never scraped: {q}\ncertvigil log:\n{}", certvigil.log());
+    }
+    // Now: seven new broken files (> 5 new source errors) and a PKCS#12 archive
+    // under a passphrase certvigil does not know.
+    for i in 0..7 {
+        write(
+            &certs,
+            &format!("broken-{i}.pem"),
+            "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+        );
+    }
+    let p12 = p12_keystore::KeyStore::new()
+        .writer("an unknown passphrase")
+        .write()
+        .unwrap();
+    write(&certs, "locked.p12", p12);
+
+    // Expected firing alerts: name -> identities that must fire, and whether
+    // other identities may fire too (error alerts also see the other broken
+    // files and failing sources).
+    let mut expect: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    let mut e = |name: &'static str, must: &[&str], may: &[&str]| {
+        expect.insert(name, (set(must), set(may)));
+    };
+    e("EnixCertificateRenewal", &["soon"], &[]);
+    e("EnixCertificateExpiration", &["soon", "expired"], &[]);
+    e("EnixCertificateNotYetValid", &["future"], &[]);
+    let broken: Vec<String> = (0..7).map(|i| format!("broken-{i}.pem")).collect();
+    let mut may_err: Vec<&str> = broken.iter().map(String::as_str).collect();
+    may_err.extend(["locked.p12", "year.pem/sub", "kubernetes-secrets"]);
+    e("EnixCertificateError", &["broken.pem"], &may_err);
+    e(
+        "EnixSourceErrors",
+        &["fixtures"],
+        &["unreachable", "kubernetes-secrets"],
+    );
+    e(
+        "EnixSourceErrorsSustained",
+        &["fixtures"],
+        &["unreachable", "kubernetes-secrets"],
+    );
+    e(
+        "EnixSourceDown",
+        &["unreachable", "kubernetes-secrets"],
+        &[],
+    );
+    e("EnixKubeTransportErrors", &["kubernetes-secrets"], &[]);
+    e(
+        "EnixKubeTransportErrorsSustained",
+        &["kubernetes-secrets"],
+        &[],
+    );
+    e("EnixKeystorePassphraseFailures", &["fixtures"], &[]);
+    e("EnixCRLNeedsRefresh", &["crl near CA"], &[]);
+    e("EnixCRLStale", &["crl stale CA"], &[]);
+    // The v3/v4.0 read-error alert may fire as well (x509_read_errors grows).
+    e(
+        "EnixX509ExporterReadErrors",
+        &[],
+        &[&format!("127.0.0.1:{cv_port}")],
+    );
+
+    let ident = |a: &Alert| compat_identity(a, &certs);
+    let firing_now = || {
+        let all = alerts(prom_port);
+        let mut firing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for a in all.iter().filter(|a| a.state == "firing") {
+            firing.entry(a.name.clone()).or_default().insert(ident(a));
+        }
+        (all, firing)
+    };
+    let start = Instant::now();
+    loop {
+        prom.assert_alive();
+        certvigil.assert_alive();
+        let (all, firing) = firing_now();
+        let missing: Vec<_> = expect
+            .iter()
+            .filter(|(n, (must, _))| {
+                !must.is_empty() && !firing.get(**n).is_some_and(|f| must.is_subset(f))
+            })
+            .map(|(n, _)| *n)
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        if start.elapsed() > PATIENCE * 2 {
+            panic!(
+                "established alerts did not fire: {missing:?}\nfiring: {firing:#?}\nall: {all:#?}\ncertvigil log:\n{}",
+                certvigil.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // A few more evaluations: nothing else is pending or firing.
+    std::thread::sleep(Duration::from_secs(5));
+    let (all, _) = firing_now();
+    for a in &all {
+        eprintln!("alert {} {} {}", a.name, a.state, ident(a));
+        let Some((must, may)) = expect.get(a.name.as_str()) else {
+            panic!("unexpected alert {} ({}): {a:#?}", a.name, ident(a));
+        };
+        let id = ident(a);
+        assert!(
+            must.contains(&id) || may.contains(&id),
+            "{} fired for {id:?}, beyond {must:?} + {may:?}",
+            a.name
+        );
+    }
+    assert!(
+        !all.iter().any(|a| a.name == "EnixCertificateCollision"),
+        "the collision alert fired: {all:#?}"
+    );
+    // The CRL series carry the established label set with the file's location.
+    let r = query(prom_port, "x509_crl_stale{issuer_CN=\"crl stale CA\"}").unwrap();
+    assert_eq!(r.len(), 1, "{r:?}");
+    let m = &r[0]["metric"];
+    // (Prometheus stores no empty label: `""` values are absent.)
+    assert!(
+        m.get("serial_number").is_none() && m.get("subject_CN").is_none(),
+        "{m}"
+    );
+    assert_eq!(m["source_kind"], "file");
+    assert_eq!(m["source_name"], "fixtures");
+    assert_eq!(m["crl_number"], "3");
+    assert_eq!(m["filename"], "stale.crl");
+    assert_eq!(m["filepath"], certs.join("stale.crl").display().to_string());
+    assert_eq!(value_of(&r[0]), 1.0);
 }

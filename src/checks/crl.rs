@@ -143,6 +143,7 @@ impl ParsedCrl {
             location: self.location.clone(),
             stale: self.is_stale(now),
             entries: self.revoked.len(),
+            source: None,
         }
     }
 }

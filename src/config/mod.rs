@@ -413,6 +413,12 @@ pub struct KubeSecretsConfig {
     pub types: Vec<KubeSecretType>,
     /// Object labels copied onto series as `secret_label_<sanitised name>`.
     pub expose_labels: Vec<String>,
+    /// Secret name globs to read; empty = all.
+    pub include: Vec<String>,
+    /// Secret name globs left out.
+    pub exclude: Vec<String>,
+    /// Only the first certificate (index 0, the leaf) of each key's bundle.
+    pub leaf_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -439,6 +445,12 @@ pub struct KubeConfigMapsConfig {
     pub keys: Vec<String>,
     /// ConfigMap names whose identical content across namespaces is reported once.
     pub dedupe: Vec<String>,
+    /// ConfigMap name globs to read; empty = all.
+    pub include: Vec<String>,
+    /// ConfigMap name globs left out.
+    pub exclude: Vec<String>,
+    /// Object labels copied onto series as `configmap_label_<sanitised name>`.
+    pub expose_labels: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -447,6 +459,8 @@ pub struct KubeCaBundlesConfig {
     /// Subset of `validatingwebhookconfigurations`, `mutatingwebhookconfigurations`,
     /// `apiservices`, `customresourcedefinitions`.
     pub resources: Vec<String>,
+    /// Object labels copied onto series as `cabundle_label_<sanitised name>`.
+    pub expose_labels: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -482,16 +496,23 @@ impl Default for KubernetesConfig {
                     keystore_passwords: Vec::new(),
                 }],
                 expose_labels: Vec::new(),
+                include: Vec::new(),
+                exclude: Vec::new(),
+                leaf_only: false,
             },
             configmaps: KubeConfigMapsConfig {
                 enabled: false,
                 label_selector: None,
                 keys: strings(d::KUBE_CONFIGMAP_KEYS),
                 dedupe: strings(d::KUBE_CONFIGMAP_DEDUPE),
+                include: Vec::new(),
+                exclude: Vec::new(),
+                expose_labels: Vec::new(),
             },
             cabundles: KubeCaBundlesConfig {
                 enabled: true,
                 resources: strings(d::KUBE_CABUNDLE_RESOURCES),
+                expose_labels: Vec::new(),
             },
             csrs: KubeCsrsConfig {
                 enabled: false,

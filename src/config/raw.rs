@@ -194,6 +194,12 @@ pub struct RawKubeSecrets {
     pub types: Option<Vec<RawKubeSecretType>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose_labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_only: Option<bool>,
 }
 
 /// One entry of `kubernetes.secrets.types`.
@@ -226,6 +232,12 @@ pub struct RawKubeConfigMaps {
     pub keys: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_labels: Option<Vec<String>>,
 }
 
 /// `kubernetes.cabundles:`
@@ -236,6 +248,8 @@ pub struct RawKubeCaBundles {
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_labels: Option<Vec<String>>,
 }
 
 /// `kubernetes.ingresses:`, `kubernetes.cert_manager:` (the health checks).
@@ -708,16 +722,23 @@ impl RawKubernetes {
                         .collect(),
                 ),
                 expose_labels: Some(k.secrets.expose_labels.clone()),
+                include: Some(k.secrets.include.clone()),
+                exclude: Some(k.secrets.exclude.clone()),
+                leaf_only: Some(k.secrets.leaf_only),
             }),
             configmaps: Some(RawKubeConfigMaps {
                 enabled: Some(k.configmaps.enabled),
                 label_selector: k.configmaps.label_selector.clone(),
                 keys: Some(k.configmaps.keys.clone()),
                 dedupe: Some(k.configmaps.dedupe.clone()),
+                include: Some(k.configmaps.include.clone()),
+                exclude: Some(k.configmaps.exclude.clone()),
+                expose_labels: Some(k.configmaps.expose_labels.clone()),
             }),
             cabundles: Some(RawKubeCaBundles {
                 enabled: Some(k.cabundles.enabled),
                 resources: Some(k.cabundles.resources.clone()),
+                expose_labels: Some(k.cabundles.expose_labels.clone()),
             }),
             csrs: Some(RawKubeCsrs {
                 enabled: Some(k.csrs.enabled),

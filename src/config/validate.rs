@@ -238,6 +238,43 @@ pub fn validate(raw: &RawConfig, p: &mut Problems) -> Config {
 /// The suffixes of the four sources one Kubernetes source runs as.
 pub const KUBE_SUFFIXES: [&str; 4] = ["secrets", "configmaps", "cabundles", "csrs"];
 
+/// Whether a Kubernetes name pattern is a shell glob.
+pub fn is_name_glob(n: &str) -> bool {
+    n.bytes().any(|b| b"*?[".contains(&b))
+}
+
+/// Object name globs (`secrets.include`, ...): non-empty, at most 253 bytes, no
+/// control characters.
+fn name_globs(p: &mut Problems, path: &str, v: Option<&Vec<String>>) -> Vec<String> {
+    let v = v.cloned().unwrap_or_default();
+    for (i, n) in v.iter().enumerate() {
+        if n.is_empty() || n.len() > 253 || n.chars().any(char::is_control) {
+            p.add(
+                format!("{path}[{i}]"),
+                "must be an object name or shell glob",
+            );
+        }
+    }
+    v
+}
+
+/// Object labels to expose (`configmaps.expose_labels`, `cabundles.expose_labels`).
+fn expose_list(p: &mut Problems, path: &str, v: Option<&Vec<String>>) -> Vec<String> {
+    let v = v.cloned().unwrap_or_default();
+    if v.len() > MAX_KUBE_EXPOSE_LABELS {
+        p.add(
+            path.to_string(),
+            format!("at most {MAX_KUBE_EXPOSE_LABELS} labels may be exposed"),
+        );
+    }
+    for (i, n) in v.iter().enumerate() {
+        if n.is_empty() || n.len() > 317 || n.chars().any(char::is_control) {
+            p.add(format!("{path}[{i}]"), "must be a label name");
+        }
+    }
+    v
+}
+
 /// At most this many `kubernetes.secrets.expose_labels` (bounded label cardinality).
 pub const MAX_KUBE_EXPOSE_LABELS: usize = 16;
 /// Largest `kubernetes.list_page_size`.
@@ -318,14 +355,18 @@ pub fn kubernetes(
     let ns_list = |p: &mut Problems, path: &str, v: Option<&Vec<String>>| -> Vec<String> {
         let v = v.cloned().unwrap_or_default();
         for (i, n) in v.iter().enumerate() {
+            // A name, or a shell glob of names (`team-*`, `app-?`, `[ab]-*`).
             let ok = !n.is_empty()
                 && n.len() <= 63
-                && n.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                && n.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b"-*?[]!".contains(&b)
+                });
             if !ok {
                 p.add(
                     format!("{path}[{i}]"),
-                    format!("{n:?} is not a namespace name (lowercase letters, digits, '-')"),
+                    format!(
+                        "{n:?} is not a namespace name or glob (lowercase letters, digits, '-', '*', '?', '[...]')"
+                    ),
                 );
             }
         }
@@ -342,6 +383,12 @@ pub fn kubernetes(
         p.add(
             format!("{root}.namespace_scoped"),
             "namespace-scoped mode needs kubernetes.namespaces (the namespaces to watch)",
+        );
+    }
+    if k.namespace_scoped && k.namespaces.iter().any(|n| is_name_glob(n)) {
+        p.add(
+            format!("{root}.namespaces"),
+            "namespace-scoped mode needs namespace names, not globs (a glob needs a cluster-wide watch)",
         );
     }
     if let Some(n) = r.list_page_size {
@@ -446,6 +493,9 @@ pub fn kubernetes(
             }
             k.secrets.expose_labels = l.clone();
         }
+        k.secrets.include = name_globs(p, &format!("{root}.secrets.include"), s.include.as_ref());
+        k.secrets.exclude = name_globs(p, &format!("{root}.secrets.exclude"), s.exclude.as_ref());
+        k.secrets.leaf_only = s.leaf_only.unwrap_or(false);
     }
     if let Some(c) = &r.configmaps {
         k.configmaps.enabled = c.enabled.unwrap_or(false);
@@ -469,6 +519,15 @@ pub fn kubernetes(
         if let Some(d) = &c.dedupe {
             k.configmaps.dedupe = d.clone();
         }
+        k.configmaps.include =
+            name_globs(p, &format!("{root}.configmaps.include"), c.include.as_ref());
+        k.configmaps.exclude =
+            name_globs(p, &format!("{root}.configmaps.exclude"), c.exclude.as_ref());
+        k.configmaps.expose_labels = expose_list(
+            p,
+            &format!("{root}.configmaps.expose_labels"),
+            c.expose_labels.as_ref(),
+        );
     }
     if let Some(c) = &r.cabundles {
         k.cabundles.enabled = c.enabled.unwrap_or(true);
@@ -486,6 +545,11 @@ pub fn kubernetes(
             }
             k.cabundles.resources = res.clone();
         }
+        k.cabundles.expose_labels = expose_list(
+            p,
+            &format!("{root}.cabundles.expose_labels"),
+            c.expose_labels.as_ref(),
+        );
     }
     if let Some(c) = &r.ingresses {
         k.ingresses.enabled = c.enabled.unwrap_or(true);

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     CertEntry, ErrorEntry, KeystoreFormat, ParsedCert, Reason, SourceKind, SourceRef,
+    TransportReason,
 };
 
 /// Health and counters of one (source kind, source name) pair.
@@ -28,6 +29,13 @@ pub struct SourceStatus {
     /// subset of `errors_total[bad_passphrase]`), every format present for kinds
     /// that can read keystores, empty otherwise.
     pub passphrase_failures: BTreeMap<KeystoreFormat, u64>,
+    /// Kubernetes sources: cumulative transport failures by (API resource,
+    /// reason), every reason pre-created at 0 for each watched resource; empty
+    /// for other sources (`x509_kube_transport_errors_total`).
+    pub kube_transport_errors: BTreeMap<(&'static str, TransportReason), u64>,
+    /// Kubernetes sources: cumulative re-LISTs by API resource, pre-created at
+    /// 0 (`x509_kube_watch_resyncs_total`).
+    pub kube_watch_resyncs: BTreeMap<&'static str, u64>,
 }
 
 /// One complete inventory.

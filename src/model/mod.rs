@@ -7,6 +7,7 @@ mod crl;
 mod endpoint;
 pub mod finding;
 pub mod intern;
+mod kube;
 mod reason;
 mod source;
 pub mod table;
@@ -25,6 +26,7 @@ pub use endpoint::{
     LABEL_SERVER_NAME,
 };
 pub use finding::{Finding, FindingId, ObjectMetric, ObjectSeries, Severity};
+pub use kube::{TransportEvent, TransportReason};
 pub use reason::Reason;
 pub use source::{ErrorEntry, Failure, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};
 

@@ -69,7 +69,13 @@ pub struct ParseOutput<C = ParsedCert> {
     pub errors: Vec<ParseError>,
     /// The object was a PKCS#12 archive or a Java keystore.
     pub keystore: Option<KeystoreFormat>,
+    /// DER of the CRLs found in the object (`X509 CRL` PEM blocks, or a DER
+    /// object that is a CRL), in order; at most [`MAX_CRLS`].
+    pub crls: Vec<Vec<u8>>,
 }
+
+/// Most CRLs taken from one object.
+pub const MAX_CRLS: usize = 64;
 
 impl<C> Default for ParseOutput<C> {
     fn default() -> Self {
@@ -77,6 +83,7 @@ impl<C> Default for ParseOutput<C> {
             certs: Vec::new(),
             errors: Vec::new(),
             keystore: None,
+            crls: Vec::new(),
         }
     }
 }
@@ -101,6 +108,7 @@ impl<C> ParseOutput<C> {
             certs: Vec::new(),
             errors: vec![ParseError::new(reason, message, None)],
             keystore: None,
+            crls: Vec::new(),
         }
     }
 }
@@ -115,16 +123,44 @@ impl<C> ParseOutput<C> {
 /// again and shares its summary.
 pub fn parse_located(
     sref: SourceRef,
-    mut data: Vec<u8>,
+    data: Vec<u8>,
     hint: FormatHint,
     opts: &ParseOptions,
     certs: &mut Vec<ParsedItem>,
     errors: &mut Vec<ErrorEntry>,
 ) {
-    let out = parse_object_shared(&data, hint, opts);
+    parse_located_with_crls(sref, data, hint, opts, certs, errors, &mut Vec::new());
+}
+
+/// A CRL found in a source's object (an `X509 CRL` PEM block or a DER CRL):
+/// where, and its DER. The scraper parses it with the revocation checks' CRL
+/// parser and inventories it (`x509_crl_*` with the location's labels).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundCrl {
+    pub source: Arc<SourceRef>,
+    pub der: Arc<[u8]>,
+}
+
+/// [`parse_located`] that also collects the CRLs the item holds into `crls`.
+pub fn parse_located_with_crls(
+    sref: SourceRef,
+    mut data: Vec<u8>,
+    hint: FormatHint,
+    opts: &ParseOptions,
+    certs: &mut Vec<ParsedItem>,
+    errors: &mut Vec<ErrorEntry>,
+    crls: &mut Vec<FoundCrl>,
+) {
+    let mut out = parse_object_shared(&data, hint, opts);
     data.fill(0);
     drop(data);
     let sref = Arc::new(sref);
+    for der in out.crls.drain(..) {
+        crls.push(FoundCrl {
+            source: sref.clone(),
+            der: der.into(),
+        });
+    }
     for (idx, cert) in out.certs {
         certs.push((sref.clone(), idx, cert));
     }
@@ -219,6 +255,27 @@ fn parse_pem<C>(data: &[u8], summarize: Summarizer<'_, C>) -> ParseOutput<C> {
     let mut out = ParseOutput::default();
     let mut index = 0;
     for block in &scan.blocks {
+        if block.kind == pem::BlockKind::Crl {
+            match &block.body {
+                pem::BlockBody::Decoded(bytes) if is_crl(bytes) => {
+                    if out.crls.len() < MAX_CRLS {
+                        out.crls.push(bytes.clone());
+                    }
+                }
+                pem::BlockBody::Decoded(_) => out.errors.push(ParseError::new(
+                    Reason::BadDer,
+                    format!("PEM block ({}): not a valid CRL", block.label),
+                    None,
+                )),
+                pem::BlockBody::Error(e) => out.errors.push(ParseError::new(
+                    Reason::BadPem,
+                    format!("PEM block ({}): {e}", block.label),
+                    None,
+                )),
+                pem::BlockBody::Skipped => {}
+            }
+            continue;
+        }
         if !block.kind.is_certificate() {
             continue;
         }
@@ -267,17 +324,36 @@ fn parse_pem<C>(data: &[u8], summarize: Summarizer<'_, C>) -> ParseOutput<C> {
     out
 }
 
+/// Whether `der` is exactly one well-formed X.509 CRL (`CertificateList`).
+pub fn is_crl(der: &[u8]) -> bool {
+    use x509_parser::prelude::FromDer;
+    matches!(
+        x509_parser::revocation_list::CertificateRevocationList::from_der(der),
+        Ok((rest, _)) if rest.is_empty()
+    )
+}
+
 fn parse_der<C>(data: &[u8], summarize: Summarizer<'_, C>) -> ParseOutput<C> {
     match summarize(data) {
         Ok(cert) => ParseOutput {
             certs: vec![(0, cert)],
             errors: Vec::new(),
             keystore: None,
+            crls: Vec::new(),
+        },
+        // A DER CRL (e.g. `ca.crl` in a watched directory) is not a broken
+        // certificate.
+        Err(_) if is_crl(data) => ParseOutput {
+            certs: Vec::new(),
+            errors: Vec::new(),
+            keystore: None,
+            crls: vec![data.to_vec()],
         },
         Err(e) => ParseOutput {
             certs: Vec::new(),
             errors: vec![ParseError::new(Reason::BadDer, &e.message, None)],
             keystore: None,
+            crls: Vec::new(),
         },
     }
 }
@@ -316,6 +392,7 @@ fn parse_pkcs12_inner<C>(
             certs: Vec::new(),
             errors: vec![e],
             keystore: None,
+            crls: Vec::new(),
         },
     }
 }
@@ -351,6 +428,7 @@ fn parse_jks_inner<C>(
             certs: Vec::new(),
             errors: vec![e],
             keystore: None,
+            crls: Vec::new(),
         },
     }
 }
@@ -429,14 +507,57 @@ mod tests {
     }
 
     #[test]
-    fn key_only_and_crl_only_pem_yield_nothing() {
+    fn key_only_pem_yields_nothing_and_a_malformed_crl_is_an_error() {
         let (_, _, key) = cert("k");
         let out = auto(key.serialize_pem().as_bytes());
         assert_eq!(out, ParseOutput::default());
         let out = auto(armour("X509 CRL", b"\x30\x00").as_bytes());
-        assert_eq!(out, ParseOutput::default());
+        assert_eq!(reasons(&out), vec![(Reason::BadDer, None)]);
+        assert!(out.certs.is_empty() && out.crls.is_empty());
         let out = auto(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nnot base64 at all\n");
         assert_eq!(out, ParseOutput::default());
+    }
+
+    fn crl_der() -> Vec<u8> {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, "crl issuer");
+        let ca = rcgen::CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
+        let now = ::time::OffsetDateTime::now_utc();
+        rcgen::CertificateRevocationListParams {
+            this_update: now,
+            next_update: now + ::time::Duration::days(7),
+            crl_number: rcgen::SerialNumber::from(42u64),
+            issuing_distribution_point: None,
+            revoked_certs: Vec::new(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&ca)
+        .unwrap()
+        .der()
+        .to_vec()
+    }
+
+    #[test]
+    fn crls_in_pem_bundles_and_der_objects_are_collected() {
+        let crl = crl_der();
+        // PEM: a certificate and a CRL in one bundle.
+        let (_, pem, _) = cert("with-crl");
+        let bundle = format!("{pem}{}", armour("X509 CRL", &crl));
+        let out = auto(bundle.as_bytes());
+        assert_eq!(cns(&out), vec![(0, "with-crl".to_string())]);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.crls, vec![crl.clone()]);
+        // DER: a CRL file is a CRL, not a broken certificate.
+        for hint in [FormatHint::Auto, FormatHint::Der] {
+            let out = parse_object(&crl, hint, &ParseOptions::default());
+            assert!(out.errors.is_empty() && out.certs.is_empty(), "{out:?}");
+            assert_eq!(out.crls, vec![crl.clone()]);
+        }
+        // Truncated DER stays a bad_der error.
+        let out = auto(&crl[..crl.len() - 1]);
+        assert_eq!(reasons(&out), vec![(Reason::BadDer, None)]);
+        assert!(out.crls.is_empty());
     }
 
     #[test]

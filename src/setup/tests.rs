@@ -241,14 +241,20 @@ kubernetes:
         keystore_password_key: storepass
         keystore_passwords: [changeit]
     expose_labels: [app.kubernetes.io/name]
+    include: ["web-*"]
+    exclude: ["*-old"]
+    leaf_only: true
   configmaps:
     enabled: true
     label_selector: null
     keys: [ca.crt, "*.pem"]
     dedupe: []
+    include: ["trust-*"]
+    expose_labels: [team]
   cabundles:
     enabled: false
     resources: [apiservices]
+    expose_labels: [app]
   csrs:
     enabled: true
     label_selector: "x=y"
@@ -391,16 +397,23 @@ fn every_key_sources() -> SourceConfigs {
                 keystore_passwords: vec!["changeit".into()],
             }],
             expose_labels: vec!["app.kubernetes.io/name".into()],
+            include: vec!["web-*".into()],
+            exclude: vec!["*-old".into()],
+            leaf_only: true,
         },
         configmaps: crate::config::KubeConfigMapsConfig {
             enabled: true,
             label_selector: None,
             keys: vec!["ca.crt".into(), "*.pem".into()],
             dedupe: vec![],
+            include: vec!["trust-*".into()],
+            exclude: vec![],
+            expose_labels: vec!["team".into()],
         },
         cabundles: crate::config::KubeCaBundlesConfig {
             enabled: false,
             resources: vec!["apiservices".into()],
+            expose_labels: vec!["app".into()],
         },
         csrs: crate::config::KubeCsrsConfig {
             enabled: true,

@@ -121,6 +121,18 @@ pub trait Source: Send + Sync {
     /// long-running scrapers (`serve`) only, again after a reload; sources without
     /// change notifications ignore it.
     fn attach_rescan(&self, _signal: RescanSignal) {}
+    /// Kubernetes API resources this source watches (`secrets`, ...): the
+    /// scraper pre-creates `x509_kube_transport_errors_total` (every reason) and
+    /// `x509_kube_watch_resyncs_total` at 0 for each. Empty for other sources.
+    fn watched_resources(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    /// Transport failures and re-LISTs the source's watchers saw since the last
+    /// call; the scraper emits each as one event (`events::emit_transport`:
+    /// logged and counted together).
+    fn drain_transport(&self) -> Vec<crate::model::TransportEvent> {
+        Vec::new()
+    }
     /// What the source learned about itself and its issuers in its last
     /// completed scan, beyond objects: CRLs it read (a PKI mount's issuer CRLs,
     /// published as `x509_crl_*`), the expiry of its own credential (the Vault

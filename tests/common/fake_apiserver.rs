@@ -11,7 +11,8 @@
 //! and `cert-manager.io/v1` (a group can be removed: then everything of it is 404). Unknown paths are 404, unknown query parameters or
 //! selectors 400, forbidden scopes 403 with the API server's message. Every
 //! request is logged. Faults (status codes, garbage bodies, ERROR events, dropped
-//! streams, delays) can be injected per resource and verb.
+//! streams, delays) can be injected per resource and verb, once or as an outage
+//! (every request fails until it ends).
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -172,6 +173,8 @@ struct State {
     compacted_below: u64,
     forbidden: Vec<(String, Scope)>,
     faults: Vec<(String, String, Fault)>,
+    /// (resource, verb, status): every matching request fails until cleared.
+    outages: Vec<(String, String, u16)>,
     log: Vec<Logged>,
     /// Group versions not installed: discovery and their resources are 404.
     absent_groups: Vec<String>,
@@ -382,6 +385,19 @@ impl FakeApiServer {
         lock(&self.state)
             .faults
             .push((resource.to_string(), verb.to_string(), f));
+    }
+
+    /// Answer every `verb` (`list` or `watch`) request on `resource` with
+    /// `code` (a Status body) until [`FakeApiServer::end_outages`].
+    pub fn outage(&self, resource: &str, verb: &str, code: u16) {
+        lock(&self.state)
+            .outages
+            .push((resource.to_string(), verb.to_string(), code));
+    }
+
+    /// End every outage.
+    pub fn end_outages(&self) {
+        lock(&self.state).outages.clear();
     }
 
     pub fn log(&self) -> Vec<Logged> {
@@ -706,6 +722,20 @@ async fn respond(
                 ),
             );
         }
+    }
+    // Outages.
+    let outage = lock(state)
+        .outages
+        .iter()
+        .find(|(r, v, _)| r == &t.resource && v == verb)
+        .map(|o| o.2);
+    if let Some(code) = outage {
+        let reason = if code == 500 {
+            "InternalError"
+        } else {
+            "Failure"
+        };
+        return status(code, reason, &format!("injected outage {code}"));
     }
     // Faults.
     let fault = {

@@ -121,6 +121,10 @@ pub mod help {
         "PKCS#12 archives that no configured password opened (bad_passphrase), since the exporter started.";
     pub const JKS_PASSPHRASE: &str =
         "Java keystores (JKS, JCEKS) whose integrity digest no configured password reproduced (bad_passphrase), since the exporter started.";
+    pub const KUBE_TRANSPORT: &str =
+        "Kubernetes API LIST/WATCH failures of this source by watched resource and reason, since the exporter started.";
+    pub const KUBE_RESYNCS: &str =
+        "Re-LISTs of a watched Kubernetes resource after its watcher had synced (410 Gone, restart), since the exporter started.";
     pub const DOCKER_SECRET: &str =
         "Docker swarm secret listed without its content (secrets.mode metadata, or not readable here), with the services that mount it (always 1).";
     pub const COLLISIONS: &str =
@@ -359,6 +363,45 @@ impl SnapshotCollector {
             }
             families.push(fam);
         }
+
+        // Kubernetes transport failures and re-LISTs, per source name and
+        // watched resource (pre-created; absent without a Kubernetes source).
+        let mut transport = Family {
+            name: "x509_kube_transport_errors",
+            help: help::KUBE_TRANSPORT,
+            typ: MetricType::Counter,
+            series: Vec::new(),
+            always: false,
+        };
+        let mut resyncs = Family {
+            name: "x509_kube_watch_resyncs",
+            help: help::KUBE_RESYNCS,
+            typ: MetricType::Counter,
+            series: Vec::new(),
+            always: false,
+        };
+        for s in &snap.sources {
+            for ((resource, reason), n) in &s.kube_transport_errors {
+                transport.series.push(Series::Counter {
+                    labels: vec![
+                        ("source_name", s.name.clone()),
+                        ("resource", resource.to_string()),
+                        ("reason", reason.as_str().to_string()),
+                    ],
+                    value: *n,
+                });
+            }
+            for (resource, n) in &s.kube_watch_resyncs {
+                resyncs.series.push(Series::Counter {
+                    labels: vec![
+                        ("source_name", s.name.clone()),
+                        ("resource", resource.to_string()),
+                    ],
+                    value: *n,
+                });
+            }
+        }
+        families.extend([transport, resyncs]);
 
         let mut secrets = Family {
             name: "x509_docker_secret",

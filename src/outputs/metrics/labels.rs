@@ -253,6 +253,11 @@ impl LabelSchema {
 /// URL for a fetched CRL in `filepath`), `source_kind` `file` (local) or `url`
 /// (fetched), `source_name` `revocation`, `cluster`, and `crl_number`
 /// (decimal cRLNumber, `""` without the extension).
+///
+/// A CRL a source found (a file in a watched directory, a Secret or ConfigMap
+/// key: [`crate::model::CrlInfo::source`]) carries that location's labels, as
+/// a certificate there would (`filepath` trimmed alike), and the source's
+/// `source_kind`/`source_name`.
 pub fn crl_block(crl: &crate::model::CrlInfo, cfg: &MetricsConfig) -> String {
     let mut out = String::with_capacity(512);
     let i = &crl.issuer;
@@ -260,6 +265,27 @@ pub fn crl_block(crl: &crate::model::CrlInfo, cfg: &MetricsConfig) -> String {
         "", "", "", "", "", "", "", &i.c, &i.st, &i.l, &i.o, &i.ou, &i.cn,
     ];
     encode_pairs(CERT_LABELS.iter().copied().zip(values), &mut out);
+    if let Some(src) = &crl.source {
+        for name in LOCATION_LABELS {
+            let raw = src.label(name).unwrap_or("");
+            if name == "filepath" && cfg.trim_path_components > 0 {
+                let trimmed = trim_path_components(raw, cfg.trim_path_components);
+                encode_pairs([(name, trimmed.as_str())], &mut out);
+            } else {
+                encode_pairs([(name, raw)], &mut out);
+            }
+        }
+        encode_pairs(
+            [
+                ("source_kind", src.kind.as_str()),
+                ("source_name", src.name.as_str()),
+                ("cluster", cfg.cluster.as_str()),
+                ("crl_number", crl.number.as_deref().unwrap_or("")),
+            ],
+            &mut out,
+        );
+        return out;
+    }
     let is_url = crl.location.contains("://");
     let filename = if is_url {
         ""
@@ -496,6 +522,66 @@ mod tests {
         assert!(!is_valid_label_name("a.b"));
         assert!(!is_valid_label_name("__name__"));
         assert!(!is_valid_label_name("é"));
+    }
+
+    #[test]
+    fn a_crl_found_by_a_source_carries_its_location_labels() {
+        let mut crl = crate::model::CrlInfo {
+            issuer: crate::model::DistinguishedName {
+                cn: "Issuing CA".into(),
+                ..Default::default()
+            },
+            this_update: 1,
+            next_update: Some(2),
+            number: Some("12".into()),
+            location: "/mnt/watch/file-1/etc/pki/ca.crl".into(),
+            stale: false,
+            entries: 0,
+            source: None,
+        };
+        let cfg = MetricsConfig {
+            trim_path_components: 3,
+            ..test_cfg()
+        };
+        // A revocation CRL: source_name "revocation".
+        let b = crl_block(&crl, &cfg);
+        assert!(
+            b.contains("source_kind=\"file\",source_name=\"revocation\""),
+            "{b}"
+        );
+        // Found in a watched directory: that file's labels, trimmed like a certificate's.
+        crl.source = Some(std::sync::Arc::new(
+            SourceRef::new(SourceKind::File, "host-paths", crl.location.clone())
+                .with_label("filename", "ca.crl")
+                .with_label("filepath", crl.location.clone()),
+        ));
+        let b = crl_block(&crl, &cfg);
+        for want in [
+            "serial_number=\"\"",
+            "subject_CN=\"\"",
+            "issuer_CN=\"Issuing CA\"",
+            "filename=\"ca.crl\"",
+            "filepath=\"/etc/pki/ca.crl\"",
+            "secret_name=\"\"",
+            "source_kind=\"file\",source_name=\"host-paths\",cluster=\"\",crl_number=\"12\"",
+        ] {
+            assert!(b.contains(want), "{want} not in {b}");
+        }
+        // Found in a Secret: the secret_* labels.
+        crl.source = Some(std::sync::Arc::new(
+            SourceRef::new(SourceKind::KubernetesSecret, "k8s-secrets", "pki/ca:ca.crl")
+                .with_label("secret_namespace", "pki")
+                .with_label("secret_name", "ca")
+                .with_label("secret_key", "ca.crl"),
+        ));
+        let b = crl_block(&crl, &cfg);
+        for want in [
+            "filepath=\"\"",
+            "secret_namespace=\"pki\",secret_name=\"ca\",secret_key=\"ca.crl\"",
+            "source_kind=\"kubernetes_secret\",source_name=\"k8s-secrets\"",
+        ] {
+            assert!(b.contains(want), "{want} not in {b}");
+        }
     }
 
     #[test]

@@ -62,6 +62,9 @@ impl SourceSpec for KubernetesSpec {
         "secrets.label_selector",
         "secrets.types",
         "secrets.expose_labels",
+        "secrets.include",
+        "secrets.exclude",
+        "secrets.leaf_only",
     ];
     const SECTION: Option<&'static str> = Some("kubernetes");
     type Raw = RawKubernetes;

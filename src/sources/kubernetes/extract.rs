@@ -42,6 +42,45 @@ pub struct Ctx<'a> {
     pub max_size: usize,
 }
 
+/// Add the object's labels `names` (value `""` when the object lacks one) as
+/// `<prefix><sanitised name>` to every item and error of `x`
+/// (`configmap_label_*`, `cabundle_label_*`).
+pub fn expose_labels(
+    x: &mut Extracted,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    prefix: &str,
+    names: &[String],
+) {
+    if names.is_empty() {
+        return;
+    }
+    let pairs: Vec<(String, String)> = names
+        .iter()
+        .map(|l| {
+            let v = meta
+                .labels
+                .as_ref()
+                .and_then(|m| m.get(l))
+                .cloned()
+                .unwrap_or_default();
+            (sanitize_label_name(prefix, l), v)
+        })
+        .collect();
+    let add = |sref: &mut SourceRef| {
+        sref.labels.extend(
+            pairs
+                .iter()
+                .map(|(k, v)| (std::borrow::Cow::Owned(k.clone()), v.clone())),
+        );
+    };
+    for it in &mut x.items {
+        add(&mut it.sref);
+    }
+    for e in &mut x.errors {
+        add(&mut e.source);
+    }
+}
+
 /// Copy `labels` of an object as `<prefix><sanitised name>` (COMPAT §3, v4 rules:
 /// every non letter/digit becomes `_`, a leading digit gets a `_` prefix).
 pub fn sanitize_label_name(prefix: &str, name: &str) -> String {
@@ -748,6 +787,9 @@ mod tests {
             label_selector: None,
             keys: vec!["ca.crt".into()],
             dedupe: vec!["kube-root-ca.crt".into()],
+            include: Vec::new(),
+            exclude: Vec::new(),
+            expose_labels: Vec::new(),
         };
         let mk = |ns: &str, name: &str| -> ConfigMap {
             serde_json::from_value(json!({

@@ -521,7 +521,8 @@ pub struct Env {
     /// The secrets store: its change signal triggers the rescan.
     pub secrets: Arc<Store>,
     pub page_size: u32,
-    pub exclude: Arc<HashSet<String>>,
+    /// Which namespaces are kept (the Secrets' include/exclude names and globs).
+    pub filter: Arc<super::ObjFilter>,
 }
 
 fn spawn_one<K, F>(
@@ -549,7 +550,7 @@ where
     let hs = env.health.clone();
     let owner = hs.add_watcher(what.clone());
     let secrets = env.secrets.clone();
-    let exclude = env.exclude.clone();
+    let filter = env.filter.clone();
     let mut wc = watcher::Config::default().page_size(env.page_size);
     if let Some(f) = &scope.fields {
         wc = wc.fields(f);
@@ -568,7 +569,7 @@ where
             (format!("{kind}:{location}"), location, ns, n)
         };
         let make = |o: &K, location: String, ns: String, n: String| -> Option<Obj> {
-            if exclude.contains(&ns) {
+            if !filter.allows((!ns.is_empty()).then_some(ns.as_str()), "") {
                 return None;
             }
             let held = extract(o)?;

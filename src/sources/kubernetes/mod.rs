@@ -20,7 +20,6 @@ pub mod health;
 pub mod resources;
 pub mod store;
 
-use std::collections::HashSet;
 use std::fmt::Debug;
 use std::path::Path;
 use std::sync::Arc;
@@ -32,10 +31,10 @@ use kube::runtime::WatchStreamExt;
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::config::{KubeEnabled, KubernetesConfig};
-use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Failure, Reason, SourceKind, SourceRef, TransportReason};
 use crate::parse::ParseOptions;
 use crate::sources::{BoxFuture, RescanSignal, ScanCtx, Source, SourceOutput};
 
@@ -79,6 +78,20 @@ impl Family {
             Family::Csrs => SourceKind::KubernetesCsr,
         }
     }
+    /// The API resources this family's watchers watch.
+    fn resources(self, cfg: &KubernetesConfig) -> Vec<&'static str> {
+        match self {
+            Family::Secrets => vec!["secrets"],
+            Family::ConfigMaps => vec!["configmaps"],
+            Family::CaBundles => cfg
+                .cabundles
+                .resources
+                .iter()
+                .map(|r| cabundle_resource(r))
+                .collect(),
+            Family::Csrs => vec!["certificatesigningrequests"],
+        }
+    }
     fn suffix(self) -> &'static str {
         match self {
             Family::Secrets => "secrets",
@@ -86,6 +99,16 @@ impl Family {
             Family::CaBundles => "cabundles",
             Family::Csrs => "csrs",
         }
+    }
+}
+
+/// The static name of a configured caBundle resource (validated upstream).
+fn cabundle_resource(r: &str) -> &'static str {
+    match r {
+        "validatingwebhookconfigurations" => "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations" => "mutatingwebhookconfigurations",
+        "apiservices" => "apiservices",
+        _ => "customresourcedefinitions",
     }
 }
 
@@ -205,6 +228,7 @@ pub fn build(cfg: &KubernetesConfig) -> Vec<Arc<dyn Source>> {
         .into_iter()
         .map(|f| {
             Arc::new(KubeSource {
+                resources: f.resources(cfg),
                 family: f,
                 name: format!("{}-{}", cfg.name, f.suffix()),
                 shared: shared.clone(),
@@ -248,6 +272,8 @@ impl Drop for Running {
 /// One resource family of the Kubernetes source.
 pub struct KubeSource {
     family: Family,
+    /// The API resources its watchers watch (`x509_kube_*` pre-creation).
+    resources: Vec<&'static str>,
     name: String,
     shared: Arc<Shared>,
     opts: ParseOptions,
@@ -304,28 +330,48 @@ impl KubeSource {
             }
             wc
         };
-        let exclude: Arc<HashSet<String>> =
-            Arc::new(cfg.exclude_namespaces.iter().cloned().collect());
-        // Cluster-wide watches leave excluded namespaces out server-side too.
+        let ns_globs = cfg.namespaces.iter().any(|n| is_glob(n));
+        // One cluster-wide watch unless `namespaces` lists names only.
+        let cluster_wide = cfg.namespaces.is_empty() || ns_globs;
+        // Cluster-wide watches leave excluded namespaces (names) out server-side too.
         let ns_fields = |fields: Option<String>| -> Option<String> {
             let mut parts: Vec<String> = fields.into_iter().collect();
-            if cfg.namespaces.is_empty() {
-                for ns in &cfg.exclude_namespaces {
+            if cluster_wide {
+                for ns in cfg.exclude_namespaces.iter().filter(|n| !is_glob(n)) {
                     parts.push(format!("metadata.namespace!={ns}"));
                 }
             }
             (!parts.is_empty()).then(|| parts.join(","))
         };
-        let namespaces: Vec<Option<String>> = if cfg.namespaces.is_empty() {
+        let ns_filter = ObjFilter {
+            ns_include: if ns_globs {
+                cfg.namespaces.clone()
+            } else {
+                Vec::new()
+            },
+            ns_exclude: cfg.exclude_namespaces.clone(),
+            ..ObjFilter::default()
+        };
+        let namespaces: Vec<Option<String>> = if cluster_wide {
             vec![None]
         } else {
             cfg.namespaces
                 .iter()
-                .filter(|n| !exclude.contains(*n))
+                .filter(|n| ns_filter.allows(Some(n), ""))
                 .cloned()
                 .map(Some)
                 .collect()
         };
+        let secrets_filter = Arc::new(ObjFilter {
+            name_include: cfg.secrets.include.clone(),
+            name_exclude: cfg.secrets.exclude.clone(),
+            ..ns_filter.clone()
+        });
+        let configmaps_filter = Arc::new(ObjFilter {
+            name_include: cfg.configmaps.include.clone(),
+            name_exclude: cfg.configmaps.exclude.clone(),
+            ..ns_filter.clone()
+        });
         let scope = |ns: &Option<String>| match ns {
             Some(n) => format!("in namespace {n}"),
             None => "in all namespaces".to_string(),
@@ -352,17 +398,19 @@ impl KubeSource {
                         };
                         let (types, expose, name) = (types.clone(), expose.clone(), name.clone());
                         let max = cfg.max_object_size as usize;
-                        tasks.push(self.spawn(api, wc, target, exclude.clone(), move |o| {
-                            extract::secret(
-                                &Ctx {
-                                    source_name: &name,
-                                    max_size: max,
-                                },
-                                o,
-                                &types,
-                                &expose,
-                            )
-                        }));
+                        tasks.push(
+                            self.spawn(api, wc, target, secrets_filter.clone(), move |o| {
+                                extract::secret(
+                                    &Ctx {
+                                        source_name: &name,
+                                        max_size: max,
+                                    },
+                                    o,
+                                    &types,
+                                    &expose,
+                                )
+                            }),
+                        );
                     }
                 }
             }
@@ -384,31 +432,37 @@ impl KubeSource {
                     };
                     let (cm, name) = (cm.clone(), name.clone());
                     let max = cfg.max_object_size as usize;
-                    tasks.push(self.spawn(api, wc, target, exclude.clone(), move |o| {
-                        extract::configmap(
-                            &Ctx {
-                                source_name: &name,
-                                max_size: max,
-                            },
-                            o,
-                            &cm,
-                        )
-                    }));
+                    tasks.push(
+                        self.spawn(api, wc, target, configmaps_filter.clone(), move |o| {
+                            let mut x = extract::configmap(
+                                &Ctx {
+                                    source_name: &name,
+                                    max_size: max,
+                                },
+                                o,
+                                &cm,
+                            );
+                            extract::expose_labels(
+                                &mut x,
+                                &o.metadata,
+                                "configmap_label_",
+                                &cm.expose_labels,
+                            );
+                            x
+                        }),
+                    );
                 }
             }
             Family::CaBundles => {
                 let max = cfg.max_object_size as usize;
-                let none = Arc::new(HashSet::new());
+                let none = Arc::new(ObjFilter::default());
+                let expose = Arc::new(cfg.cabundles.expose_labels.clone());
                 for r in &cfg.cabundles.resources {
                     let wc = base(None);
                     let n = name.clone();
+                    let expose = expose.clone();
                     let target = Target {
-                        resource: match r.as_str() {
-                            "validatingwebhookconfigurations" => "validatingwebhookconfigurations",
-                            "mutatingwebhookconfigurations" => "mutatingwebhookconfigurations",
-                            "apiservices" => "apiservices",
-                            _ => "customresourcedefinitions",
-                        },
+                        resource: cabundle_resource(r),
                         namespace: None,
                         what: r.clone(),
                     };
@@ -419,13 +473,20 @@ impl KubeSource {
                             target,
                             none.clone(),
                             move |o| {
-                                extract::validating(
+                                let mut x = extract::validating(
                                     &Ctx {
                                         source_name: &n,
                                         max_size: max,
                                     },
                                     o,
-                                )
+                                );
+                                extract::expose_labels(
+                                    &mut x,
+                                    &o.metadata,
+                                    "cabundle_label_",
+                                    &expose,
+                                );
+                                x
                             },
                         ),
                         "mutatingwebhookconfigurations" => self.spawn(
@@ -434,13 +495,20 @@ impl KubeSource {
                             target,
                             none.clone(),
                             move |o| {
-                                extract::mutating(
+                                let mut x = extract::mutating(
                                     &Ctx {
                                         source_name: &n,
                                         max_size: max,
                                     },
                                     o,
-                                )
+                                );
+                                extract::expose_labels(
+                                    &mut x,
+                                    &o.metadata,
+                                    "cabundle_label_",
+                                    &expose,
+                                );
+                                x
                             },
                         ),
                         "apiservices" => self.spawn(
@@ -449,13 +517,20 @@ impl KubeSource {
                             target,
                             none.clone(),
                             move |o| {
-                                extract::apiservice(
+                                let mut x = extract::apiservice(
                                     &Ctx {
                                         source_name: &n,
                                         max_size: max,
                                     },
                                     o,
-                                )
+                                );
+                                extract::expose_labels(
+                                    &mut x,
+                                    &o.metadata,
+                                    "cabundle_label_",
+                                    &expose,
+                                );
+                                x
                             },
                         ),
                         _ => self.spawn(
@@ -464,13 +539,20 @@ impl KubeSource {
                             target,
                             none.clone(),
                             move |o| {
-                                extract::crd(
+                                let mut x = extract::crd(
                                     &Ctx {
                                         source_name: &n,
                                         max_size: max,
                                     },
                                     o,
-                                )
+                                );
+                                extract::expose_labels(
+                                    &mut x,
+                                    &o.metadata,
+                                    "cabundle_label_",
+                                    &expose,
+                                );
+                                x
                             },
                         ),
                     };
@@ -489,7 +571,7 @@ impl KubeSource {
                     Api::<resources::CertificateSigningRequest>::all(client),
                     wc,
                     target,
-                    Arc::new(HashSet::new()),
+                    Arc::new(ObjFilter::default()),
                     move |o| {
                         extract::csr(
                             &Ctx {
@@ -509,12 +591,23 @@ impl KubeSource {
     /// namespaces as the Secrets.
     fn spawn_health(&self, client: Client, hs: Arc<health::HealthStore>) -> Vec<JoinHandle<()>> {
         let cfg = &self.shared.cfg;
-        let exclude: Arc<HashSet<String>> =
-            Arc::new(cfg.exclude_namespaces.iter().cloned().collect());
-        let scopes: Vec<health::Scope> = if cfg.namespaces.is_empty() {
+        // The namespaces of the Secrets: names and globs as in spawn_watchers.
+        let ns_globs = cfg.namespaces.iter().any(|n| is_glob(n));
+        let cluster_wide = cfg.namespaces.is_empty() || ns_globs;
+        let filter = Arc::new(ObjFilter {
+            ns_include: if ns_globs {
+                cfg.namespaces.clone()
+            } else {
+                Vec::new()
+            },
+            ns_exclude: cfg.exclude_namespaces.clone(),
+            ..ObjFilter::default()
+        });
+        let scopes: Vec<health::Scope> = if cluster_wide {
             let fields: Vec<String> = cfg
                 .exclude_namespaces
                 .iter()
+                .filter(|n| !is_glob(n))
                 .map(|ns| format!("metadata.namespace!={ns}"))
                 .collect();
             vec![health::Scope {
@@ -524,7 +617,7 @@ impl KubeSource {
         } else {
             cfg.namespaces
                 .iter()
-                .filter(|n| !exclude.contains(*n))
+                .filter(|n| filter.allows(Some(n), ""))
                 .map(|n| health::Scope {
                     namespace: Some(n.clone()),
                     fields: None,
@@ -536,7 +629,7 @@ impl KubeSource {
             health: hs,
             secrets: self.store.clone(),
             page_size: cfg.list_page_size,
-            exclude,
+            filter,
         };
         health::spawn(env, health_options(cfg), scopes, cfg.namespace_scoped)
     }
@@ -547,7 +640,7 @@ impl KubeSource {
         api: Api<K>,
         wc: watcher::Config,
         target: Target,
-        exclude: Arc<HashSet<String>>,
+        filter: Arc<ObjFilter>,
         extract: F,
     ) -> JoinHandle<()>
     where
@@ -563,6 +656,15 @@ impl KubeSource {
         let store = self.store.clone();
         let owner = store.add_watcher(target.what.clone());
         let opts = self.opts.clone();
+        // `secrets.leaf_only`: only index 0 (the leaf) of each key's bundle.
+        let leaf_only = self.family == Family::Secrets && self.shared.cfg.secrets.leaf_only;
+        let summarize = move |x: Extracted| {
+            let mut s = Summary::parse(x, &opts);
+            if leaf_only && s.certs.iter().any(|c| c.1 != 0) {
+                s.certs = s.certs.iter().filter(|c| c.1 == 0).cloned().collect();
+            }
+            s
+        };
         tokio::spawn(async move {
             let version_of =
                 |o: &K| -> String { o.meta().resource_version.clone().unwrap_or_default() };
@@ -574,16 +676,24 @@ impl KubeSource {
                 }
             };
             let excluded = |o: &K| {
-                o.meta()
-                    .namespace
-                    .as_ref()
-                    .is_some_and(|ns| exclude.contains(ns))
+                let m = o.meta();
+                !filter.allows(
+                    m.namespace.as_deref(),
+                    m.name.as_deref().unwrap_or_default(),
+                )
             };
             let mut stream = watcher::watcher(api, wc).default_backoff().boxed();
             while let Some(ev) = stream.next().await {
                 match ev {
                     Ok(Event::Init) => {
                         debug!(target = %target.what, "LIST started");
+                        if store.was_synced(owner) {
+                            store.record_transport(
+                                target.resource,
+                                None,
+                                format!("re-listing {} (watch expired or restarted)", target.what),
+                            );
+                        }
                         store.begin_list(owner);
                     }
                     Ok(Event::InitApply(o)) | Ok(Event::Apply(o)) if excluded(&o) => {
@@ -592,7 +702,7 @@ impl KubeSource {
                     Ok(Event::InitApply(o)) => {
                         let (key, v) = (key_of(&o), version_of(&o));
                         if !store.current(owner, &key, &v, false) {
-                            let x = Summary::parse(extract(&o), &opts);
+                            let x = summarize(extract(&o));
                             store.upsert(owner, key, &v, x, false);
                         }
                     }
@@ -603,7 +713,7 @@ impl KubeSource {
                     Ok(Event::Apply(o)) => {
                         let (key, v) = (key_of(&o), version_of(&o));
                         if !store.current(owner, &key, &v, true) {
-                            let x = Summary::parse(extract(&o), &opts);
+                            let x = summarize(extract(&o));
                             store.upsert(owner, key, &v, x, true);
                         }
                     }
@@ -616,13 +726,59 @@ impl KubeSource {
                             reason,
                             message: msg,
                         }) => {
-                            warn!(target = %target.what, reason = %reason, "{msg}");
+                            // Logged (and counted) once per scan as an event of the
+                            // scraper (events::emit_transport), not here.
+                            debug!(target = %target.what, reason = %reason, "{msg}");
+                            if let Some(t) = transport_reason(&e) {
+                                store.record_transport(target.resource, Some(t), msg.clone());
+                            }
                             store.set_error(owner, reason, msg);
                         }
                     },
                 }
             }
         })
+    }
+}
+
+/// Whether a namespace or object name pattern is a shell glob.
+fn is_glob(p: &str) -> bool {
+    p.bytes().any(|b| b"*?[".contains(&b))
+}
+
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    crate::sources::glob::component_matches(pattern.as_bytes(), name.as_bytes())
+}
+
+/// Which objects a watcher keeps (client-side; server-side selectors already
+/// left out what they can): namespace and object name include/exclude lists of
+/// names or shell globs (`team-*`). Empty include lists allow everything.
+#[derive(Debug, Clone, Default)]
+pub struct ObjFilter {
+    pub ns_include: Vec<String>,
+    pub ns_exclude: Vec<String>,
+    pub name_include: Vec<String>,
+    pub name_exclude: Vec<String>,
+}
+
+impl ObjFilter {
+    /// Whether an object named `name` in namespace `ns` (None: cluster-scoped)
+    /// is kept (`name` "" checks the namespace only).
+    pub fn allows(&self, ns: Option<&str>, name: &str) -> bool {
+        let any = |pats: &[String], v: &str| pats.iter().any(|p| glob_matches(p, v));
+        if let Some(ns) = ns {
+            if !self.ns_include.is_empty() && !any(&self.ns_include, ns) {
+                return false;
+            }
+            if any(&self.ns_exclude, ns) {
+                return false;
+            }
+        }
+        if name.is_empty() {
+            return true;
+        }
+        (self.name_include.is_empty() || any(&self.name_include, name))
+            && !any(&self.name_exclude, name)
     }
 }
 
@@ -643,6 +799,21 @@ fn api_group(resource: &str) -> &'static str {
         "apiservices" => "apiregistration.k8s.io",
         "customresourcedefinitions" => "apiextensions.k8s.io",
         _ => "certificates.k8s.io",
+    }
+}
+
+/// The transport reason of a watcher error (`x509_kube_transport_errors_total`);
+/// `None` for the expected `410 Gone` (a resync, counted as such).
+fn transport_reason(e: &watcher::Error) -> Option<TransportReason> {
+    match e {
+        watcher::Error::InitialListFailed(_) | watcher::Error::NoResourceVersion => {
+            Some(TransportReason::ListFailed)
+        }
+        watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 410 => None,
+        watcher::Error::WatchStartFailed(_) => Some(TransportReason::WatchStartFailed),
+        watcher::Error::WatchError(s) if s.code == 410 => None,
+        watcher::Error::WatchError(_) => Some(TransportReason::WatchErrorEvent),
+        watcher::Error::WatchFailed(_) => Some(TransportReason::WatchFlapped),
     }
 }
 
@@ -733,6 +904,14 @@ impl Source for KubeSource {
         if let Ok(mut g) = self.rescan.lock() {
             *g = Some(signal);
         }
+    }
+
+    fn watched_resources(&self) -> Vec<&'static str> {
+        self.resources.clone()
+    }
+
+    fn drain_transport(&self) -> Vec<crate::model::TransportEvent> {
+        self.store.drain_transport(&self.name)
     }
 
     fn scan(self: Arc<Self>, ctx: ScanCtx) -> BoxFuture<SourceOutput> {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
-use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef};
+use crate::model::{ErrorEntry, Reason, SourceKind, SourceRef, TransportEvent, TransportReason};
 use crate::parse::ParseOptions;
 use crate::sources::{Content, Object, ParsedItem, ScanCtx};
 
@@ -43,6 +43,9 @@ pub struct Summary {
     pub certs: Arc<[ParsedItem]>,
     pub errors: Box<[ErrorEntry]>,
     pub digest: Option<Box<[u8; 32]>>,
+    /// CRLs found in the object's keys (public data: their DER is kept and
+    /// handed to the scraper, which parses and inventories them).
+    pub crls: Box<[crate::parse::FoundCrl]>,
 }
 
 impl Summary {
@@ -54,18 +57,28 @@ impl Summary {
             digest,
         } = x;
         let mut certs = Vec::new();
+        let mut crls = Vec::new();
         for it in items {
-            crate::parse::parse_located(it.sref, it.data, it.hint, opts, &mut certs, &mut errors);
+            crate::parse::parse_located_with_crls(
+                it.sref,
+                it.data,
+                it.hint,
+                opts,
+                &mut certs,
+                &mut errors,
+                &mut crls,
+            );
         }
         Summary {
             certs: certs.into(),
             errors: errors.into(),
             digest: digest.map(Box::new),
+            crls: crls.into(),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.certs.is_empty() && self.errors.is_empty()
+        self.certs.is_empty() && self.errors.is_empty() && self.crls.is_empty()
     }
 }
 
@@ -95,6 +108,9 @@ struct Inner {
     relisting: HashMap<usize, HashSet<String>>,
 }
 
+/// Uncollected transport events: (resource, reason) -> (count, latest message).
+type PendingTransport = BTreeMap<(&'static str, Option<TransportReason>), (u64, String)>;
+
 /// Shared between the watcher tasks (writers) and `scan` (reader).
 #[derive(Debug)]
 pub struct Store {
@@ -105,6 +121,9 @@ pub struct Store {
     pub dirty: Notify,
     /// Bumped on every change of the held objects ([`Store::changes`]).
     changes: std::sync::atomic::AtomicU64,
+    /// Transport failures and re-LISTs not collected by a scan yet, merged by
+    /// (resource, reason): count and latest message (bounded by construction).
+    transport: Mutex<PendingTransport>,
 }
 
 impl Default for Store {
@@ -114,6 +133,7 @@ impl Default for Store {
             status: watch::channel(0).0,
             dirty: Notify::new(),
             changes: std::sync::atomic::AtomicU64::new(0),
+            transport: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -285,6 +305,46 @@ impl Store {
         self.lock().watchers.iter().all(|w| w.synced)
     }
 
+    /// Record a transport failure (`Some(reason)`) or a re-LIST (`None`) of a
+    /// watcher of `resource`, for the next [`Store::drain_transport`].
+    pub fn record_transport(
+        &self,
+        resource: &'static str,
+        reason: Option<TransportReason>,
+        message: String,
+    ) {
+        let mut g = match self.transport.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let e = g.entry((resource, reason)).or_insert((0, String::new()));
+        e.0 = e.0.saturating_add(1);
+        e.1 = crate::model::bounded(&message, crate::model::MAX_MESSAGE_LEN);
+    }
+
+    /// Whether watcher `owner` completed a LIST before (a new LIST is a resync).
+    pub fn was_synced(&self, owner: usize) -> bool {
+        self.lock().watchers.get(owner).is_some_and(|w| w.synced)
+    }
+
+    /// Take the recorded transport events, as events of `source_name`.
+    pub fn drain_transport(&self, source_name: &str) -> Vec<TransportEvent> {
+        let taken = match self.transport.lock() {
+            Ok(mut g) => std::mem::take(&mut *g),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        taken
+            .into_iter()
+            .map(|((resource, reason), (count, message))| TransportEvent {
+                source_name: source_name.to_string(),
+                resource,
+                reason,
+                count,
+                message,
+            })
+            .collect()
+    }
+
     /// Number of objects held (benchmarks, tests).
     pub fn len(&self) -> usize {
         self.lock().objects.len()
@@ -388,6 +448,32 @@ impl Store {
                 version: Some(o.version.to_string()),
                 content,
             });
+            // Each CRL is an object of its own, handed over as fresh DER (the
+            // scraper parses CRLs; sources may not use the checks).
+            for (i, crl) in o.summary.crls.iter().enumerate() {
+                let ckey = format!("{key}#crl{i}");
+                let content = if ctx
+                    .prev_versions
+                    .get(&ckey)
+                    .is_some_and(|v| **v == *o.version)
+                {
+                    Content::Unchanged
+                } else {
+                    Content::Fresh {
+                        items: vec![crate::sources::Item {
+                            sref: (*crl.source).clone(),
+                            data: crl.der.to_vec(),
+                            hint: crate::parse::FormatHint::Der,
+                        }],
+                        errors: Vec::new(),
+                    }
+                };
+                out.push(Object {
+                    key: ckey,
+                    version: Some(o.version.to_string()),
+                    content,
+                });
+            }
         }
         out
     }

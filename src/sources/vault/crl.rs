@@ -62,6 +62,7 @@ pub fn parse(data: &[u8], location: &str, now: i64) -> Result<IssuerCrl, String>
             location: crate::model::bounded(location, 2048),
             stale: next_update.is_some_and(|n| now > n),
             entries: revoked.len(),
+            source: None,
         },
         revoked,
     })
@@ -142,6 +143,7 @@ mod tests {
             location: "pki/issuer/x/crl".into(),
             stale: false,
             entries: 0,
+            source: None,
         };
         assert!(findings(&info, 3600).is_empty());
         let near_now = 72 * 3600 - 17 * 3600;

@@ -82,16 +82,11 @@ naming the key: a values file never silently means something else here.
 {{- if $v.probeListenPort }}{{ fail (printf "probeListenPort %s" $why) }}{{ end -}}
 {{- if $v.extraDeploy }}{{ fail (printf "extraDeploy %s" $why) }}{{ end -}}
 {{- if $v.extraDeployVerbatim }}{{ fail (printf "extraDeployVerbatim %s" $why) }}{{ end -}}
-{{- range $k := list "includeNamespaceLabels" "excludeNamespaceLabels" "includeSecrets" "excludeSecrets" "includeConfigMaps" "excludeConfigMaps" "exposeConfigMapLabels" "extraArgs" }}
+{{- range $k := list "includeNamespaceLabels" "excludeNamespaceLabels" "extraArgs" }}
 {{- if index $v.secretsExporter $k }}{{ fail (printf "secretsExporter.%s %s" $k $why) }}{{ end -}}
 {{- end -}}
-{{- range $k := list "includeNames" "excludeNames" "includeLabels" "excludeLabels" "exposeLabels" }}
+{{- range $k := list "includeNames" "excludeNames" "includeLabels" "excludeLabels" }}
 {{- if index $v.cabundlesExporter $k }}{{ fail (printf "cabundlesExporter.%s %s" $k $why) }}{{ end -}}
-{{- end -}}
-{{- range $k := list "includeNamespaces" "excludeNamespaces" }}
-{{- range $ns := (index $v.secretsExporter $k | default list) }}
-{{- if regexMatch "[*?\\[]" $ns }}{{ fail (printf "secretsExporter.%s: %q is a glob; certvigil takes namespace names" $k $ns) }}{{ end -}}
-{{- end -}}
 {{- end -}}
 {{- $r := $v.prometheusRules -}}
 {{- range $k := list "rulePrefix" "alertExprOverrides" "alertForOverrides" "alertExtraLabels" "alertExtraAnnotations" "disableBuiltinAlertGroup" }}
@@ -162,9 +157,14 @@ naming the key: a values file never silently means something else here.
 {{- end -}}
 {{- end -}}
 {{- $secrets := dict "enabled" (and $s.enabled (gt (len $typeList) 0)) "types" $typeList "expose_labels" ($s.exposeSecretLabels | default list) -}}
+{{- if $s.includeSecrets }}{{ $_ := set $secrets "include" $s.includeSecrets }}{{ end -}}
+{{- if $s.excludeSecrets }}{{ $_ := set $secrets "exclude" $s.excludeSecrets }}{{ end -}}
 {{- if $selector }}{{ $_ := set $secrets "label_selector" (join "," $selector) }}{{ end -}}
 {{- $cm := dict "enabled" (and $s.enabled (gt (len ($s.configMapKeys | default list)) 0)) -}}
 {{- if $s.configMapKeys }}{{ $_ := set $cm "keys" $s.configMapKeys }}{{ end -}}
+{{- if $s.includeConfigMaps }}{{ $_ := set $cm "include" $s.includeConfigMaps }}{{ end -}}
+{{- if $s.excludeConfigMaps }}{{ $_ := set $cm "exclude" $s.excludeConfigMaps }}{{ end -}}
+{{- if $s.exposeConfigMapLabels }}{{ $_ := set $cm "expose_labels" $s.exposeConfigMapLabels }}{{ end -}}
 {{- $res := list -}}
 {{- $cr := $v.cabundlesExporter.resources -}}
 {{- if $cr.validating }}{{ $res = append $res "validatingwebhookconfigurations" }}{{ end -}}
@@ -182,6 +182,7 @@ naming the key: a values file never silently means something else here.
   "csrs" (dict "enabled" $v.csrsExporter.enabled)
   "ingresses" (dict "enabled" (and $s.enabled $v.healthChecks.ingresses))
   "cert_manager" (dict "enabled" (and $s.enabled $v.healthChecks.certManager)) -}}
+{{- if $v.cabundlesExporter.exposeLabels }}{{ $_ := set $kube.cabundles "expose_labels" $v.cabundlesExporter.exposeLabels }}{{ end -}}
 {{- if gt (int $s.listPageSize) 0 }}{{ $_ := set $kube "list_page_size" (int $s.listPageSize) }}{{ end -}}
 {{- $roots := concat (list "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt") ($v.certvigil.trustRoots | default list) -}}
 {{- include "certvigil.commonConfig" (list . $s.debugMode) }}
