@@ -357,17 +357,17 @@ mod tests {
         let b = cert("b");
         let one = certs_from_body(&a).expect("der");
         assert_eq!(one.len(), 1);
-        assert_eq!(one[0].name, "a");
+        assert_eq!(&*one[0].name, "a");
 
         let pem = format!(
             "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
             base64_lines(&b)
         );
         let two = certs_from_body(pem.as_bytes()).expect("pem");
-        assert_eq!(two[0].name, "b");
+        assert_eq!(&*two[0].name, "b");
 
         let bundle = certs_from_body(&p7c(&[a.clone(), b.clone()])).expect("p7c");
-        let names: Vec<&str> = bundle.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = bundle.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["a", "b"]);
     }
 

@@ -45,8 +45,8 @@ pub const MAX_SIG_CHECKS: usize = 512;
 #[derive(Debug, Default, Clone)]
 pub struct Pool {
     certs: Vec<Arc<Facts>>,
-    by_subject: HashMap<Box<[u8]>, Vec<usize>>,
-    by_norm: HashMap<String, Vec<usize>>,
+    by_subject: HashMap<Arc<[u8]>, Vec<usize>>,
+    by_norm: HashMap<Arc<str>, Vec<usize>>,
     by_fp: HashMap<[u8; 32], usize>,
 }
 
@@ -112,8 +112,8 @@ impl Pool {
         let mut v: Vec<&Arc<Facts>> = idx
             .map(|ix| ix.iter().filter_map(|&i| self.certs.get(i)).collect())
             .unwrap_or_default();
-        if let Some(aki) = &child.aki {
-            v.sort_by_key(|c| c.ski.as_ref() != Some(aki));
+        if let Some(aki) = child.aki() {
+            v.sort_by_key(|c| c.ski() != Some(aki));
         }
         v
     }
@@ -126,7 +126,7 @@ impl Pool {
         self.by_subject.get(&f.subject_raw).and_then(|ix| {
             ix.iter()
                 .filter_map(|&i| self.certs.get(i))
-                .find(|c| c.spki_raw == f.spki_raw)
+                .find(|c| c.spki_raw() == f.spki_raw())
         })
     }
 }
@@ -137,7 +137,8 @@ pub struct ChainResult {
     pub status: TrustStatus,
     /// `None` when trusted.
     pub reason: Option<TrustReason>,
-    pub detail: String,
+    /// Shared by the verdict cache and every entry of the certificate.
+    pub detail: Arc<str>,
     /// The certificate whose key verifiably signed this one (for revocation).
     pub issuer: Option<Arc<Facts>>,
     /// `[lo, hi)` (Unix seconds) around the evaluation instant in which the
@@ -226,7 +227,7 @@ impl Search<'_> {
             SigCheck::Invalid => false,
             // Algorithms outside webpki's set (SHA-1, small RSA keys): the
             // general verifier still recognises a self-signature.
-            SigCheck::Unsupported => cert_signed_by(&f.der, &f.spki_raw) == SigCheck::Valid,
+            SigCheck::Unsupported => cert_signed_by(&f.der, f.spki_raw()) == SigCheck::Valid,
         }
     }
 
@@ -441,7 +442,7 @@ pub fn verify(leaf: &Arc<Facts>, ctx: &Ctx<'_>) -> ChainResult {
         return ChainResult {
             status,
             reason,
-            detail,
+            detail: detail.into(),
             issuer: None,
             window,
         };
@@ -461,7 +462,8 @@ pub fn verify(leaf: &Arc<Facts>, ctx: &Ctx<'_>) -> ChainResult {
             detail: format!(
                 "self-signed certificate '{}' is not a trust anchor",
                 leaf.name
-            ),
+            )
+            .into(),
             issuer: None,
             window: (i64::MIN, i64::MAX),
         };
@@ -471,7 +473,7 @@ pub fn verify(leaf: &Arc<Facts>, ctx: &Ctx<'_>) -> ChainResult {
         return ChainResult {
             status: TrustStatus::Trusted,
             reason: None,
-            detail,
+            detail: detail.into(),
             issuer: s.leaf_issuer,
             window: s.window,
         };
@@ -490,7 +492,7 @@ pub fn verify(leaf: &Arc<Facts>, ctx: &Ctx<'_>) -> ChainResult {
     ChainResult {
         status,
         reason: Some(reason),
-        detail: crate::model::bounded(&detail, 1024),
+        detail: crate::model::bounded(&detail, 1024).into(),
         issuer: s.leaf_issuer,
         window: s.window,
     }

@@ -94,7 +94,7 @@ impl ParsedCrl {
 
     /// Is this CRL issued under `issuer`'s name?
     pub fn names_issuer(&self, issuer: &Facts) -> bool {
-        *self.issuer_raw == *issuer.subject_raw || self.issuer_norm == issuer.subject_norm
+        *self.issuer_raw == *issuer.subject_raw || *self.issuer_norm == *issuer.subject_norm
     }
 
     /// Does `issuer`'s key sign this CRL? (cached per issuer)
@@ -106,7 +106,7 @@ impl ParsedCrl {
         }
         let r = match CertificateRevocationList::from_der(&self.der) {
             Ok((_, crl)) => verify_with_spki(
-                &issuer.spki_raw,
+                issuer.spki_raw(),
                 &crl.signature_algorithm,
                 &crl.signature_value,
                 crl.tbs_cert_list.as_ref(),

@@ -4,7 +4,8 @@
 //! identifiers, the serial, CRL distribution points and AIA URLs; plus
 //! signature verification helpers shared by certificates, CRLs and OCSP.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use x509_parser::oid_registry::{
     OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS, OID_PKIX_ACCESS_DESCRIPTOR_OCSP,
@@ -24,15 +25,18 @@ pub const EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 pub struct Facts {
     pub fp: [u8; 32],
     pub der: Arc<[u8]>,
-    pub subject_raw: Box<[u8]>,
-    pub issuer_raw: Box<[u8]>,
+    /// Raw subject and issuer Names (DER) and their renderings below are
+    /// shared through [`Names`]: a leaf's issuer is its CA's subject, so
+    /// 20,000 leaves of one CA hold one copy.
+    pub subject_raw: Arc<[u8]>,
+    pub issuer_raw: Arc<[u8]>,
     /// Lowercased RFC 4514 rendering (fallback name matching).
-    pub subject_norm: String,
-    pub issuer_norm: String,
+    pub subject_norm: Arc<str>,
+    pub issuer_norm: Arc<str>,
     /// Human name for messages: the CN, else the rendered subject.
-    pub name: String,
+    pub name: Arc<str>,
     /// Human name of the issuer.
-    pub issuer_name: String,
+    pub issuer_name: Arc<str>,
     pub not_before: i64,
     pub not_after: i64,
     /// basicConstraints cA, `None` without the extension.
@@ -43,14 +47,14 @@ pub struct Facts {
     pub crl_sign: Option<bool>,
     /// Dotted EKU OIDs, `None` without the extension.
     pub eku: Option<Vec<String>>,
-    pub ski: Option<Box<[u8]>>,
-    pub aki: Option<Box<[u8]>>,
-    /// SubjectPublicKeyInfo DER.
-    pub spki_raw: Box<[u8]>,
-    /// Content of the subjectPublicKey BIT STRING (OCSP issuer key hash).
-    pub spki_key: Box<[u8]>,
-    /// Serial content bytes with leading zero bytes removed.
-    pub serial: Box<[u8]>,
+    /// Where in `der` the key identifiers, the SubjectPublicKeyInfo, its key
+    /// and the serial are (read with the accessors of the same names): no
+    /// copy per certificate.
+    pub ski_at: Option<Span>,
+    pub aki_at: Option<Span>,
+    pub spki_at: Span,
+    pub spki_key_at: Span,
+    pub serial_at: Span,
     pub crl_urls: Vec<String>,
     pub ocsp_urls: Vec<String>,
     pub ca_issuers: Vec<String>,
@@ -76,11 +80,61 @@ pub struct Facts {
 
 /// Strip leading zero bytes of a big-endian integer (keep one byte).
 pub fn normalize_serial(raw: &[u8]) -> Box<[u8]> {
+    strip_zeros(raw).into()
+}
+
+fn strip_zeros(raw: &[u8]) -> &[u8] {
     let mut s = raw;
     while s.len() > 1 && s[0] == 0 {
         s = &s[1..];
     }
-    s.into()
+    s
+}
+
+/// The SHA-256 of a certificate from its 64-hex-digit fingerprint (the
+/// parser computed it already).
+fn fp_from_hex(s: &str) -> Option<[u8; 32]> {
+    let b = s.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let nib = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = (nib(b[2 * i])? << 4) | nib(b[2 * i + 1])?;
+    }
+    Some(out)
+}
+
+/// A byte range `[start, end)` of a certificate's DER.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span(u32, u32);
+
+impl Span {
+    /// The range of `part` inside `whole` (`None` when it is not a sub-slice:
+    /// only slices borrowed from the DER can be located).
+    pub fn locate(whole: &[u8], part: &[u8]) -> Option<Span> {
+        let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+        let end = start.checked_add(part.len())?;
+        if end > whole.len() {
+            return None;
+        }
+        Some(Span(u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+    }
+
+    pub fn new(start: usize, end: usize) -> Option<Span> {
+        (start <= end).then_some(())?;
+        Some(Span(u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+    }
+
+    pub fn of<'d>(&self, der: &'d [u8]) -> &'d [u8] {
+        der.get(self.0 as usize..self.1 as usize).unwrap_or(&[])
+    }
 }
 
 /// Display name of an X.509 name: its CN, else its RFC 4514 rendering.
@@ -90,30 +144,151 @@ pub fn display_name(name: &X509Name<'_>) -> String {
     crate::model::bounded(&s, 200)
 }
 
-/// (display name, lowercased RFC 4514 rendering) from one rendering.
-fn names(name: &X509Name<'_>) -> (String, String) {
-    let dn = crate::parse::x509::distinguished_name(name);
+/// (display name, lowercased RFC 4514 rendering) of a rendered name.
+fn renderings(dn: &crate::model::DistinguishedName) -> (String, String) {
     let norm = dn.rendered.to_lowercase();
-    let s = if dn.cn.is_empty() { dn.rendered } else { dn.cn };
-    (crate::model::bounded(&s, 200), norm)
+    let s = if dn.cn.is_empty() {
+        &dn.rendered
+    } else {
+        &dn.cn
+    };
+    (crate::model::bounded(s, 200), norm)
+}
+
+/// A Name as [`Facts`] hold it: raw DER, display name, normalised rendering.
+type Interned = (Arc<[u8]>, Arc<str>, Arc<str>);
+
+const NAME_SHARDS: usize = 8;
+
+/// Raw Name → (display name, normalised rendering).
+type NameMap = HashMap<Arc<[u8]>, (Arc<str>, Arc<str>)>;
+/// Most names per shard; a full shard is emptied (names found after that are
+/// simply not shared until the next sweep).
+const MAX_NAMES_PER_SHARD: usize = 1 << 16;
+
+/// Interner of certificate Names (raw DER → renderings), shared by the facts
+/// extraction threads of a [`crate::checks::Checker`]. A Name seen before is
+/// neither rendered nor copied again; [`Names::sweep`] forgets Names no
+/// certificate holds any more.
+#[derive(Debug, Default)]
+pub struct Names {
+    shards: [Mutex<NameMap>; NAME_SHARDS],
+}
+
+impl Names {
+    fn shard(&self, raw: &[u8]) -> std::sync::MutexGuard<'_, NameMap> {
+        let h = raw
+            .iter()
+            .rev()
+            .take(8)
+            .fold(0usize, |a, &b| a.wrapping_mul(31) ^ usize::from(b));
+        let m = &self.shards[h % NAME_SHARDS];
+        match m.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The shared form of `raw`, rendering it with `render` (display, norm)
+    /// only when it was not seen before. `render` runs without the lock.
+    fn get(&self, raw: &[u8], render: impl FnOnce() -> (String, String)) -> Interned {
+        if let Some((k, (d, n))) = self.shard(raw).get_key_value(raw) {
+            return (k.clone(), d.clone(), n.clone());
+        }
+        let (d, n) = render();
+        let v: Interned = (raw.into(), d.into(), n.into());
+        let mut g = self.shard(raw);
+        if let Some((k, (d, n))) = g.get_key_value(raw) {
+            return (k.clone(), d.clone(), n.clone());
+        }
+        if g.len() >= MAX_NAMES_PER_SHARD {
+            g.clear();
+        }
+        g.insert(v.0.clone(), (v.1.clone(), v.2.clone()));
+        v
+    }
+
+    /// Forget Names that only the interner holds.
+    pub fn sweep(&self) {
+        for m in &self.shards {
+            let mut g = match m.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            g.retain(|k, _| Arc::strong_count(k) > 1);
+            g.shrink_to_fit();
+        }
+    }
+
+    /// Interned Names.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|m| m.lock().map_or(0, |g| g.len()))
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl Facts {
     /// Extract the facts of `der`. `fp` is its SHA-256.
     pub fn from_der(der: Arc<[u8]>) -> Result<Facts, String> {
+        Self::extract(der, &Names::default(), None, None)
+    }
+
+    /// The facts of an inventory certificate: its DER, and the subject and
+    /// issuer renderings the parser already made (not rendered again), with
+    /// Names shared through `names`.
+    pub fn from_parsed(cert: &crate::model::ParsedCert, names: &Names) -> Result<Facts, String> {
+        Self::extract(
+            cert.der.clone(),
+            names,
+            Some((&cert.subject, &cert.issuer)),
+            fp_from_hex(&cert.sha256_fingerprint),
+        )
+    }
+
+    fn extract(
+        der: Arc<[u8]>,
+        interner: &Names,
+        rendered: Option<(
+            &crate::model::DistinguishedName,
+            &crate::model::DistinguishedName,
+        )>,
+        fp: Option<[u8; 32]>,
+    ) -> Result<Facts, String> {
         let (_, cert) = X509Certificate::from_der(&der).map_err(|e| format!("bad DER: {e}"))?;
-        let fp: [u8; 32] = {
+        let fp: [u8; 32] = if let Some(fp) = fp {
+            fp
+        } else {
             let d = ring::digest::digest(&ring::digest::SHA256, &der);
             let mut a = [0u8; 32];
             a.copy_from_slice(d.as_ref());
             a
         };
         let tbs = &cert.tbs_certificate;
-        let subject_raw: Box<[u8]> = tbs.subject.as_raw().into();
-        let issuer_raw: Box<[u8]> = tbs.issuer.as_raw().into();
-        // One rendering per name: the display name and the normalised form.
-        let (name, subject_norm) = names(&tbs.subject);
-        let (issuer_name, issuer_norm) = names(&tbs.issuer);
+        // One rendering per distinct Name (the parser's when given): the
+        // display name and the normalised form.
+        let render = |n: &X509Name<'_>, given: Option<&crate::model::DistinguishedName>| match given
+        {
+            Some(dn) => renderings(dn),
+            None => renderings(&crate::parse::x509::distinguished_name(n)),
+        };
+        let (subject_raw, name, subject_norm) = interner.get(tbs.subject.as_raw(), || {
+            render(&tbs.subject, rendered.map(|r| r.0))
+        });
+        let (issuer_raw, issuer_name, issuer_norm) = interner.get(tbs.issuer.as_raw(), || {
+            render(&tbs.issuer, rendered.map(|r| r.1))
+        });
+        let at = |part: &[u8]| {
+            Span::locate(&der, part).ok_or_else(|| "certificate field outside its DER".to_string())
+        };
+        let spki_at = at(tbs.subject_pki.raw)?;
+        let spki_key_at = at(tbs.subject_pki.subject_public_key.data.as_ref())?;
+        let serial_at = at(strip_zeros(tbs.raw_serial()))?;
         let mut f = Facts {
             fp,
             der: der.clone(),
@@ -131,11 +306,11 @@ impl Facts {
             key_cert_sign: None,
             crl_sign: None,
             eku: None,
-            ski: None,
-            aki: None,
-            spki_raw: tbs.subject_pki.raw.into(),
-            spki_key: tbs.subject_pki.subject_public_key.data.as_ref().into(),
-            serial: normalize_serial(tbs.raw_serial()),
+            ski_at: None,
+            aki_at: None,
+            spki_at,
+            spki_key_at,
+            serial_at,
             crl_urls: Vec::new(),
             ocsp_urls: Vec::new(),
             ca_issuers: Vec::new(),
@@ -197,12 +372,15 @@ impl Facts {
                     }
                     f.eku = Some(v);
                 }
-                ParsedExtension::SubjectKeyIdentifier(k) => f.ski = Some(k.0.into()),
+                ParsedExtension::SubjectKeyIdentifier(k) => f.ski_at = Some(at(k.0)?),
                 ParsedExtension::SubjectAlternativeName(san) => {
                     f.has_san = !san.general_names.is_empty()
                 }
                 ParsedExtension::AuthorityKeyIdentifier(a) => {
-                    f.aki = a.key_identifier.as_ref().map(|k| k.0.into())
+                    f.aki_at = match a.key_identifier.as_ref() {
+                        Some(k) => Some(at(k.0)?),
+                        None => None,
+                    }
                 }
                 ParsedExtension::CRLDistributionPoints(cdp) => {
                     for dp in cdp.points.iter().take(16) {
@@ -232,6 +410,29 @@ impl Facts {
             }
         }
         Ok(f)
+    }
+
+    /// SubjectPublicKeyInfo DER.
+    pub fn spki_raw(&self) -> &[u8] {
+        self.spki_at.of(&self.der)
+    }
+
+    /// Content of the subjectPublicKey BIT STRING (OCSP issuer key hash).
+    pub fn spki_key(&self) -> &[u8] {
+        self.spki_key_at.of(&self.der)
+    }
+
+    /// Serial content bytes with leading zero bytes removed.
+    pub fn serial(&self) -> &[u8] {
+        self.serial_at.of(&self.der)
+    }
+
+    pub fn ski(&self) -> Option<&[u8]> {
+        self.ski_at.map(|s| s.of(&self.der))
+    }
+
+    pub fn aki(&self) -> Option<&[u8]> {
+        self.aki_at.map(|s| s.of(&self.der))
     }
 
     /// Hex of the fingerprint (for messages and maps).

@@ -65,6 +65,8 @@ pub struct Checker {
     anchors: Arc<chain::Pool>,
     intermediates: Vec<Arc<facts::Facts>>,
     facts: HashMap<String, (Option<Arc<facts::Facts>>, u64)>,
+    /// Subject and issuer Names shared by the facts (swept with them).
+    names: facts::Names,
     generation: u64,
     sigs: sigverify::SigCache,
     /// The resolved profile (`auto`: `rfc5280` with configured roots,
@@ -72,7 +74,9 @@ pub struct Checker {
     profile: pathval::Profile,
     /// Verdicts of the last scan by leaf, with the pool digest they were
     /// computed for and their stable time window.
-    verdicts: HashMap<[u8; 32], (chain::ChainResult, [u8; 32])>,
+    verdicts: HashMap<[u8; 32], chain::ChainResult>,
+    /// The pool digest `verdicts` were computed for.
+    verdicts_digest: [u8; 32],
     revocation: revocation::Revoker,
     /// caIssuers fetching: `trust.fetch_aia` and not offline.
     aia: Option<aia::Aia>,
@@ -83,7 +87,7 @@ fn placeholder() -> chain::ChainResult {
     chain::ChainResult {
         status: TrustStatus::Unknown,
         reason: None,
-        detail: String::new(),
+        detail: Arc::from(""),
         issuer: None,
         window: (0, 0),
     }
@@ -120,7 +124,7 @@ fn verify_all(leaves: &[Arc<facts::Facts>], ctx: &chain::Ctx<'_>) -> Vec<chain::
                 Err(_) => out.extend(part.iter().map(|f| chain::ChainResult {
                     status: TrustStatus::Unknown,
                     reason: Some(TrustReason::MalformedCertificate),
-                    detail: format!("chain verification of '{}' failed", f.name),
+                    detail: format!("chain verification of '{}' failed", f.name).into(),
                     issuer: None,
                     window: (0, 0),
                 })),
@@ -150,10 +154,12 @@ impl Checker {
             anchors: Arc::new(chain::Pool::new()),
             intermediates: Vec::new(),
             facts: HashMap::new(),
+            names: facts::Names::default(),
             generation: 0,
             sigs: sigverify::SigCache::default(),
             profile: pathval::Profile::Rfc5280,
             verdicts: HashMap::new(),
+            verdicts_digest: [0; 32],
             revocation: revocation::Revoker::new(&RevocationConfig {
                 methods: Vec::new(),
                 ..RevocationConfig::default()
@@ -184,6 +190,7 @@ impl Checker {
             anchors: Arc::new(anchors),
             intermediates,
             facts: HashMap::new(),
+            names: facts::Names::default(),
             generation: 0,
             sigs: sigverify::SigCache::default(),
             profile: match trust.profile {
@@ -193,6 +200,7 @@ impl Checker {
                 TrustProfile::Auto => pathval::Profile::Rfc5280,
             },
             verdicts: HashMap::new(),
+            verdicts_digest: [0; 32],
             revocation,
             aia: (trust.fetch_aia && !rev.offline).then(|| aia::Aia::new(rev)),
         })
@@ -227,11 +235,8 @@ impl Checker {
                     && seen.insert(&e.cert.sha256_fingerprint)
             })
             .collect();
-        let parse = |e: &&CertEntry| {
-            facts::Facts::from_der(e.cert.der.clone())
-                .ok()
-                .map(Arc::new)
-        };
+        let names = &self.names;
+        let parse = |e: &&CertEntry| facts::Facts::from_parsed(&e.cert, names).ok().map(Arc::new);
         let n = threads();
         let parsed: Vec<Option<Arc<facts::Facts>>> = if n <= 1 || new.len() < 64 {
             new.iter().map(parse).collect()
@@ -262,7 +267,7 @@ impl Checker {
             slot.1 = g;
             return slot.0.clone();
         }
-        let f = facts::Facts::from_der(e.cert.der.clone())
+        let f = facts::Facts::from_parsed(&e.cert, &self.names)
             .ok()
             .map(Arc::new);
         self.facts
@@ -282,7 +287,11 @@ impl Checker {
         let all: Vec<Option<Arc<facts::Facts>>> =
             entries.iter().map(|e| self.facts_of(e)).collect();
         let g = self.generation;
+        let held = self.facts.len();
         self.facts.retain(|_, v| v.1 == g);
+        if self.facts.len() < held {
+            self.names.sweep();
+        }
 
         let mut pool = chain::Pool::new();
         for f in all.iter().flatten() {
@@ -295,15 +304,18 @@ impl Checker {
         // Chains, once per distinct certificate; a verdict of the last scan
         // is reused while the pool is the same and `now` is in its window.
         let digest = pool.digest();
+        // The last scan's verdicts are moved, not copied, into this scan's.
+        let mut prev = std::mem::take(&mut self.verdicts);
+        let same_pool = self.verdicts_digest == digest;
         let mut verdicts: HashMap<[u8; 32], chain::ChainResult> = HashMap::new();
         let mut todo: Vec<Arc<facts::Facts>> = Vec::new();
         for f in all.iter().flatten() {
             if verdicts.contains_key(&f.fp) {
                 continue;
             }
-            match self.verdicts.get(&f.fp) {
-                Some((r, d)) if *d == digest && r.window.0 <= now_ts && now_ts < r.window.1 => {
-                    verdicts.insert(f.fp, r.clone());
+            match prev.remove(&f.fp) {
+                Some(r) if same_pool && r.window.0 <= now_ts && now_ts < r.window.1 => {
+                    verdicts.insert(f.fp, r);
                 }
                 _ => {
                     verdicts.insert(f.fp, placeholder());
@@ -311,6 +323,7 @@ impl Checker {
                 }
             }
         }
+        drop(prev);
         {
             let algs = self.sigs.algorithms();
             let refs: Vec<&dyn rustls::pki_types::SignatureVerificationAlgorithm> = algs
@@ -354,14 +367,6 @@ impl Checker {
         // AIA-completed (or still incomplete) chains depend on fetched
         // certificates outside the pool digest: not reused.
         let aia_on = self.aia.is_some();
-        self.verdicts = verdicts
-            .iter()
-            .filter(|(_, r)| {
-                !aia_on
-                    || (r.status != TrustStatus::Incomplete && !r.detail.contains("AIA caIssuers"))
-            })
-            .map(|(fp, r)| (*fp, (r.clone(), digest)))
-            .collect();
 
         // Revocation for every certificate whose issuer is known.
         let subjects: Vec<Option<revocation::Subject>> = entries
@@ -378,6 +383,11 @@ impl Checker {
                 })
             })
             .collect();
+        verdicts.retain(|_, r| {
+            !aia_on || (r.status != TrustStatus::Incomplete && !r.detail.contains("AIA caIssuers"))
+        });
+        self.verdicts = verdicts;
+        self.verdicts_digest = digest;
         let out = self.revocation.run(&subjects, now_ts).await;
         for (e, r) in entries.iter_mut().zip(out.results) {
             e.revocation = r;
@@ -491,7 +501,8 @@ impl Checker {
                         r.detail
                     ),
                     1024,
-                );
+                )
+                .into();
             }
             *v = r;
         }

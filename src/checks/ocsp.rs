@@ -39,7 +39,7 @@ fn sha1(data: &[u8]) -> Vec<u8> {
 
 /// The CertID of `cert` under `issuer` (SHA-1, as every responder accepts).
 pub fn cert_id(cert: &Facts, issuer: &Facts) -> Result<CertId, String> {
-    let serial = x509_cert::serial_number::SerialNumber::new(&cert.serial)
+    let serial = x509_cert::serial_number::SerialNumber::new(cert.serial())
         .map_err(|e| format!("serial: {e}"))?;
     Ok(CertId {
         hash_algorithm: spki::AlgorithmIdentifierOwned {
@@ -47,7 +47,7 @@ pub fn cert_id(cert: &Facts, issuer: &Facts) -> Result<CertId, String> {
             parameters: Some(der::asn1::Null.into()),
         },
         issuer_name_hash: OctetString::new(sha1(&issuer.subject_raw)).map_err(|e| e.to_string())?,
-        issuer_key_hash: OctetString::new(sha1(&issuer.spki_key)).map_err(|e| e.to_string())?,
+        issuer_key_hash: OctetString::new(sha1(issuer.spki_key())).map_err(|e| e.to_string())?,
         serial_number: serial,
     })
 }
@@ -194,7 +194,7 @@ pub fn evaluate(
     let tbs = tbs_raw(basic_der)?;
     // Signature: the issuer itself, or a delegated responder it certified.
     let mut signed = sig_ok(
-        &issuer.spki_raw,
+        issuer.spki_raw(),
         &basic.signature_algorithm,
         &basic.signature,
         tbs,
@@ -209,7 +209,7 @@ pub fn evaluate(
             if !(rf.issuer_raw == issuer.subject_raw || rf.issuer_norm == issuer.subject_norm) {
                 continue;
             }
-            if super::facts::cert_signed_by(&rf.der, &issuer.spki_raw) != SigCheck::Valid {
+            if super::facts::cert_signed_by(&rf.der, issuer.spki_raw()) != SigCheck::Valid {
                 why = format!(
                     "responder certificate '{}' is not signed by the issuer",
                     rf.name
@@ -235,7 +235,7 @@ pub fn evaluate(
                 continue;
             }
             if sig_ok(
-                &rf.spki_raw,
+                rf.spki_raw(),
                 &basic.signature_algorithm,
                 &basic.signature,
                 tbs,

@@ -201,7 +201,7 @@ fn extra_checks(
             ));
         }
     }
-    if profile == Profile::Rfc5280 && anchor.version >= 2 && anchor.ski.is_none() {
+    if profile == Profile::Rfc5280 && anchor.version >= 2 && anchor.ski_at.is_none() {
         return Err((
             TrustReason::BadKeyIdentifier,
             format!("trust anchor '{}' has no subjectKeyIdentifier", anchor.name),
@@ -218,7 +218,7 @@ fn extra_checks(
                     ),
                 ));
             }
-            if c.ski.is_none() && c.ca == Some(true) {
+            if c.ski_at.is_none() && c.ca == Some(true) {
                 return Err((
                     TrustReason::BadKeyIdentifier,
                     format!("intermediate '{}' has no subjectKeyIdentifier", c.name),
@@ -229,7 +229,7 @@ fn extra_checks(
         // building. Required on intermediates always and on the leaf under
         // `webpki` (CA/B Forum); a private leaf without it (rcgen's default)
         // is accepted under `rfc5280`: the search does not need it.
-        if !c.self_issued && c.aki.is_none() && (i > 0 || profile == Profile::Webpki) {
+        if !c.self_issued && c.aki_at.is_none() && (i > 0 || profile == Profile::Webpki) {
             return Err((
                 TrustReason::BadKeyIdentifier,
                 format!("{} has no authorityKeyIdentifier", who(i, c)),

@@ -497,7 +497,7 @@ impl Revoker {
                     continue;
                 }
             }
-            if let Some(r) = c.lookup(&s.cert.serial) {
+            if let Some(r) = c.lookup(s.cert.serial()) {
                 return Verdict::Done(revoked(RevocationMethod::Crl, r.revoked_at, r.reason));
             }
             if c.is_stale(now) {
@@ -574,7 +574,7 @@ impl Revoker {
             let Some(url) = s.cert.ocsp_urls.iter().find(|u| is_http(u)) else {
                 continue;
             };
-            let key = (issuer.fp, s.cert.serial.clone());
+            let key: ([u8; 32], Box<[u8]>) = (issuer.fp, s.cert.serial().into());
             used.insert(key.clone());
             if self.offline || !seen.insert(key.clone()) {
                 continue;
@@ -660,7 +660,7 @@ impl Revoker {
         if self.offline || !s.cert.ocsp_urls.iter().any(|u| is_http(u)) {
             return Verdict::NotApplicable;
         }
-        let key = (issuer.fp, s.cert.serial.clone());
+        let key: ([u8; 32], Box<[u8]>) = (issuer.fp, s.cert.serial().into());
         let Some(slot) = self.ocsp.get(&key) else {
             return Verdict::Unknown("OCSP: no answer".into());
         };

@@ -211,8 +211,109 @@ pub struct Trust {
     /// Bounded code for why the chain is not trusted; `None` when trusted or
     /// when verification was not performed.
     pub reason: Option<TrustReason>,
-    /// Usually a constant text (no allocation per certificate and snapshot).
-    pub detail: std::borrow::Cow<'static, str>,
+    /// Usually a constant text; a computed one is shared by every entry of
+    /// the certificate and the checker's verdict cache (no copy per entry).
+    pub detail: Detail,
+}
+
+/// Human text of a check result: a constant, or one shared allocation.
+#[derive(Clone)]
+pub enum Detail {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Detail {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Detail::Static(s) => s,
+            Detail::Shared(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for Detail {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Detail {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&'static str> for Detail {
+    fn from(s: &'static str) -> Self {
+        Detail::Static(s)
+    }
+}
+
+impl From<String> for Detail {
+    fn from(s: String) -> Self {
+        Detail::Shared(s.into())
+    }
+}
+
+impl From<Arc<str>> for Detail {
+    fn from(s: Arc<str>) -> Self {
+        Detail::Shared(s)
+    }
+}
+
+impl From<std::borrow::Cow<'static, str>> for Detail {
+    fn from(s: std::borrow::Cow<'static, str>) -> Self {
+        match s {
+            std::borrow::Cow::Borrowed(b) => Detail::Static(b),
+            std::borrow::Cow::Owned(o) => o.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for Detail {
+    fn eq(&self, o: &Detail) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+impl Eq for Detail {}
+
+impl PartialEq<str> for Detail {
+    fn eq(&self, o: &str) -> bool {
+        self.as_str() == o
+    }
+}
+
+impl PartialEq<&str> for Detail {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == *o
+    }
+}
+
+impl PartialEq<String> for Detail {
+    fn eq(&self, o: &String) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+impl Serialize for Detail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl Default for Trust {

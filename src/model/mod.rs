@@ -17,7 +17,7 @@ pub(crate) mod testing;
 pub mod time;
 
 pub use cert::{
-    CertEntry, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
+    CertEntry, Detail, DistinguishedName, KeyAlgorithm, ParsedCert, Revocation, RevocationMethod,
     RevocationStatus, Trust, TrustReason, TrustStatus,
 };
 pub use crl::CrlInfo;
