@@ -9,11 +9,16 @@
 //! - steady-state RSS of a process that holds that inventory and keeps watching
 //!   (measured in a child process, after a warm rescan) — target < 40 MB;
 //! - one Secret updated → seen by a rescan triggered by the source's change
-//!   signal within 2 s, with no re-LIST (fake server request log).
+//!   signal within 2 s, with no re-LIST (fake server request log);
+//! - with `--health N`: N Ingresses (one TLS host each, naming one of the
+//!   Secrets) and N cert-manager Certificates (cert-manager.io/v1 status) as
+//!   well; the RSS child runs twice, with the health checks off and on, and the
+//!   difference is what Ingress/cert-manager tracking adds — target < 20 MB for
+//!   10,000 + 10,000.
 //!
 //! Options (after `--`): `--secrets N` (default 10000), `--namespaces N` (500),
 //! `--page-size N` (`kubernetes.list_page_size`; default: the configuration's),
-//! `--stages` (the RSS child also prints its memory after each stage: runtime,
+//! `--health N` (default 0), `--stages` (the RSS child also prints its memory after each stage: runtime,
 //! client, first scan, warm rescan — heap, glibc thread arenas, other anonymous,
 //! file-backed), `--hold` (only start the fake API server and print its
 //! kubeconfig, for running `<bench binary> --rss-child <kubeconfig>` by hand,
@@ -90,6 +95,14 @@ fn secret_data(cn: &str) -> serde_json::Value {
     json!({"tls.crt": b64(format!("{tls}{}", pki().1)), "ca.crt": b64(&pki().2), "tls.key": b64(key)})
 }
 
+/// The bench's "now", whole seconds (every leaf's validity is relative to it, so
+/// the cert-manager Certificates' `status.notAfter` matches their Secret's leaf).
+fn base_time() -> time::OffsetDateTime {
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let t = *BASE.get_or_init(|| time::OffsetDateTime::now_utc().unix_timestamp());
+    time::OffsetDateTime::from_unix_timestamp(t).expect("timestamp")
+}
+
 /// A leaf issued by the bench intermediate, with its key.
 fn cert(cn: &str) -> (String, String) {
     let issuer = &pki().0;
@@ -103,13 +116,13 @@ fn cert(cn: &str) -> (String, String) {
     dn.push(rcgen::DnType::CommonName, cn);
     dn.push(rcgen::DnType::OrganizationName, "Bench Org");
     p.distinguished_name = dn;
-    p.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(10);
-    p.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(80);
+    p.not_before = base_time() - time::Duration::days(10);
+    p.not_after = base_time() + time::Duration::days(80);
     let c = p.signed_by(&key, issuer).expect("cert");
     (c.pem(), key.serialize_pem())
 }
 
-fn kube_config(kubeconfig: &Path, page_size: Option<u32>) -> KubernetesConfig {
+fn kube_config(kubeconfig: &Path, page_size: Option<u32>, health: bool) -> KubernetesConfig {
     let mut k = KubernetesConfig {
         enabled: KubeEnabled::On,
         kubeconfig: Some(kubeconfig.to_path_buf()),
@@ -117,6 +130,8 @@ fn kube_config(kubeconfig: &Path, page_size: Option<u32>) -> KubernetesConfig {
         ..KubernetesConfig::default()
     };
     k.cabundles.enabled = false;
+    k.ingresses.enabled = health;
+    k.cert_manager.enabled = health;
     if let Some(n) = page_size {
         k.list_page_size = n;
     }
@@ -131,9 +146,13 @@ fn main() {
             Path::new(&args[pos + 1]),
             page_size,
             args.iter().any(|a| a == "--stages"),
+            !args.iter().any(|a| a == "--no-health"),
         );
         return;
     }
+    let health: usize = arg_value(&args, "--health")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let n: usize = arg_value(&args, "--secrets")
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
@@ -156,6 +175,9 @@ fn main() {
         })
         .collect();
     api.preload("secrets", objs);
+    if health > 0 {
+        preload_health(&api, health, n, namespaces);
+    }
     println!(
         "fake API server: {n} TLS Secrets in {namespaces} namespaces ({:.1}s to generate)",
         t.elapsed().as_secs_f64()
@@ -173,7 +195,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let cfg = kube_config(&kc, page_size);
+    let cfg = kube_config(&kc, page_size, true);
     let (first, lists, update, relists, certs) = rt.block_on(async {
         let sources = kubernetes::build(&cfg);
         let mut scraper = Scraper::new(sources, Duration::from_secs(600));
@@ -210,24 +232,30 @@ fn main() {
     });
 
     let exe = std::env::current_exe().expect("current exe");
-    let out = std::process::Command::new(exe)
-        .arg("--rss-child")
-        .arg(&kc)
-        .args(args.iter().filter(|a| *a == "--stages"))
-        .args(
-            page_size
-                .map(|n| ["--page-size".to_string(), n.to_string()])
-                .into_iter()
-                .flatten(),
-        )
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("spawn rss child");
-    let child = String::from_utf8_lossy(&out.stdout).to_string();
-    let mut fields = child.split_whitespace();
-    let rss_kib: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let parsed: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let shared: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let child = |with_health: bool| -> (u64, u64, u64, u64, u64) {
+        let out = std::process::Command::new(&exe)
+            .arg("--rss-child")
+            .arg(&kc)
+            .args(args.iter().filter(|a| *a == "--stages"))
+            .args((!with_health).then_some("--no-health"))
+            .args(
+                page_size
+                    .map(|n| ["--page-size".to_string(), n.to_string()])
+                    .into_iter()
+                    .flatten(),
+            )
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("spawn rss child");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let f: Vec<u64> = text
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let g = |i: usize| f.get(i).copied().unwrap_or(0);
+        (g(0), g(1), g(2), g(3), g(4))
+    };
+    let (rss_kib, parsed, shared, _, _) = child(true);
     let rss_mb = rss_kib as f64 / 1024.0;
 
     let ok = |b: bool| if b { "OK" } else { "MISSED" };
@@ -246,6 +274,70 @@ fn main() {
         update.as_secs_f64(),
         ok(update < Duration::from_secs(2) && relists == 0)
     );
+    if health > 0 {
+        // Same cluster, health checks off: the difference is their cost.
+        let mut on = Vec::new();
+        let mut off = Vec::new();
+        let mut counts = (0, 0);
+        for _ in 0..3 {
+            let (kib, _, _, series, findings) = child(true);
+            on.push(kib);
+            counts = (series, findings);
+            off.push(child(false).0);
+        }
+        on.sort_unstable();
+        off.sort_unstable();
+        let (on, off) = (on[1] as f64 / 1024.0, off[1] as f64 / 1024.0);
+        println!(
+            "health checks ({health} Ingresses + {health} Certificates): RSS {on:.1} MB with, {off:.1} MB without \
+             (median of 3 each): +{:.1} MB (target < 20 MB) {}; {} object series, {} findings",
+            on - off,
+            ok(on - off < 20.0 && counts.0 as usize >= 2 * health),
+            counts.0,
+            counts.1
+        );
+    }
+}
+
+/// `n` Ingresses (one TLS host each, naming Secret `secret-<i>`) and `n`
+/// cert-manager Certificates (cert-manager.io/v1, `Ready` True, renewalTime and
+/// notAfter ahead) across the namespaces of the Secrets.
+fn preload_health(api: &FakeApiServer, n: usize, secrets: usize, namespaces: usize) {
+    let now = chrono::DateTime::from_timestamp(base_time().unix_timestamp(), 0).expect("now");
+    let ts = |d: i64| {
+        (now + chrono::Duration::days(d))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let ingresses = (0..n)
+        .map(|i| {
+            let s = i % secrets.max(1);
+            let ns = format!("ns-{}", s % namespaces);
+            let obj = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"labels": {"app": "bench"}, "annotations": {"cert-manager.io/cluster-issuer": "bench-ca"}},
+                "spec": {"ingressClassName": "nginx",
+                    "tls": [{"hosts": [format!("svc-{s}.example.com")], "secretName": format!("secret-{s}")}],
+                    "rules": [{"host": format!("svc-{s}.example.com"), "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                        "backend": {"service": {"name": format!("svc-{s}"), "port": {"number": 443}}}}]}}]}});
+            (ns, format!("ing-{i}"), obj)
+        })
+        .collect();
+    api.preload("ingresses", ingresses);
+    let certificates = (0..n)
+        .map(|i| {
+            let s = i % secrets.max(1);
+            let ns = format!("ns-{}", s % namespaces);
+            let obj = json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                "metadata": {"labels": {"app": "bench"}},
+                "spec": {"secretName": format!("secret-{s}"), "dnsNames": [format!("svc-{s}.example.com")],
+                    "issuerRef": {"name": "bench-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}},
+                "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready",
+                    "message": "Certificate is up to date and has not expired", "lastTransitionTime": ts(-10), "observedGeneration": 1}],
+                    "notBefore": ts(-10), "notAfter": ts(80), "renewalTime": ts(50), "revision": 1}});
+            (ns, format!("cert-{i}"), obj)
+        })
+        .collect();
+    api.preload("certificates", certificates);
 }
 
 /// Child mode: build the inventory, rescan once (steady state), idle briefly
@@ -253,7 +345,7 @@ fn main() {
 /// (certificates parsed) and hits (copies shared). With `--stages`, also print the memory
 /// after each stage to stderr (RSS, and from /proc/self/smaps: the main heap,
 /// glibc's per-thread arenas, other anonymous memory, file-backed pages).
-fn rss_child(kubeconfig: &Path, page_size: Option<u32>, stages: bool) {
+fn rss_child(kubeconfig: &Path, page_size: Option<u32>, stages: bool, health: bool) {
     let stage = |what: &str| {
         if stages {
             eprintln!("{}", mem_line(what));
@@ -264,7 +356,7 @@ fn rss_child(kubeconfig: &Path, page_size: Option<u32>, stages: bool) {
         .enable_all()
         .build()
         .expect("runtime");
-    let cfg = kube_config(kubeconfig, page_size);
+    let cfg = kube_config(kubeconfig, page_size, health);
     rt.block_on(async {
         stage("tokio runtime");
         let client = kubernetes::make_client(&cfg).await.expect("client");
@@ -288,7 +380,13 @@ fn rss_child(kubeconfig: &Path, page_size: Option<u32>, stages: bool) {
             .and_then(|l| l.split_whitespace().nth(1))
             .unwrap_or("0");
         let stats = certvigil::model::table::global().stats();
-        println!("{rss} {} {}", stats.misses, stats.hits);
+        println!(
+            "{rss} {} {} {} {}",
+            stats.misses,
+            stats.hits,
+            snap.object_series.iter().map(|l| l.len()).sum::<usize>(),
+            snap.findings.len()
+        );
         // Exit without tearing down, so a heap profiler's "at exit" view
         // (`valgrind --tool=dhat`) is the measured state.
         std::process::exit(0);

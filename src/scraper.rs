@@ -59,6 +59,8 @@ struct SourceState {
     failure: Option<ErrorEntry>,
     /// The object findings of the source's last scan.
     findings: Vec<crate::model::Finding>,
+    /// The object series of the source's last scan (shared with the snapshots).
+    series: Arc<[crate::model::ObjectSeries]>,
     /// [`Source::facts`] after the source's last completed scan.
     facts: crate::sources::SourceFacts,
 }
@@ -468,6 +470,7 @@ impl Scraper {
         st.up = Some(out.failure.is_none());
         st.failure = out.failure;
         st.findings = out.findings;
+        st.series = out.series;
     }
 
     fn build_snapshot(&mut self, now: DateTime<Utc>) -> Snapshot {
@@ -505,6 +508,9 @@ impl Scraper {
                 snap.errors.push(f.clone());
             }
             snap.findings.extend(st.findings.iter().cloned());
+            if !st.series.is_empty() {
+                snap.object_series.push(st.series.clone());
+            }
             for (i, kind) in src.kinds().into_iter().enumerate() {
                 let (certificates, objects) =
                     built.per_kind.get(&kind).copied().unwrap_or_default();
@@ -821,6 +827,7 @@ mod tests {
         };
         let out = || SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects: vec![
                 obj("/pki/fresh.crl.pem", fresh.clone().into_bytes()),
                 obj("/pki/stale.crl", stale.clone()),
@@ -872,6 +879,7 @@ mod tests {
         assert!(!p12.is_empty());
         let out = |v: &str| SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects: vec![Object {
                 key: "/ks".into(),
                 version: Some(v.into()),
@@ -915,6 +923,7 @@ mod tests {
     async fn unchanged_broken_object_is_counted_once_but_still_reported() {
         let out = |v: &str| SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects: vec![broken("/a", v)],
             failure: None,
         };
@@ -947,11 +956,13 @@ mod tests {
     async fn disappeared_objects_are_forgotten() {
         let first = SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects: vec![broken("/a", "1"), broken("/b", "1")],
             failure: None,
         };
         let second = SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects: vec![broken("/b", "1")],
             failure: None,
         };
@@ -967,6 +978,7 @@ mod tests {
     async fn timed_out_source_is_down_and_keeps_previous_results() {
         let first = SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects: vec![broken("/a", "1")],
             failure: None,
         };
@@ -1027,12 +1039,14 @@ mod tests {
         let scans = vec![
             SourceOutput {
                 findings: Vec::new(),
+                series: Default::default(),
                 objects: vec![pem_object("/a", "1", &ca), pem_object("/b", "1", &bundle)],
                 failure: None,
             },
             // /a rewritten (same certificate), /b unchanged.
             SourceOutput {
                 findings: Vec::new(),
+                series: Default::default(),
                 objects: vec![pem_object("/a", "2", &ca), pem_object("/b", "1", &bundle)],
                 failure: None,
             },
@@ -1083,6 +1097,7 @@ mod tests {
     async fn source_failure_flips_up_and_recovers() {
         let down = SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects: Vec::new(),
             failure: Some(ErrorEntry::new(
                 SourceRef::new(SourceKind::File, "scripted", "scripted"),

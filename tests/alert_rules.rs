@@ -160,7 +160,15 @@ fn every_alert_is_annotated_and_has_a_runbook() {
         let desc = &r.annotations["description"];
         // Certificate alerts name the certificate and where it is; source
         // alerts the source; exporter alerts the instance.
-        if r.expr.contains("x509_cert_") && r.expr.contains("source_kind=\"vault\"") {
+        if r.expr.contains("x509_ingress_") || r.expr.contains("x509_cert_manager_") {
+            // Kubernetes object alerts name the object and the instance.
+            assert!(
+                desc.contains("$labels.namespace")
+                    && (desc.contains("$labels.ingress") || desc.contains("$labels.name"))
+                    && desc.contains("$labels.instance"),
+                "{n} description lacks the object or the instance"
+            );
+        } else if r.expr.contains("x509_cert_") && r.expr.contains("source_kind=\"vault\"") {
             // Vault-only alerts: their certificates live on a mount, not a path.
             for needle in [
                 "$labels.subject_CN",

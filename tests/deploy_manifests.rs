@@ -330,11 +330,16 @@ fn cluster_kustomization_renders_least_privilege() {
                 v()
             ),
             (g("apiregistration.k8s.io"), g("apiservices"), v()),
+            (g("cert-manager.io"), g("certificaterequests"), v()),
+            (g("cert-manager.io"), g("certificates"), v()),
+            (g("cert-manager.io"), g("clusterissuers"), v()),
+            (g("cert-manager.io"), g("issuers"), v()),
             (
                 g("certificates.k8s.io"),
                 g("certificatesigningrequests"),
                 v()
             ),
+            (g("networking.k8s.io"), g("ingresses"), v()),
         ]
     );
     let binding = find(&docs, "ClusterRoleBinding", "certvigil");
@@ -414,7 +419,14 @@ fn namespaced_kustomization_uses_a_role_only() {
     let v = || vec![g("get"), g("list"), g("watch")];
     assert_eq!(
         rules_of(find(&docs, "Role", "certvigil")),
-        vec![(g(""), g("configmaps"), v()), (g(""), g("secrets"), v())]
+        vec![
+            (g(""), g("configmaps"), v()),
+            (g(""), g("secrets"), v()),
+            (g("cert-manager.io"), g("certificaterequests"), v()),
+            (g("cert-manager.io"), g("certificates"), v()),
+            (g("cert-manager.io"), g("issuers"), v()),
+            (g("networking.k8s.io"), g("ingresses"), v()),
+        ]
     );
     let ns = find(&docs, "Role", "certvigil")["metadata"]["namespace"]
         .as_str()

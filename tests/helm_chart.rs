@@ -625,3 +625,42 @@ fn keys_certvigil_cannot_honour_fail_the_render_by_name() {
         }
     }
 }
+
+#[test]
+fn health_checks_grow_the_cluster_role_by_exactly_their_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    // Default: off, in the configuration and in the ClusterRole.
+    let Some(r) = render(None) else { return };
+    let k = &check_configs(&r)["cv-certvigil-cluster"]["kubernetes"];
+    assert_eq!(k["ingresses"], json!({"enabled": false}));
+    assert_eq!(k["cert_manager"], json!({"enabled": false}));
+    let v = values_file(
+        dir.path(),
+        "health.yaml",
+        "healthChecks:\n  ingresses: true\n  certManager: true\n",
+    );
+    let Some(r) = render(Some(&v)) else { return };
+    check_lint(&r);
+    kubernetes_validate(&r);
+    let k = &check_configs(&r)["cv-certvigil-cluster"]["kubernetes"];
+    assert_eq!(k["ingresses"], json!({"enabled": true}));
+    assert_eq!(k["cert_manager"], json!({"enabled": true}));
+    assert_eq!(
+        rbac_rules(&r),
+        vec![
+            lw("", "secrets"),
+            lw("cert-manager.io", "certificaterequests"),
+            lw("cert-manager.io", "certificates"),
+            lw("cert-manager.io", "clusterissuers"),
+            lw("cert-manager.io", "issuers"),
+            lw("networking.k8s.io", "ingresses"),
+        ]
+    );
+    // Only Ingresses.
+    let v = values_file(dir.path(), "ing.yaml", "healthChecks:\n  ingresses: true\n");
+    let Some(r) = render(Some(&v)) else { return };
+    assert_eq!(
+        rbac_rules(&r),
+        vec![lw("", "secrets"), lw("networking.k8s.io", "ingresses")]
+    );
+}

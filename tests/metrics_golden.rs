@@ -280,6 +280,7 @@ fn snapshot() -> Snapshot {
         completed_at_unix: NOW - 10.0,
         crls: Vec::new(),
         findings: Vec::new(),
+        object_series: Vec::new(),
         credentials: Vec::new(),
     };
     snap.sort();

@@ -616,6 +616,12 @@ fn dashboards_and_alerts_on_real_prometheus() {
     );
     let mut failures = Vec::new();
     for (title, expr) in &queries {
+        // This exporter watches no Kubernetes API: the cert-manager table
+        // (no `or vector(0)`: one row per Certificate) has nothing to show.
+        // Its series are tested against the fake API in tests/kubernetes_health.rs.
+        if title == "cert-manager Certificates by time left" {
+            continue;
+        }
         let q = substitute(expr);
         assert!(
             !q.contains("${") && !q.contains("$__") && !q.contains("$cluster"),

@@ -61,6 +61,9 @@ pub struct Snapshot {
     /// Object findings raised by sources ([`crate::model::finding`]), sorted by
     /// (location, id, message).
     pub findings: Vec<crate::model::Finding>,
+    /// Object series raised by sources ([`crate::model::ObjectSeries`]), one
+    /// shared list per source, in source order.
+    pub object_series: Vec<Arc<[crate::model::ObjectSeries]>>,
     /// Expiry of each source's own credential (the Vault/OpenBao token), for
     /// `x509_vault_token_expiry_timestamp_seconds`; sorted by (kind, name).
     pub credentials: Vec<CredentialExpiry>,
@@ -87,6 +90,7 @@ impl Snapshot {
             completed_at_unix: 0.0,
             crls: Vec::new(),
             findings: Vec::new(),
+            object_series: Vec::new(),
             credentials: Vec::new(),
         }
     }

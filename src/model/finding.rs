@@ -242,6 +242,82 @@ impl Finding {
     }
 }
 
+/// A metric family that a source derives from the objects it watches rather
+/// than from one certificate (docs/metrics.md, "Kubernetes object metrics").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectMetric {
+    /// `x509_ingress_tls_info{namespace,ingress,host,secret_name}` 1.
+    IngressTlsInfo,
+    /// `x509_cert_manager_certificate_ready{namespace,name,issuer_name,issuer_kind}`.
+    CertManagerCertificateReady,
+    /// `x509_cert_manager_certificate_renewal_timestamp_seconds{...}`.
+    CertManagerCertificateRenewal,
+    /// `x509_cert_manager_certificate_expiration_timestamp_seconds{...}`.
+    CertManagerCertificateExpiration,
+}
+
+impl ObjectMetric {
+    pub const ALL: [ObjectMetric; 4] = [
+        ObjectMetric::IngressTlsInfo,
+        ObjectMetric::CertManagerCertificateReady,
+        ObjectMetric::CertManagerCertificateRenewal,
+        ObjectMetric::CertManagerCertificateExpiration,
+    ];
+
+    /// The OpenMetrics family name (an info family gets `_info` appended).
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectMetric::IngressTlsInfo => "x509_ingress_tls",
+            ObjectMetric::CertManagerCertificateReady => "x509_cert_manager_certificate_ready",
+            ObjectMetric::CertManagerCertificateRenewal => {
+                "x509_cert_manager_certificate_renewal_timestamp_seconds"
+            }
+            ObjectMetric::CertManagerCertificateExpiration => {
+                "x509_cert_manager_certificate_expiration_timestamp_seconds"
+            }
+        }
+    }
+
+    pub fn is_info(self) -> bool {
+        self == ObjectMetric::IngressTlsInfo
+    }
+
+    /// The label names, in order (the values of an [`ObjectSeries`] follow them).
+    pub fn label_names(self) -> &'static [&'static str] {
+        match self {
+            ObjectMetric::IngressTlsInfo => &["namespace", "ingress", "host", "secret_name"],
+            _ => &["namespace", "name", "issuer_name", "issuer_kind"],
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        match self {
+            ObjectMetric::IngressTlsInfo => {
+                "A TLS host of an Ingress and the Secret it names (always 1)."
+            }
+            ObjectMetric::CertManagerCertificateReady => {
+                "1 if the cert-manager Certificate's Ready condition is True, else 0."
+            }
+            ObjectMetric::CertManagerCertificateRenewal => {
+                "status.renewalTime of the cert-manager Certificate, in Unix seconds."
+            }
+            ObjectMetric::CertManagerCertificateExpiration => {
+                "status.notAfter of the cert-manager Certificate, in Unix seconds."
+            }
+        }
+    }
+}
+
+/// One series of an [`ObjectMetric`]: the label values, in the order of
+/// [`ObjectMetric::label_names`] (shared between the series of one object:
+/// a cert-manager Certificate's three series hold one label set), and the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectSeries {
+    pub metric: ObjectMetric,
+    pub labels: std::sync::Arc<[Box<str>]>,
+    pub value: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

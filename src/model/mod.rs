@@ -25,7 +25,7 @@ pub use endpoint::{
     hostname_matches, Endpoint, ProbeOutcome, LABEL_ADDRESS, LABEL_ENDPOINT, LABEL_PROTOCOL,
     LABEL_SERVER_NAME,
 };
-pub use finding::{Finding, FindingId, Severity};
+pub use finding::{Finding, FindingId, ObjectMetric, ObjectSeries, Severity};
 pub use kube::{TransportEvent, TransportReason};
 pub use reason::Reason;
 pub use source::{ErrorEntry, Failure, KeystoreFormat, SourceKind, SourceRef, MAX_MESSAGE_LEN};

@@ -260,6 +260,10 @@ kubernetes:
   csrs:
     enabled: true
     label_selector: "x=y"
+  ingresses:
+    enabled: true
+  cert_manager:
+    enabled: false
 "#;
 
 fn every_key_expected() -> Config {
@@ -417,6 +421,8 @@ fn every_key_sources() -> SourceConfigs {
             enabled: true,
             label_selector: Some("x=y".into()),
         },
+        ingresses: crate::sources::kubernetes::config::KubeSwitch { enabled: true },
+        cert_manager: crate::sources::kubernetes::config::KubeSwitch { enabled: false },
     };
     s.push_boxed(Box::new(docker), Some("docker"));
     s.push_boxed(Box::new(kubernetes), Some("kubernetes"));

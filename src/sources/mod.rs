@@ -97,6 +97,11 @@ pub struct SourceOutput {
     /// whose objects did not change reports the same findings again; a failed
     /// scan reports what it could still see).
     pub findings: Vec<crate::model::Finding>,
+    /// Series the source derives from the objects it watches
+    /// ([`crate::model::ObjectSeries`], e.g. `x509_ingress_tls_info`); like
+    /// `findings`, the complete current list. Shared: a source whose objects did
+    /// not change hands out the same list again (no copy per scan).
+    pub series: Arc<[crate::model::ObjectSeries]>,
 }
 
 /// A certificate source.

@@ -5,8 +5,10 @@
 //! `fieldSelector`) and WATCH (`watch=true`, `resourceVersion`,
 //! `allowWatchBookmarks`, `timeoutSeconds`; ADDED/MODIFIED/DELETED/BOOKMARK/ERROR
 //! events, `410 Gone` as an ERROR event for compacted resourceVersions) for
-//! Secrets, ConfigMaps, Namespaces and the cluster-scoped caBundle/CSR kinds, both
-//! cluster-wide and namespaced. Unknown paths are 404, unknown query parameters or
+//! Secrets, ConfigMaps, Namespaces, the cluster-scoped caBundle/CSR kinds, Ingresses
+//! and cert-manager's Certificate, CertificateRequest, Issuer and ClusterIssuer, both
+//! cluster-wide and namespaced, with discovery documents for `networking.k8s.io/v1`
+//! and `cert-manager.io/v1` (a group can be removed: then everything of it is 404). Unknown paths are 404, unknown query parameters or
 //! selectors 400, forbidden scopes 403 with the API server's message. Every
 //! request is logged. Faults (status codes, garbage bodies, ERROR events, dropped
 //! streams, delays) can be injected per resource and verb, once or as an outage
@@ -67,7 +69,47 @@ const RESOURCES: &[(&str, &str, bool, &str, &str)] = &[
         "CertificateSigningRequest",
         "certificates.k8s.io/v1",
     ),
+    (
+        "/apis/networking.k8s.io/v1",
+        "ingresses",
+        true,
+        "Ingress",
+        "networking.k8s.io/v1",
+    ),
+    (
+        "/apis/cert-manager.io/v1",
+        "certificates",
+        true,
+        "Certificate",
+        "cert-manager.io/v1",
+    ),
+    (
+        "/apis/cert-manager.io/v1",
+        "certificaterequests",
+        true,
+        "CertificateRequest",
+        "cert-manager.io/v1",
+    ),
+    (
+        "/apis/cert-manager.io/v1",
+        "issuers",
+        true,
+        "Issuer",
+        "cert-manager.io/v1",
+    ),
+    (
+        "/apis/cert-manager.io/v1",
+        "clusterissuers",
+        false,
+        "ClusterIssuer",
+        "cert-manager.io/v1",
+    ),
 ];
+
+/// API groups whose discovery document (`GET /apis/<group>/<version>`) is
+/// served, unless removed with [`FakeApiServer::remove_group`]: the ones of
+/// the optional resources (Ingresses, cert-manager CRDs).
+const DISCOVERY: &[&str] = &["networking.k8s.io/v1", "cert-manager.io/v1"];
 
 /// Who may be refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +176,8 @@ struct State {
     /// (resource, verb, status): every matching request fails until cleared.
     outages: Vec<(String, String, u16)>,
     log: Vec<Logged>,
+    /// Group versions not installed: discovery and their resources are 404.
+    absent_groups: Vec<String>,
 }
 
 /// The running fake server; stopped on drop.
@@ -322,6 +366,14 @@ impl FakeApiServer {
         lock(&self.state)
             .forbidden
             .push((resource.to_string(), scope));
+    }
+
+    /// Uninstall an API group version (e.g. `cert-manager.io/v1`: no CRDs):
+    /// its discovery document and resources answer 404.
+    pub fn remove_group(&self, group_version: &str) {
+        lock(&self.state)
+            .absent_groups
+            .push(group_version.to_string());
     }
 
     pub fn allow_all(&self) {
@@ -577,28 +629,67 @@ async fn handle(
         continue_token: params.contains_key("continue"),
         status: 200,
     };
-    let resp = respond(&state, &tx, target, verb, &method, &params, bad_param).await;
+    let resp = respond(
+        &state, &tx, &path, target, verb, &method, &params, bad_param,
+    )
+    .await;
     log.status = resp.status().as_u16();
     lock(&state).log.push(log);
     Ok(resp)
 }
 
+/// An `APIResourceList` for a group version of [`RESOURCES`].
+fn discovery(group_version: &str) -> Response<Body> {
+    let prefix = format!("/apis/{group_version}");
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|r| r.0 == prefix)
+        .map(|(_, plural, namespaced, kind, _)| {
+            json!({"name": plural, "singularName": kind.to_ascii_lowercase(), "namespaced": namespaced,
+                   "kind": kind, "verbs": ["get", "list", "watch"]})
+        })
+        .collect();
+    full(
+        200,
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+               "resources": resources})
+        .to_string(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn respond(
     state: &Arc<Mutex<State>>,
     tx: &broadcast::Sender<Ev>,
+    path: &str,
     target: Option<Target>,
     verb: &str,
     method: &str,
     params: &HashMap<String, String>,
     bad_param: Option<String>,
 ) -> Response<Body> {
+    let absent = lock(state).absent_groups.clone();
     let Some(t) = target else {
+        if method == "GET" {
+            if let Some(gv) = path.strip_prefix("/apis/") {
+                if DISCOVERY.contains(&gv) && !absent.iter().any(|a| a == gv) {
+                    return discovery(gv);
+                }
+            }
+        }
         return status(
             404,
             "NotFound",
             "the server could not find the requested resource",
         );
     };
+    if absent.iter().any(|a| a == t.api_version) {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    }
     if method != "GET" {
         return status(405, "MethodNotAllowed", "the fake API server is read-only");
     }

@@ -445,6 +445,47 @@ impl SnapshotCollector {
             });
         }
 
+        // Series derived from watched objects (Ingresses, cert-manager), per family.
+        for metric in crate::model::ObjectMetric::ALL {
+            let mut fam = Family {
+                name: metric.name(),
+                help: metric.help(),
+                typ: if metric.is_info() {
+                    MetricType::Info
+                } else {
+                    MetricType::Gauge
+                },
+                series: Vec::new(),
+                always: false,
+            };
+            let names = metric.label_names();
+            for s in snap
+                .object_series
+                .iter()
+                .flat_map(|l| l.iter())
+                .filter(|s| s.metric == metric)
+            {
+                let value = if metric.is_info() {
+                    Some(Value::Int(1))
+                } else if s.value.fract() == 0.0 && s.value.abs() < 9.0e15 {
+                    Some(Value::Int(s.value as i64))
+                } else {
+                    finite(s.value)
+                };
+                if let Some(value) = value {
+                    fam.series.push(Series::Labels {
+                        labels: names
+                            .iter()
+                            .zip(s.labels.iter())
+                            .map(|(n, v)| (*n, v.to_string()))
+                            .collect(),
+                        value,
+                    });
+                }
+            }
+            families.push(fam);
+        }
+
         let prepared = labels::prepare(&snap.certificates, &snap.errors, cfg);
 
         let mut collisions = Family {

@@ -366,6 +366,7 @@ impl DockerSource {
         };
         SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects,
             failure: Some(ErrorEntry::new(
                 SourceRef::new(
@@ -449,6 +450,7 @@ impl DockerSource {
         );
         SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects,
             failure: None,
         }

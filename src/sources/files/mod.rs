@@ -369,6 +369,7 @@ impl FileSource {
             );
             return SourceOutput {
                 findings: Vec::new(),
+                series: Default::default(),
                 objects: Vec::new(),
                 failure: Some(ErrorEntry::new(first.source, first.reason, message)),
             };
@@ -378,6 +379,7 @@ impl FileSource {
         }
         SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects,
             failure: None,
         }
@@ -428,6 +430,7 @@ impl Source for FileSource {
                 Ok(out) => self.with_exposure(out),
                 Err(e) => SourceOutput {
                     findings: Vec::new(),
+                    series: Default::default(),
                     objects: Vec::new(),
                     failure: Some(ErrorEntry::new(
                         self.sref(&self.cfg.name),

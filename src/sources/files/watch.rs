@@ -93,6 +93,7 @@ impl FileSource {
         }
         Some(SourceOutput {
             findings: Vec::new(),
+            series: Default::default(),
             objects: r.objects.clone(),
             failure: None,
         })

@@ -72,6 +72,18 @@ pub struct KubernetesConfig {
     pub configmaps: KubeConfigMapsConfig,
     pub cabundles: KubeCaBundlesConfig,
     pub csrs: KubeCsrsConfig,
+    /// Ingress TLS checks (`ingress_*` findings, `x509_ingress_tls_info`).
+    pub ingresses: KubeSwitch,
+    /// cert-manager checks, when its CRDs exist (`cert_manager_*`).
+    pub cert_manager: KubeSwitch,
+}
+
+/// `kubernetes.ingresses` / `kubernetes.cert_manager` (docs/kubernetes.md,
+/// "Ingress and cert-manager health"). Default on; they need the secrets family
+/// with the `kubernetes.io/tls` type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeSwitch {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -186,6 +198,8 @@ impl Default for KubernetesConfig {
                 enabled: false,
                 label_selector: None,
             },
+            ingresses: KubeSwitch { enabled: true },
+            cert_manager: KubeSwitch { enabled: true },
         }
     }
 }
@@ -221,6 +235,18 @@ pub struct RawKubernetes {
     pub cabundles: Option<RawKubeCaBundles>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrs: Option<RawKubeCsrs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingresses: Option<RawKubeSwitch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_manager: Option<RawKubeSwitch>,
+}
+
+/// `kubernetes.ingresses:`, `kubernetes.cert_manager:` (the health checks).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKubeSwitch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// `kubernetes.secrets:`
@@ -360,6 +386,12 @@ impl RawKubernetes {
             csrs: Some(RawKubeCsrs {
                 enabled: Some(k.csrs.enabled),
                 label_selector: k.csrs.label_selector.clone(),
+            }),
+            ingresses: Some(RawKubeSwitch {
+                enabled: Some(k.ingresses.enabled),
+            }),
+            cert_manager: Some(RawKubeSwitch {
+                enabled: Some(k.cert_manager.enabled),
             }),
         }
     }
@@ -675,6 +707,12 @@ pub fn kubernetes(p: &mut Problems, root: &str, raw: Option<&RawKubernetes>) -> 
             c.expose_labels.as_ref(),
         );
     }
+    if let Some(c) = &r.ingresses {
+        k.ingresses.enabled = c.enabled.unwrap_or(true);
+    }
+    if let Some(c) = &r.cert_manager {
+        k.cert_manager.enabled = c.enabled.unwrap_or(true);
+    }
     if let Some(c) = &r.csrs {
         k.csrs.enabled = c.enabled.unwrap_or(false);
         k.csrs.label_selector = kube_selector(
@@ -728,6 +766,8 @@ impl SourceSpec for KubernetesSpec {
         "configmaps",
         "cabundles",
         "csrs",
+        "ingresses",
+        "cert_manager",
         "secrets.enabled",
         "secrets.label_selector",
         "secrets.types",

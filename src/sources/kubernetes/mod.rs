@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod extract;
+pub mod health;
 pub mod resources;
 pub mod store;
 
@@ -233,11 +234,26 @@ pub fn build(cfg: &KubernetesConfig) -> Vec<Arc<dyn Source>> {
                 shared: shared.clone(),
                 opts: ParseOptions::default(),
                 store: Arc::new(Store::default()),
+                health: (f == Family::Secrets && health_options(cfg).any())
+                    .then(|| Arc::new(health::HealthStore::default())),
                 running: tokio::sync::Mutex::new(None),
                 rescan: Arc::default(),
             }) as Arc<dyn Source>
         })
         .collect()
+}
+
+/// Which health checks (Ingresses, cert-manager) the configuration turns on.
+fn health_options(cfg: &KubernetesConfig) -> health::HealthOptions {
+    let tls = cfg
+        .secrets
+        .types
+        .iter()
+        .any(|t| t.type_ == "kubernetes.io/tls");
+    health::HealthOptions {
+        ingresses: tls && cfg.ingresses.enabled,
+        cert_manager: tls && cfg.cert_manager.enabled,
+    }
 }
 
 /// Background tasks of a source; aborted when the source is dropped (reload).
@@ -262,6 +278,8 @@ pub struct KubeSource {
     shared: Arc<Shared>,
     opts: ParseOptions,
     store: Arc<Store>,
+    /// The Ingress / cert-manager checks (secrets family only).
+    health: Option<Arc<health::HealthStore>>,
     running: tokio::sync::Mutex<Option<Running>>,
     /// The scraper's "rescan now" signal, once attached (serve only).
     rescan: Arc<std::sync::Mutex<Option<RescanSignal>>>,
@@ -280,7 +298,10 @@ impl KubeSource {
             return Ok(false);
         }
         let client = self.shared.client().await?;
-        let mut tasks = self.spawn_watchers(client);
+        let mut tasks = self.spawn_watchers(client.clone());
+        if let Some(hs) = &self.health {
+            tasks.extend(self.spawn_health(client, hs.clone()));
+        }
         // Debounce watch events into the scraper's rescan signal.
         let store = self.store.clone();
         let out = self.rescan.clone();
@@ -564,6 +585,53 @@ impl KubeSource {
             }
         }
         tasks
+    }
+
+    /// Start the Ingress / cert-manager watchers (health.rs), in the same
+    /// namespaces as the Secrets.
+    fn spawn_health(&self, client: Client, hs: Arc<health::HealthStore>) -> Vec<JoinHandle<()>> {
+        let cfg = &self.shared.cfg;
+        // The namespaces of the Secrets: names and globs as in spawn_watchers.
+        let ns_globs = cfg.namespaces.iter().any(|n| is_glob(n));
+        let cluster_wide = cfg.namespaces.is_empty() || ns_globs;
+        let filter = Arc::new(ObjFilter {
+            ns_include: if ns_globs {
+                cfg.namespaces.clone()
+            } else {
+                Vec::new()
+            },
+            ns_exclude: cfg.exclude_namespaces.clone(),
+            ..ObjFilter::default()
+        });
+        let scopes: Vec<health::Scope> = if cluster_wide {
+            let fields: Vec<String> = cfg
+                .exclude_namespaces
+                .iter()
+                .filter(|n| !is_glob(n))
+                .map(|ns| format!("metadata.namespace!={ns}"))
+                .collect();
+            vec![health::Scope {
+                namespace: None,
+                fields: (!fields.is_empty()).then(|| fields.join(",")),
+            }]
+        } else {
+            cfg.namespaces
+                .iter()
+                .filter(|n| filter.allows(Some(n), ""))
+                .map(|n| health::Scope {
+                    namespace: Some(n.clone()),
+                    fields: None,
+                })
+                .collect()
+        };
+        let env = health::Env {
+            client,
+            health: hs,
+            secrets: self.store.clone(),
+            page_size: cfg.list_page_size,
+            filter,
+        };
+        health::spawn(env, health_options(cfg), scopes, cfg.namespace_scoped)
     }
 
     /// Spawn one watcher feeding the store.
@@ -850,11 +918,17 @@ impl Source for KubeSource {
         Box::pin(async move {
             let kind = self.family.kind();
             match self.ensure_started().await {
-                Ok(true) => self.store.wait_settled(INITIAL_SYNC_WAIT).await,
+                Ok(true) => {
+                    self.store.wait_settled(INITIAL_SYNC_WAIT).await;
+                    if let Some(hs) = &self.health {
+                        hs.wait_settled(INITIAL_SYNC_WAIT).await;
+                    }
+                }
                 Ok(false) => {}
                 Err(e) => {
                     return SourceOutput {
                         findings: Vec::new(),
+                        series: Default::default(),
                         objects: Vec::new(),
                         failure: Some(ErrorEntry::new(
                             SourceRef::new(kind, &self.name, &self.name),
@@ -864,8 +938,19 @@ impl Source for KubeSource {
                     }
                 }
             }
+            let report = match &self.health {
+                Some(hs) => {
+                    // A Secret not held is "missing" only if every Secret that
+                    // exists would be held: all LISTs done, no label selector.
+                    let complete =
+                        self.store.synced() && self.shared.cfg.secrets.label_selector.is_none();
+                    health::evaluate(hs, &self.store, complete, ctx.now.timestamp())
+                }
+                None => health::Report::default(),
+            };
             SourceOutput {
-                findings: Vec::new(),
+                findings: report.findings,
+                series: report.series,
                 objects: self.store.objects(&ctx),
                 failure: self.store.failure(kind, &self.name),
             }

@@ -114,3 +114,31 @@ fn wipe_value(v: &mut Value) {
         _ => {}
     }
 }
+
+// Kinds read by the health checks (sources/kubernetes/health.rs): reduced to
+// a few bounded fields as they arrive, never kept.
+lenient_resource!(
+    /// `networking.k8s.io/v1/Ingress`.
+    Ingress, "networking.k8s.io/v1", "networking.k8s.io", "v1",
+    "Ingress", "ingresses", k8s_openapi::NamespaceResourceScope
+);
+lenient_resource!(
+    /// `cert-manager.io/v1/Certificate`.
+    CmCertificate, "cert-manager.io/v1", "cert-manager.io", "v1",
+    "Certificate", "certificates", k8s_openapi::NamespaceResourceScope
+);
+lenient_resource!(
+    /// `cert-manager.io/v1/CertificateRequest`.
+    CmCertificateRequest, "cert-manager.io/v1", "cert-manager.io", "v1",
+    "CertificateRequest", "certificaterequests", k8s_openapi::NamespaceResourceScope
+);
+lenient_resource!(
+    /// `cert-manager.io/v1/Issuer`.
+    CmIssuer, "cert-manager.io/v1", "cert-manager.io", "v1",
+    "Issuer", "issuers", k8s_openapi::NamespaceResourceScope
+);
+lenient_resource!(
+    /// `cert-manager.io/v1/ClusterIssuer`.
+    CmClusterIssuer, "cert-manager.io/v1", "cert-manager.io", "v1",
+    "ClusterIssuer", "clusterissuers", k8s_openapi::ClusterResourceScope
+);

@@ -24,6 +24,18 @@ use super::extract::Extracted;
 /// repeats well within this window).
 pub const ERROR_STALE_AFTER: Duration = Duration::from_secs(75);
 
+/// A Secret's `tls.crt` leaf as the store holds it ([`Store::tls_leaf`]).
+#[derive(Debug, Clone)]
+pub enum Leaf {
+    /// No such Secret held (it does not exist, or yields nothing).
+    Absent,
+    /// The Secret is held but has no `tls.crt` certificate (only `ca.crt`).
+    NoTlsCrt,
+    /// Its `tls.crt` could not be read (the error is reported on its own).
+    Unreadable,
+    Cert(Arc<crate::model::ParsedCert>),
+}
+
 /// What one object contributes, parsed: its certificates, its extraction and
 /// parse errors, and the content digest used for ConfigMap deduplication.
 #[derive(Debug, Default)]
@@ -107,6 +119,8 @@ pub struct Store {
     status: watch::Sender<u64>,
     /// Fired on object changes; debounced into the source's change signal.
     pub dirty: Notify,
+    /// Bumped on every change of the held objects ([`Store::changes`]).
+    changes: std::sync::atomic::AtomicU64,
     /// Transport failures and re-LISTs not collected by a scan yet, merged by
     /// (resource, reason): count and latest message (bounded by construction).
     transport: Mutex<PendingTransport>,
@@ -118,6 +132,7 @@ impl Default for Store {
             inner: Mutex::new(Inner::default()),
             status: watch::channel(0).0,
             dirty: Notify::new(),
+            changes: std::sync::atomic::AtomicU64::new(0),
             transport: Mutex::new(BTreeMap::new()),
         }
     }
@@ -151,8 +166,20 @@ impl Store {
         self.lock().relisting.insert(owner, HashSet::new());
     }
 
+    /// A counter that changes whenever the held objects may have changed
+    /// (the health checks reuse their series while it stays put).
+    pub fn changes(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// A (re-)list completed: objects of `owner` that were not listed are gone.
     pub fn end_list(&self, owner: usize) {
+        self.changed();
         {
             let mut g = self.lock();
             let seen = g.relisting.remove(&owner).unwrap_or_default();
@@ -192,6 +219,7 @@ impl Store {
 
     /// Insert or replace an object (an empty summary removes it).
     pub fn upsert(&self, owner: usize, key: String, version: &str, summary: Summary, live: bool) {
+        self.changed();
         {
             let mut g = self.lock();
             if let Some(seen) = g.relisting.get_mut(&owner) {
@@ -222,6 +250,7 @@ impl Store {
 
     /// An object was deleted.
     pub fn remove(&self, owner: usize, key: &str) {
+        self.changed();
         {
             let mut g = self.lock();
             g.objects.remove(key);
@@ -242,6 +271,38 @@ impl Store {
         }
         self.bump();
         self.dirty.notify_one();
+    }
+
+    /// The leaf certificate of a Secret's `tls.crt` (`key` = `namespace/name`),
+    /// for the health checks (sources/kubernetes/health.rs).
+    pub fn tls_leaf(&self, key: &str) -> Leaf {
+        let g = self.lock();
+        let Some(o) = g.objects.get(key) else {
+            return Leaf::Absent;
+        };
+        let is_tls_crt = |loc: &str| loc.rsplit_once(':').is_some_and(|(_, k)| k == "tls.crt");
+        if let Some((_, _, c)) = o
+            .summary
+            .certs
+            .iter()
+            .find(|(r, i, _)| *i == 0 && is_tls_crt(&r.location))
+        {
+            return Leaf::Cert(c.clone());
+        }
+        if o.summary
+            .errors
+            .iter()
+            .any(|e| is_tls_crt(&e.source.location))
+        {
+            Leaf::Unreadable
+        } else {
+            Leaf::NoTlsCrt
+        }
+    }
+
+    /// Every watcher completed its initial LIST at least once.
+    pub fn synced(&self) -> bool {
+        self.lock().watchers.iter().all(|w| w.synced)
     }
 
     /// Record a transport failure (`Some(reason)`) or a re-LIST (`None`) of a

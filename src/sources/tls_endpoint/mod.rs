@@ -228,6 +228,7 @@ impl Source for TlsEndpointSource {
                 Err(e) => {
                     return SourceOutput {
                         findings: Vec::new(),
+                        series: Default::default(),
                         objects: Vec::new(),
                         failure: Some(ErrorEntry::new(
                             SourceRef::new(SourceKind::TlsEndpoint, &self.cfg.name, &self.cfg.name),
@@ -287,6 +288,7 @@ impl Source for TlsEndpointSource {
             }
             SourceOutput {
                 findings: Vec::new(),
+                series: Default::default(),
                 objects,
                 failure: None,
             }

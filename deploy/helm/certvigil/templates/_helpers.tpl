@@ -179,7 +179,9 @@ naming the key: a values file never silently means something else here.
   "secrets" $secrets
   "configmaps" $cm
   "cabundles" (dict "enabled" (and $v.cabundlesExporter.enabled (gt (len $res) 0)) "resources" $res)
-  "csrs" (dict "enabled" $v.csrsExporter.enabled) -}}
+  "csrs" (dict "enabled" $v.csrsExporter.enabled)
+  "ingresses" (dict "enabled" (and $s.enabled $v.healthChecks.ingresses))
+  "cert_manager" (dict "enabled" (and $s.enabled $v.healthChecks.certManager)) -}}
 {{- if $v.cabundlesExporter.exposeLabels }}{{ $_ := set $kube.cabundles "expose_labels" $v.cabundlesExporter.exposeLabels }}{{ end -}}
 {{- if gt (int $s.listPageSize) 0 }}{{ $_ := set $kube "list_page_size" (int $s.listPageSize) }}{{ end -}}
 {{- $roots := concat (list "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt") ($v.certvigil.trustRoots | default list) -}}
