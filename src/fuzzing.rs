@@ -99,6 +99,21 @@ pub fn key_markers(input: &[u8]) -> Vec<String> {
             others.push(decoded);
         }
     }
+    // What the project's own PEM scanner decodes is public by construction (it
+    // decodes only certificate and CRL blocks, never keys), and it may delimit or
+    // decode blocks differently from the rough split above (a fuzzer-made
+    // `BEGIN ...PRIVATE KEY` line with a byte no armour label has, right before a
+    // real CRL block: the ten-minute crl run's false alarm, seed in prop_crl).
+    others.extend(
+        crate::parse::pem::scan(input)
+            .blocks
+            .into_iter()
+            .filter_map(|b| match b.body {
+                crate::parse::pem::BlockBody::Decoded(d) => Some(d),
+                _ => None,
+            }),
+    );
+    others.extend(crate::parse::pem::crl_blocks(input));
     // A window that shares 12 consecutive bytes with public data is public too:
     // a window starting just before an RSA modulus (the key's version byte, then
     // the modulus the certificate also carries) is not key material the output
