@@ -63,12 +63,9 @@ pub fn render(snap: &Snapshot, findings: &[Finding]) -> String {
     out
 }
 
+/// A location label's value, `None` when absent or empty.
 fn label<'a>(e: &'a crate::model::SourceRef, name: &str) -> Option<&'a str> {
-    e.labels
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+    e.label(name).filter(|v| !v.is_empty())
 }
 
 /// Insert `key: value` when the string is not empty.

@@ -96,11 +96,7 @@ fn walk(
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
-            let reason = match e.kind() {
-                std::io::ErrorKind::PermissionDenied => Reason::PermissionDenied,
-                std::io::ErrorKind::NotFound => Reason::NotFound,
-                _ => Reason::ReadFailed,
-            };
+            let reason = Reason::from_io(&e);
             errors.push((dir.to_path_buf(), reason, format!("cannot list: {e}")));
             return;
         }
@@ -150,12 +146,7 @@ fn show(p: &Path) -> String {
 /// Read one file with the safe reads (regular files only, size cap).
 fn read(p: &Path) -> Result<Vec<u8>, crate::model::Failure> {
     let meta = std::fs::metadata(p).map_err(|e| {
-        let reason = match e.kind() {
-            std::io::ErrorKind::PermissionDenied => Reason::PermissionDenied,
-            std::io::ErrorKind::NotFound => Reason::NotFound,
-            _ => Reason::ReadFailed,
-        };
-        crate::model::Failure::new(reason, format!("{}: {e}", show(p)))
+        crate::model::Failure::new(Reason::from_io(&e), format!("{}: {e}", show(p)))
     })?;
     super::files::read_regular(p, &meta, MAX_FILE_SIZE)
 }
